@@ -1,0 +1,588 @@
+//! The demo server: a complete, realistic install tree to try every feature on.
+//!
+//! It holds real RSA-2048 key pairs and self-signed certificates (a current one and an
+//! older one, as after a server rebuild), stand-ins for Trend's tools (clearly marked),
+//! a CertificateManager `-l` style list of mismatched agents and a folder of
+//! certificates "collected from agents". With a seed, everything but the validity
+//! dates (which follow today's date) is the same on every run.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rsa::pkcs1v15::SigningKey;
+use rsa::pkcs8::EncodePublicKey;
+use rsa::PrivateKey as RsaPrivateKey;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime, Time};
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::der::Encode;
+use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
+use x509_cert::ext::{Extension, ToExtension};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
+use x509_cert::time::Validity;
+use x509_cert::TbsCertificate;
+
+use crate::ErrorCode;
+
+/// The marker file that labels an install folder as demo data (the app shows "DEMO").
+pub const MARKER_FILE: &str = "certmend-demo.json";
+
+/// Where the demo puts the server, relative to the demo folder (a system-drive root).
+pub const INSTALL_SUBDIR: &str = "Program Files (x86)/Trend Micro/Apex One";
+pub const LIST_FILE: &str = "agents/CertificateManager-mismatched.csv";
+pub const COLLECTED_DIR: &str = "collected";
+
+const STAND_IN_NOTE: &str =
+    "CERTMEND DEMO STAND-IN. This is NOT a Trend Micro program and does nothing.\r\n\
+Real servers have the genuine file at this place.\r\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{}: the folder exists and is not empty; choose a new folder (or --force to replace an earlier demo)", path.display())]
+    NotEmpty { path: PathBuf },
+    #[error("{}: the folder exists and was not made by `certmend demo`; refusing to replace it", path.display())]
+    NotADemo { path: PathBuf },
+    #[error("{}: cannot write: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("key generation failed: {0}")]
+    Key(String),
+    #[error("certificate creation failed: {0}")]
+    Certificate(String),
+}
+
+impl ErrorCode for DemoError {
+    fn code(&self) -> &'static str {
+        match self {
+            DemoError::NotEmpty { .. } => "demo.not_empty",
+            DemoError::NotADemo { .. } => "demo.not_a_demo",
+            DemoError::Io { .. } => "demo.io",
+            DemoError::Key(_) => "demo.key",
+            DemoError::Certificate(_) => "demo.certificate",
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Generates an RSA-2048 key pair from a seed (deterministic for one seed).
+pub fn generate_key_pair(seed: u64) -> Result<RsaPrivateKey, DemoError> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    RsaPrivateKey::new(&mut rng, 2048).map_err(|e| DemoError::Key(e.to_string()))
+}
+
+/// What to put into a demo certificate.
+#[derive(Debug, Clone)]
+pub struct CertSpec {
+    pub common_name: String,
+    pub organization: Option<String>,
+    /// Big-endian serial bytes (a leading zero is fine).
+    pub serial: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+/// A self-signed server certificate profile, shaped like OfficeScan's own: a CA
+/// certificate (it signs what the server sends) with a subject key identifier.
+struct ServerProfile {
+    subject: Name,
+}
+
+impl BuilderProfile for ServerProfile {
+    fn get_issuer(&self, subject: &Name) -> Name {
+        subject.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let mut extensions = Vec::new();
+        let ski = SubjectKeyIdentifier::try_from(spk)?;
+        extensions.push(ski.to_extension(tbs.subject(), &extensions)?);
+        extensions.push(
+            BasicConstraints {
+                ca: true,
+                path_len_constraint: None,
+            }
+            .to_extension(tbs.subject(), &extensions)?,
+        );
+        let usage = KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign;
+        extensions.push(KeyUsage(usage).to_extension(tbs.subject(), &extensions)?);
+        Ok(extensions)
+    }
+}
+
+/// Makes a self-signed sha256WithRSA certificate and returns its DER bytes.
+pub fn self_signed_certificate(key: &RsaPrivateKey, spec: &CertSpec) -> Result<Vec<u8>, DemoError> {
+    let cert_err = |e: &dyn std::fmt::Display| DemoError::Certificate(e.to_string());
+    let mut dn = format!("CN={}", escape_rdn(&spec.common_name));
+    if let Some(org) = &spec.organization {
+        dn.push_str(&format!(",O={}", escape_rdn(org)));
+    }
+    let subject = Name::from_str(&dn).map_err(|e| cert_err(&e))?;
+    let serial = SerialNumber::new(&spec.serial).map_err(|e| cert_err(&e))?;
+    let validity = Validity::new(
+        x509_time(spec.not_before).map_err(|e| cert_err(&e))?,
+        x509_time(spec.not_after).map_err(|e| cert_err(&e))?,
+    );
+    let spki_der = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| cert_err(&e))?;
+    let spki = SubjectPublicKeyInfo::try_from(spki_der.as_bytes()).map_err(|e| cert_err(&e))?;
+    let builder = CertificateBuilder::new(ServerProfile { subject }, serial, validity, spki)
+        .map_err(|e| cert_err(&e))?;
+    let signer = SigningKey::<sha2::Sha256>::new(key.clone());
+    let cert = builder
+        .build::<_, rsa::pkcs1v15::Signature>(&signer)
+        .map_err(|e| cert_err(&e))?;
+    cert.to_der().map_err(|e| cert_err(&e))
+}
+
+fn x509_time(t: OffsetDateTime) -> Result<x509_cert::time::Time, x509_cert::der::Error> {
+    x509_cert::time::Time::try_from(SystemTime::from(t))
+}
+
+/// Escapes an RFC 4514 attribute value.
+fn escape_rdn(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && matches!(c, '#' | ' '));
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// PEM text for DER bytes (64-column base64, LF line ends).
+pub fn to_pem(label: &str, der: &[u8]) -> String {
+    // Only fails for labels that are not printable ASCII, which callers never pass.
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
+}
+
+/// Options for [`write_demo`].
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// Makes keys, certificates and lists deterministic.
+    pub seed: Option<u64>,
+    /// Replace an existing demo tree at the target.
+    pub force: bool,
+}
+
+/// What [`write_demo`] made.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    pub root: PathBuf,
+    pub install_folder: PathBuf,
+    pub seed: u64,
+    pub certificate: PathBuf,
+    pub current_sha1_thumbprint: String,
+    pub previous_sha1_thumbprint: String,
+    pub list_file: PathBuf,
+    pub list_agents: usize,
+    pub collected_folder: PathBuf,
+    pub collected_current: usize,
+    pub collected_previous: usize,
+}
+
+#[derive(Serialize)]
+struct Marker<'a> {
+    generator: &'a str,
+    version: &'a str,
+    demo: bool,
+    seed: u64,
+    created: String,
+}
+
+/// Writes a demo tree into `root` (a stand-in for a Windows system drive).
+///
+/// The tree is built in a temporary sibling folder and renamed into place, so a failure
+/// never leaves a half-made demo behind.
+pub fn write_demo(root: &Path, options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    prepare_target(root, options.force)?;
+    let parent = match root.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".certmend-demo-")
+        .tempdir_in(&parent)
+        .map_err(io_err(&parent))?;
+
+    let seed = options.seed.unwrap_or_else(random_seed);
+    let relative = build_tree(staging.path(), seed)?;
+
+    if root.exists() {
+        remove_target(root)?;
+    }
+    let staged = staging.keep();
+    fs::rename(&staged, root).map_err(io_err(root))?;
+    Ok(relative.rooted(root))
+}
+
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    // The OS RNG does not fail on supported platforms; a fixed fallback only affects demo keys.
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0x5EED;
+    }
+    u64::from_le_bytes(bytes)
+}
+
+/// Refuses a target that holds anything but an earlier demo.
+fn prepare_target(root: &Path, force: bool) -> Result<(), DemoError> {
+    let mut entries = match fs::read_dir(root) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(root)(e)),
+    };
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    if !force {
+        return Err(DemoError::NotEmpty {
+            path: root.to_path_buf(),
+        });
+    }
+    if !root.join(INSTALL_SUBDIR).join(MARKER_FILE).is_file() {
+        return Err(DemoError::NotADemo {
+            path: root.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn remove_target(root: &Path) -> Result<(), DemoError> {
+    fs::remove_dir_all(root).map_err(io_err(root))
+}
+
+/// Paths relative to the demo root, turned absolute at the end.
+struct Built {
+    seed: u64,
+    current_thumbprint: String,
+    previous_thumbprint: String,
+    list_agents: usize,
+    collected_current: usize,
+    collected_previous: usize,
+}
+
+impl Built {
+    fn rooted(self, root: &Path) -> DemoSummary {
+        let install = root.join(INSTALL_SUBDIR);
+        DemoSummary {
+            root: root.to_path_buf(),
+            certificate: install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+            install_folder: install,
+            seed: self.seed,
+            current_sha1_thumbprint: self.current_thumbprint,
+            previous_sha1_thumbprint: self.previous_thumbprint,
+            list_file: root.join(LIST_FILE),
+            list_agents: self.list_agents,
+            collected_folder: root.join(COLLECTED_DIR),
+            collected_current: self.collected_current,
+            collected_previous: self.collected_previous,
+        }
+    }
+}
+
+fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let today = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
+
+    // The key pair the server lost in a rebuild, and the one Setup made afterwards.
+    let previous_key = generate_key_pair(rng.next_u64())?;
+    let current_key = generate_key_pair(rng.next_u64())?;
+    let previous = self_signed_certificate(
+        &previous_key,
+        &CertSpec {
+            common_name: "OfficeScan Server NTSG".into(),
+            organization: Some("certmend demo (previous key pair)".into()),
+            serial: serial_bytes(&mut rng),
+            not_before: today - Duration::days(1000),
+            not_after: today - Duration::days(1000) + Duration::days(3 * 365),
+        },
+    )?;
+    let current = self_signed_certificate(
+        &current_key,
+        &CertSpec {
+            common_name: "OfficeScan Server NTSG".into(),
+            organization: Some("certmend demo".into()),
+            serial: serial_bytes(&mut rng),
+            not_before: today - Duration::days(30),
+            not_after: today - Duration::days(30) + Duration::days(3 * 365),
+        },
+    )?;
+
+    let install = root.join(INSTALL_SUBDIR);
+    let marker = Marker {
+        generator: "certmend demo",
+        version: env!("CARGO_PKG_VERSION"),
+        demo: true,
+        seed,
+        created: today.date().to_string(),
+    };
+    let marker_json =
+        serde_json::to_vec_pretty(&marker).map_err(|e| DemoError::Certificate(e.to_string()))?;
+    write(&install.join(MARKER_FILE), &marker_json)?;
+    write(&install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), &current)?;
+    for tool in [
+        "PCCSRV/Admin/Utility/IpXfer/IpXfer.exe",
+        "PCCSRV/Admin/Utility/IpXfer/IpXfer_x64.exe",
+        "PCCSRV/Admin/Utility/CertificateManager/CertificateManager.exe",
+    ] {
+        write(&install.join(tool), STAND_IN_NOTE.as_bytes())?;
+    }
+    write(
+        &install.join("PCCSRV/ofcscan.ini"),
+        b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\n",
+    )?;
+
+    let agents = demo_agents(&mut rng);
+    write(&root.join(LIST_FILE), list_csv(&agents).as_bytes())?;
+
+    // Agents' own OfcNTCer.dat copies, in the three layouts admins use.
+    let mut collected_current = 0;
+    let mut collected_previous = 0;
+    let collected = root.join(COLLECTED_DIR);
+    for (i, agent) in agents.iter().take(12).enumerate() {
+        let holds_previous = i % 3 != 2;
+        let bytes = if holds_previous { &previous } else { &current };
+        let path = match i % 3 {
+            0 => collected.join(format!("{}.dat", agent.name)),
+            1 => collected.join(format!("{}_OfcNTCer.dat", agent.name)),
+            _ => collected.join(&agent.name).join("OfcNTCer.dat"),
+        };
+        write(&path, bytes)?;
+        if holds_previous {
+            collected_previous += 1;
+        } else {
+            collected_current += 1;
+        }
+    }
+    write(
+        &root.join("README.txt"),
+        "certmend demo data. Everything here is generated: the certificates and keys are real but\r\n\
+         belong to no real server, and the .exe files are stand-ins, not Trend Micro programs.\r\n\
+         certmend デモデータ: すべて生成されたものです。実在のサーバーとは関係ありません。\r\n"
+            .as_bytes(),
+    )?;
+
+    Ok(Built {
+        seed,
+        current_thumbprint: crate::hexfmt::sha1_hex(&current),
+        previous_thumbprint: crate::hexfmt::sha1_hex(&previous),
+        list_agents: agents.len(),
+        collected_current,
+        collected_previous,
+    })
+}
+
+fn serial_bytes(rng: &mut ChaCha20Rng) -> Vec<u8> {
+    let mut serial = [0u8; 16];
+    rng.fill_bytes(&mut serial);
+    serial[0] &= 0x7f; // positive
+    serial[0] |= 0x10; // no leading zero byte, so the length is stable
+    serial.to_vec()
+}
+
+struct DemoAgent {
+    name: String,
+    ip: String,
+    domain: String,
+    guid: String,
+    mac: String,
+    os: &'static str,
+}
+
+fn demo_agents(rng: &mut ChaCha20Rng) -> Vec<DemoAgent> {
+    const DEPARTMENTS: [(&str, &str); 4] = [
+        ("SALES", "営業部"),
+        ("ACCT", "経理部"),
+        ("DEV", "開発部"),
+        ("FACTORY", "Workgroup"),
+    ];
+    const OSES: [&str; 3] = [
+        "Windows 10 Enterprise",
+        "Windows 11 Pro",
+        "Windows Server 2019",
+    ];
+    (0..36)
+        .map(|i| {
+            let (dept, domain) = DEPARTMENTS[i % DEPARTMENTS.len()];
+            let mut id = [0u8; 16];
+            rng.fill_bytes(&mut id);
+            let mut mac = [0u8; 6];
+            rng.fill_bytes(&mut mac);
+            DemoAgent {
+                name: format!("PC-{dept}-{:03}", 10 + i * 7),
+                ip: format!("10.20.{}.{}", 1 + i / 10, 10 + (rng.next_u32() % 240)),
+                domain: domain.to_string(),
+                guid: format!(
+                    "{}-{}-{}-{}-{}",
+                    hex::encode(&id[0..4]),
+                    hex::encode(&id[4..6]),
+                    hex::encode(&id[6..8]),
+                    hex::encode(&id[8..10]),
+                    hex::encode(&id[10..16])
+                ),
+                mac: mac
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<Vec<_>>()
+                    .join("-"),
+                os: OSES[i % OSES.len()],
+            }
+        })
+        .collect()
+}
+
+/// A CertificateManager `-l` style CSV (the real format is undocumented): UTF-8 with a
+/// BOM, CRLF, English headers.
+fn list_csv(agents: &[DemoAgent]) -> String {
+    let mut out = String::from("\u{FEFF}Computer Name,IP Address,Domain,GUID,MAC Address,OS\r\n");
+    for a in agents {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\r\n",
+            a.name, a.ip, a.domain, a.guid, a.mac, a.os
+        ));
+    }
+    out
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let mut file = fs::File::create(path).map_err(io_err(path))?;
+    file.write_all(bytes).map_err(io_err(path))?;
+    file.sync_all().map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = write_demo(
+            &tmp.path().join("a"),
+            &DemoOptions {
+                seed: Some(7),
+                force: false,
+            },
+        )
+        .unwrap();
+        let b = write_demo(
+            &tmp.path().join("b"),
+            &DemoOptions {
+                seed: Some(7),
+                force: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(a.current_sha1_thumbprint, b.current_sha1_thumbprint);
+        assert_ne!(a.current_sha1_thumbprint, a.previous_sha1_thumbprint);
+        assert_eq!(
+            fs::read(a.root.join(LIST_FILE)).unwrap(),
+            fs::read(b.root.join(LIST_FILE)).unwrap()
+        );
+        assert_eq!(a.list_agents, 36);
+        assert_eq!(a.collected_current + a.collected_previous, 12);
+        let cert = crate::cert::load(&a.certificate).unwrap();
+        assert_eq!(cert.info().sha1_thumbprint, a.current_sha1_thumbprint);
+        assert_eq!(cert.info().signature_valid, Some(true));
+        assert!(cert.info().days_left > 1000);
+        // No staging folder is left behind.
+        let leftovers: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".certmend"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn refuses_foreign_folders() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("precious.txt"), b"keep me").unwrap();
+        let err = write_demo(
+            tmp.path(),
+            &DemoOptions {
+                seed: Some(1),
+                force: false,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "demo.not_empty");
+        let err = write_demo(
+            tmp.path(),
+            &DemoOptions {
+                seed: Some(1),
+                force: true,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "demo.not_a_demo");
+        assert_eq!(
+            fs::read(tmp.path().join("precious.txt")).unwrap(),
+            b"keep me"
+        );
+    }
+
+    #[test]
+    fn force_replaces_an_earlier_demo() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("demo");
+        write_demo(
+            &root,
+            &DemoOptions {
+                seed: Some(1),
+                force: false,
+            },
+        )
+        .unwrap();
+        let again = write_demo(
+            &root,
+            &DemoOptions {
+                seed: Some(2),
+                force: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(again.seed, 2);
+    }
+
+    #[test]
+    fn rdn_values_are_escaped() {
+        assert_eq!(escape_rdn("a,b+c"), "a\\,b\\+c");
+        assert_eq!(escape_rdn("#x"), "\\#x");
+    }
+}

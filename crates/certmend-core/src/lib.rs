@@ -1,0 +1,22 @@
+//! certmend-core: every domain rule of certmend, free of any UI.
+//!
+//! Apex One / OfficeScan servers sign what they send to their agents; each agent holds
+//! the server's public certificate (`OfcNTCer.dat`). This crate finds server install
+//! folders, reads and compares certificates, and builds a demo server to try it all on.
+//! Front ends (the `certmend` CLI and the desktop app) convert arguments and results
+//! and call into here; they hold no domain logic.
+
+pub mod cert;
+mod cert_signature;
+pub mod demo;
+mod der_peek;
+mod fsutil;
+mod hexfmt;
+pub mod server;
+
+/// A stable, machine-readable code for an error, e.g. `cert.truncated`.
+///
+/// Front ends match on codes (the app translates them), never on message text.
+pub trait ErrorCode {
+    fn code(&self) -> &'static str;
+}

@@ -1,0 +1,639 @@
+//! Finding and reading Apex One / OfficeScan server install folders.
+//!
+//! A server is found through the registry (`Local_Path`, both registry views), the
+//! Program Files folders, or a copied / mounted Windows system drive (`--root`). Names
+//! are matched case-insensitively everywhere: a copied tree may read
+//! `pccsrv/PCCNT/common/OFCNTCER.DAT`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::cert::{self, CertificateInfo};
+use crate::fsutil::{find_child_ci, resolve_ci, sha256_file};
+use crate::ErrorCode;
+
+/// The two product folder names a server may have.
+pub const PRODUCT_FOLDERS: [&str; 2] = ["OfficeScan", "Apex One"];
+/// The Program Files folders of a system drive, 64-bit Windows' 32-bit one first.
+pub const PROGRAM_FILES_FOLDERS: [&str; 2] = ["Program Files (x86)", "Program Files"];
+
+/// The registry key holding `Local_Path` (the PCCSRV folder).
+pub const REGISTRY_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\OfficeScan\service\Information";
+
+/// A file certmend looks for in every install folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownFileSpec {
+    pub name: &'static str,
+    /// Path below the install folder, one segment each (matched case-insensitively).
+    pub segments: &'static [&'static str],
+}
+
+pub const OFCNTCER: KnownFileSpec = KnownFileSpec {
+    name: "OfcNTCer.dat",
+    segments: &["PCCSRV", "Pccnt", "Common", "OfcNTCer.dat"],
+};
+pub const IPXFER: KnownFileSpec = KnownFileSpec {
+    name: "IpXfer.exe",
+    segments: &["PCCSRV", "Admin", "Utility", "IpXfer", "IpXfer.exe"],
+};
+pub const IPXFER_X64: KnownFileSpec = KnownFileSpec {
+    name: "IpXfer_x64.exe",
+    segments: &["PCCSRV", "Admin", "Utility", "IpXfer", "IpXfer_x64.exe"],
+};
+pub const CERTIFICATE_MANAGER: KnownFileSpec = KnownFileSpec {
+    name: "CertificateManager.exe",
+    segments: &[
+        "PCCSRV",
+        "Admin",
+        "Utility",
+        "CertificateManager",
+        "CertificateManager.exe",
+    ],
+};
+pub const AUTH_CERT_BACKUP: KnownFileSpec = KnownFileSpec {
+    name: "OfficeScanAuth.dat",
+    segments: &["AuthCertBackup", "OfficeScanAuth.dat"],
+};
+pub const KNOWN_FILES: [KnownFileSpec; 5] = [
+    OFCNTCER,
+    IPXFER,
+    IPXFER_X64,
+    CERTIFICATE_MANAGER,
+    AUTH_CERT_BACKUP,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    OfficeScan,
+    ApexOne,
+    /// The folder was given directly and its name is neither product's.
+    Unknown,
+}
+
+/// Whether the install folder is one of the documented default locations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultLocation {
+    /// `Program Files\Trend Micro\...`: the default on 32-bit Windows.
+    Windows32bit,
+    /// `Program Files (x86)\Trend Micro\...`: the default on 64-bit Windows.
+    Windows64bit,
+    /// Anywhere else.
+    Custom,
+}
+
+/// How a server was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    Registry,
+    ProgramFiles,
+    Root,
+    Folder,
+}
+
+/// One known file of an install folder: where it is, or that it is missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownFile {
+    pub name: &'static str,
+    /// The documented place, Windows style, relative to the install folder.
+    pub expected: String,
+    pub present: bool,
+    /// The actual path (its letter case as on disk).
+    pub path: Option<PathBuf>,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+    /// Present but could not be read.
+    pub error: Option<String>,
+}
+
+/// A server install folder and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerInstall {
+    pub install_folder: PathBuf,
+    pub pccsrv_folder: Option<PathBuf>,
+    pub product: Product,
+    pub default_location: DefaultLocation,
+    pub found_by: FoundBy,
+    /// Made by `certmend demo`: the UI labels it DEMO.
+    pub demo: bool,
+    /// OfcNTCer.dat is present (without it nothing can be repaired).
+    pub complete: bool,
+    /// Names of the known files that are missing.
+    pub missing: Vec<&'static str>,
+    pub files: Vec<KnownFile>,
+}
+
+impl ServerInstall {
+    pub fn file(&self, spec: KnownFileSpec) -> Option<&KnownFile> {
+        self.files.iter().find(|f| f.name == spec.name)
+    }
+
+    /// The actual path of the server's OfcNTCer.dat, when present.
+    pub fn certificate_path(&self) -> Option<&Path> {
+        self.file(OFCNTCER).and_then(|f| f.path.as_deref())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{}: no such folder", path.display())]
+    NotFound { path: PathBuf },
+    #[error("{}: is a file, not a folder; give the server's install folder (the one holding PCCSRV)", path.display())]
+    NotAFolder { path: PathBuf },
+    #[error(
+        "{}: not an OfficeScan / Apex One install folder: it has no PCCSRV folder and is not one \
+         (expected e.g. C:\\Program Files (x86)\\Trend Micro\\Apex One)",
+        path.display()
+    )]
+    NotAnInstallFolder { path: PathBuf },
+}
+
+impl ErrorCode for ServerError {
+    fn code(&self) -> &'static str {
+        match self {
+            ServerError::NotFound { .. } => "server.not_found",
+            ServerError::NotAFolder { .. } => "server.not_a_folder",
+            ServerError::NotAnInstallFolder { .. } => "server.not_an_install_folder",
+        }
+    }
+}
+
+/// Where to look for servers. [`DetectSources::from_system`] fills it from this machine;
+/// tests and `--root` fill it by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetectSources {
+    /// `Local_Path` values read from the registry (PCCSRV folders).
+    pub registry_local_paths: Vec<PathBuf>,
+    /// Program Files folders (`%ProgramFiles(x86)%`, `%ProgramFiles%`).
+    pub program_files: Vec<PathBuf>,
+    /// Roots of mounted or copied system drives, or folders that are themselves an
+    /// install or PCCSRV folder.
+    pub roots: Vec<PathBuf>,
+}
+
+impl DetectSources {
+    /// The sources of this machine: on Windows the registry (both views) and the
+    /// Program Files folders; elsewhere none (use a root).
+    pub fn from_system() -> Self {
+        if !cfg!(windows) {
+            return Self::default();
+        }
+        let mut program_files = Vec::new();
+        for var in ["ProgramFiles(x86)", "ProgramFiles", "ProgramW6432"] {
+            if let Some(value) = std::env::var_os(var) {
+                let path = PathBuf::from(value);
+                if !program_files.contains(&path) {
+                    program_files.push(path);
+                }
+            }
+        }
+        Self {
+            registry_local_paths: registry::local_paths(),
+            program_files,
+            roots: Vec::new(),
+        }
+    }
+
+    pub fn with_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.roots.push(root.into());
+        self
+    }
+}
+
+/// Finds every server reachable from `sources`, each install folder once, in the order
+/// registry, Program Files, roots.
+pub fn detect(sources: &DetectSources) -> Vec<ServerInstall> {
+    let mut found: Vec<ServerInstall> = Vec::new();
+    let mut push = |install: PathBuf, by: FoundBy| {
+        let key = normalise_for_dedup(&install);
+        if !found
+            .iter()
+            .any(|s| normalise_for_dedup(&s.install_folder) == key)
+        {
+            found.push(inspect_install(&install, by));
+        }
+    };
+    for local_path in &sources.registry_local_paths {
+        // Local_Path names PCCSRV\ (trailing backslash); the install folder is its parent.
+        if local_path.is_dir() {
+            let install = local_path.parent().unwrap_or(local_path).to_path_buf();
+            push(install, FoundBy::Registry);
+        }
+    }
+    for program_files in &sources.program_files {
+        for install in product_folders_in(program_files) {
+            push(install, FoundBy::ProgramFiles);
+        }
+    }
+    for root in &sources.roots {
+        if let Some(install) = classify_folder(root) {
+            push(install, FoundBy::Folder);
+            continue;
+        }
+        for pf in PROGRAM_FILES_FOLDERS {
+            if let Some(program_files) = find_child_ci(root, pf) {
+                for install in product_folders_in(&program_files) {
+                    push(install, FoundBy::Root);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn normalise_for_dedup(path: &Path) -> String {
+    let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    canonical.to_string_lossy().to_lowercase()
+}
+
+/// `Trend Micro\OfficeScan` and `Trend Micro\Apex One` below a Program Files folder.
+fn product_folders_in(program_files: &Path) -> Vec<PathBuf> {
+    let Some(trend) = find_child_ci(program_files, "Trend Micro") else {
+        return Vec::new();
+    };
+    PRODUCT_FOLDERS
+        .iter()
+        .filter_map(|product| find_child_ci(&trend, product))
+        .filter(|p| p.is_dir())
+        .collect()
+}
+
+/// The install folder a given folder stands for: itself when it holds PCCSRV, its
+/// parent when it is a PCCSRV folder.
+fn classify_folder(folder: &Path) -> Option<PathBuf> {
+    if !folder.is_dir() {
+        return None;
+    }
+    if find_child_ci(folder, "PCCSRV").is_some_and(|p| p.is_dir()) {
+        return Some(folder.to_path_buf());
+    }
+    let named_pccsrv = folder
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("PCCSRV"));
+    if named_pccsrv || find_child_ci(folder, "Pccnt").is_some_and(|p| p.is_dir()) {
+        let absolute = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        return absolute.parent().map(Path::to_path_buf);
+    }
+    None
+}
+
+/// Reads the install folder `folder` (or the one a PCCSRV folder belongs to).
+pub fn open(folder: &Path) -> Result<ServerInstall, ServerError> {
+    match std::fs::metadata(folder) {
+        Err(_) => Err(ServerError::NotFound {
+            path: folder.to_path_buf(),
+        }),
+        Ok(meta) if !meta.is_dir() => Err(ServerError::NotAFolder {
+            path: folder.to_path_buf(),
+        }),
+        Ok(_) => classify_folder(folder)
+            .map(|install| inspect_install(&install, FoundBy::Folder))
+            .ok_or_else(|| ServerError::NotAnInstallFolder {
+                path: folder.to_path_buf(),
+            }),
+    }
+}
+
+/// Describes an install folder: which known files it has, their sizes and hashes.
+fn inspect_install(install: &Path, found_by: FoundBy) -> ServerInstall {
+    let files: Vec<KnownFile> = KNOWN_FILES
+        .iter()
+        .map(|spec| known_file(install, spec))
+        .collect();
+    let missing = files
+        .iter()
+        .filter(|f| !f.present)
+        .map(|f| f.name)
+        .collect();
+    let complete = files.iter().any(|f| f.name == OFCNTCER.name && f.present);
+    ServerInstall {
+        install_folder: install.to_path_buf(),
+        pccsrv_folder: find_child_ci(install, "PCCSRV").filter(|p| p.is_dir()),
+        product: product_of(install),
+        default_location: default_location_of(install),
+        found_by,
+        demo: find_child_ci(install, crate::demo::MARKER_FILE).is_some_and(|p| p.is_file()),
+        complete,
+        missing,
+        files,
+    }
+}
+
+fn known_file(install: &Path, spec: &KnownFileSpec) -> KnownFile {
+    let expected = spec.segments.join("\\");
+    let path = resolve_ci(install, spec.segments).filter(|p| p.is_file());
+    let mut file = KnownFile {
+        name: spec.name,
+        expected,
+        present: path.is_some(),
+        path: path.clone(),
+        size: None,
+        sha256: None,
+        error: None,
+    };
+    if let Some(path) = path {
+        match sha256_file(&path) {
+            Ok((size, sha256)) => {
+                file.size = Some(size);
+                file.sha256 = Some(sha256);
+            }
+            Err(e) => file.error = Some(format!("{}: cannot be read: {e}", path.display())),
+        }
+    }
+    file
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn product_of(install: &Path) -> Product {
+    let name = name_of(install);
+    if name.eq_ignore_ascii_case("Apex One") {
+        Product::ApexOne
+    } else if name.eq_ignore_ascii_case("OfficeScan") {
+        Product::OfficeScan
+    } else {
+        Product::Unknown
+    }
+}
+
+fn default_location_of(install: &Path) -> DefaultLocation {
+    let trend = install.parent();
+    let program_files = trend.and_then(Path::parent);
+    let trend_ok = trend.is_some_and(|t| name_of(t).eq_ignore_ascii_case("Trend Micro"));
+    let known_product = product_of(install) != Product::Unknown;
+    match program_files.map(name_of) {
+        Some(pf) if trend_ok && known_product && pf.eq_ignore_ascii_case("Program Files (x86)") => {
+            DefaultLocation::Windows64bit
+        }
+        Some(pf) if trend_ok && known_product && pf.eq_ignore_ascii_case("Program Files") => {
+            DefaultLocation::Windows32bit
+        }
+        _ => DefaultLocation::Custom,
+    }
+}
+
+/// A server with its certificate read, as `certmend server show` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerReport {
+    pub server: ServerInstall,
+    pub certificate: Option<CertificateInfo>,
+    /// Why the certificate could not be read, when it is missing or broken.
+    pub certificate_error: Option<CodedMessage>,
+}
+
+/// An error as it crosses to a front end: a stable code and a message naming the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodedMessage {
+    pub code: String,
+    pub message: String,
+}
+
+impl CodedMessage {
+    pub fn from_error<E: ErrorCode + std::fmt::Display>(error: &E) -> Self {
+        Self {
+            code: error.code().to_string(),
+            message: error.to_string(),
+        }
+    }
+}
+
+impl ServerReport {
+    /// A report is healthy when the certificate was read.
+    pub fn is_healthy(&self) -> bool {
+        self.certificate.is_some()
+    }
+}
+
+/// Reads a server's certificate into a report.
+pub fn report(server: ServerInstall) -> ServerReport {
+    let (certificate, certificate_error) = match server.certificate_path() {
+        Some(path) => match cert::load(path) {
+            Ok(c) => (Some(c.info().clone()), None),
+            Err(e) => (None, Some(CodedMessage::from_error(&e))),
+        },
+        None => (
+            None,
+            Some(CodedMessage {
+                code: "server.certificate_missing".into(),
+                message: format!(
+                    "{}: OfcNTCer.dat not found in PCCSRV\\Pccnt\\Common; choose the install folder again",
+                    server.install_folder.display()
+                ),
+            }),
+        ),
+    };
+    ServerReport {
+        server,
+        certificate,
+        certificate_error,
+    }
+}
+
+/// Reading `Local_Path` with `reg.exe` (both registry views). Parsing is pure and tested
+/// on every OS; the process only runs on Windows.
+pub mod registry {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    use super::REGISTRY_KEY;
+
+    pub fn local_paths() -> Vec<PathBuf> {
+        if !cfg!(windows) {
+            return Vec::new();
+        }
+        let mut paths = Vec::new();
+        for view in ["/reg:64", "/reg:32"] {
+            let output = Command::new("reg")
+                .args(["query", REGISTRY_KEY, "/v", "Local_Path", view])
+                .output();
+            if let Ok(output) = output {
+                if output.status.success() {
+                    let text = decode_console(&output.stdout);
+                    if let Some(value) = parse_reg_value(&text, "Local_Path") {
+                        let path = PathBuf::from(value);
+                        if !paths.contains(&path) {
+                            paths.push(path);
+                        }
+                    }
+                }
+            }
+        }
+        paths
+    }
+
+    /// reg.exe writes in the console's OEM code page (CP932 on Japanese Windows).
+    fn decode_console(bytes: &[u8]) -> String {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(_) => encoding_rs::SHIFT_JIS.decode(bytes).0.into_owned(),
+        }
+    }
+
+    /// Finds `    NAME    REG_SZ    VALUE` in `reg query` output.
+    pub fn parse_reg_value(output: &str, name: &str) -> Option<String> {
+        output.lines().find_map(|line| {
+            let trimmed = line.trim_start();
+            let rest = trimmed.strip_prefix(name)?;
+            if !rest.starts_with([' ', '\t']) {
+                return None;
+            }
+            let rest = rest.trim_start();
+            let (kind, value) = rest.split_once(char::is_whitespace)?;
+            if !kind.starts_with("REG_") {
+                return None;
+            }
+            let value = value.trim();
+            (!value.is_empty()).then(|| value.to_string())
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_reg_query_output() {
+            let out = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\TrendMicro\\OfficeScan\\service\\Information\r\n    Local_Path    REG_SZ    C:\\Program Files (x86)\\Trend Micro\\OfficeScan\\PCCSRV\\\r\n\r\n";
+            assert_eq!(
+                parse_reg_value(out, "Local_Path").as_deref(),
+                Some("C:\\Program Files (x86)\\Trend Micro\\OfficeScan\\PCCSRV\\")
+            );
+            assert_eq!(parse_reg_value(out, "Local"), None);
+            assert_eq!(parse_reg_value("ERROR: not found", "Local_Path"), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn touch(path: &Path, bytes: &[u8]) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn finds_all_four_default_folders_under_a_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for pf in PROGRAM_FILES_FOLDERS {
+            for product in PRODUCT_FOLDERS {
+                touch(
+                    &root
+                        .join(pf)
+                        .join("Trend Micro")
+                        .join(product)
+                        .join("PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+                    b"x",
+                );
+            }
+        }
+        let found = detect(&DetectSources::default().with_root(root));
+        assert_eq!(found.len(), 4);
+        assert!(found
+            .iter()
+            .all(|s| s.found_by == FoundBy::Root && s.complete));
+        let x86: Vec<_> = found
+            .iter()
+            .filter(|s| s.default_location == DefaultLocation::Windows64bit)
+            .collect();
+        assert_eq!(x86.len(), 2);
+        assert!(found.iter().any(|s| s.product == Product::ApexOne));
+        assert!(found.iter().any(|s| s.product == Product::OfficeScan));
+    }
+
+    #[test]
+    fn reports_incomplete_folders_with_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let install = tmp.path().join("program files/trend micro/officescan");
+        touch(
+            &install.join("pccsrv/admin/utility/ipxfer/IPXFER.EXE"),
+            b"tool",
+        );
+        let found = detect(&DetectSources::default().with_root(tmp.path()));
+        assert_eq!(found.len(), 1);
+        let server = &found[0];
+        assert!(!server.complete);
+        assert_eq!(server.default_location, DefaultLocation::Windows32bit);
+        assert!(server.missing.contains(&"OfcNTCer.dat"));
+        assert!(!server.missing.contains(&"IpXfer.exe"));
+        let ipxfer = server.file(IPXFER).unwrap();
+        assert_eq!(ipxfer.size, Some(4));
+        assert_eq!(
+            ipxfer.path.as_deref(),
+            Some(
+                install
+                    .join("pccsrv/admin/utility/ipxfer/IPXFER.EXE")
+                    .as_path()
+            )
+        );
+        assert_eq!(
+            ipxfer.sha256.as_deref(),
+            Some(crate::hexfmt::sha256_hex(b"tool").as_str())
+        );
+    }
+
+    #[test]
+    fn accepts_install_and_pccsrv_folders_directly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let install = tmp.path().join("D-drive/TM/Server");
+        touch(&install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), b"x");
+        let by_install = open(&install).unwrap();
+        assert_eq!(by_install.product, Product::Unknown);
+        assert_eq!(by_install.default_location, DefaultLocation::Custom);
+        let by_pccsrv = open(&install.join("PCCSRV")).unwrap();
+        assert_eq!(by_pccsrv.install_folder, install);
+        let found = detect(
+            &DetectSources::default()
+                .with_root(&install)
+                .with_root(install.join("PCCSRV")),
+        );
+        assert_eq!(
+            found.len(),
+            1,
+            "one install folder, found twice, reported once"
+        );
+    }
+
+    #[test]
+    fn registry_local_path_points_at_pccsrv() {
+        let tmp = tempfile::tempdir().unwrap();
+        let install = tmp.path().join("Trend Micro/OfficeScan");
+        touch(&install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), b"x");
+        let sources = DetectSources {
+            registry_local_paths: vec![install.join("PCCSRV")],
+            ..Default::default()
+        };
+        let found = detect(&sources);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].install_folder, install);
+        assert_eq!(found[0].found_by, FoundBy::Registry);
+    }
+
+    #[test]
+    fn open_rejects_what_is_not_a_server() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(
+            open(&tmp.path().join("nope")).unwrap_err().code(),
+            "server.not_found"
+        );
+        touch(&tmp.path().join("file"), b"x");
+        assert_eq!(
+            open(&tmp.path().join("file")).unwrap_err().code(),
+            "server.not_a_folder"
+        );
+        assert_eq!(
+            open(tmp.path()).unwrap_err().code(),
+            "server.not_an_install_folder"
+        );
+    }
+}
