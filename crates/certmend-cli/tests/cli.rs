@@ -1,0 +1,499 @@
+#![allow(clippy::unwrap_used)]
+//! Black-box tests of the `certmend` binary over a generated demo tree, a case-mangled
+//! copy of it, and bad inputs. Certificate facts are checked against openssl.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const SEED: &str = "42";
+const INSTALL: &str = "Program Files (x86)/Trend Micro/Apex One";
+const CERT: &str = "Program Files (x86)/Trend Micro/Apex One/PCCSRV/Pccnt/Common/OfcNTCer.dat";
+
+fn certmend() -> Command {
+    Command::cargo_bin("certmend").unwrap()
+}
+
+/// One demo tree for the whole file (key generation is the slow part).
+fn demo_root() -> &'static Path {
+    static DEMO: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DEMO
+        .get_or_init(|| {
+            let tmp = tempfile::tempdir().unwrap();
+            let root = tmp.path().join("drive");
+            certmend()
+                .args(["demo", "--seed", SEED])
+                .arg(&root)
+                .assert()
+                .success();
+            (tmp, root)
+        })
+        .1
+}
+
+fn run_json(args: &[&str], expected_code: i32) -> Value {
+    let output = certmend().arg("--json").args(args).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(expected_code),
+        "certmend {args:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn openssl(args: &[&str]) -> String {
+    let output = StdCommand::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl must be installed for these tests (cargo xtask test installs it)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn openssl_value(output: &str, key: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("{key} not in {output}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn certificate_facts_match_openssl() {
+    let cert = demo_root().join(CERT);
+    let cert_str = cert.to_str().unwrap();
+    let info = run_json(&["cert", "show", cert_str], 0);
+    let out = openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        cert_str,
+        "-noout",
+        "-fingerprint",
+        "-sha1",
+        "-serial",
+        "-enddate",
+        "-startdate",
+    ]);
+    let sha1 = openssl_value(&out, "sha1 Fingerprint=").replace(':', "");
+    assert_eq!(info["sha1_thumbprint"], sha1);
+    assert_eq!(info["serial"], openssl_value(&out, "serial="));
+    let out256 = openssl(&[
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        cert_str,
+        "-noout",
+        "-fingerprint",
+        "-sha256",
+    ]);
+    assert_eq!(
+        info["sha256"],
+        openssl_value(&out256, "sha256 Fingerprint=").replace(':', "")
+    );
+
+    // Dates: openssl prints "Oct 25 00:00:00 2029 GMT"; compare via `date`.
+    for (field, key) in [("not_after", "notAfter="), ("not_before", "notBefore=")] {
+        let openssl_date = openssl_value(&out, key);
+        let epoch = StdCommand::new("date")
+            .args(["-u", "-d", &openssl_date, "+%Y-%m-%dT%H:%M:%SZ"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            info[field],
+            String::from_utf8_lossy(&epoch.stdout).trim(),
+            "{field}"
+        );
+    }
+    assert_eq!(info["format"], "der");
+    assert_eq!(info["public_key_algorithm"], "RSA");
+    assert_eq!(info["public_key_bits"], 2048);
+    assert_eq!(info["self_signed"], true);
+    assert_eq!(info["signature_valid"], true);
+    assert_eq!(
+        info["subject"],
+        "CN=OfficeScan Server NTSG, O=certmend demo"
+    );
+    assert!(info["days_left"].as_i64().unwrap() > 1000);
+}
+
+#[test]
+fn pem_and_japanese_subjects_from_openssl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("k.pem");
+    let pem = tmp.path().join("c.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "10",
+        "-utf8",
+        "-subj",
+        "/CN=ウイルスバスター Corp. サーバー/O=株式会社テスト",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+    let info = run_json(&["cert", "show", pem.to_str().unwrap()], 0);
+    assert_eq!(info["format"], "pem");
+    assert_eq!(info["common_name"], "ウイルスバスター Corp. サーバー");
+    // openssl's "/CN=../O=.." encodes CN first; like Windows, we show the last RDN first.
+    assert_eq!(
+        info["subject"],
+        "O=株式会社テスト, CN=ウイルスバスター Corp. サーバー"
+    );
+    assert_eq!(info["signature_valid"], true);
+    assert!((9..=10).contains(&info["days_left"].as_i64().unwrap()));
+    let out = openssl(&[
+        "x509",
+        "-in",
+        pem.to_str().unwrap(),
+        "-noout",
+        "-fingerprint",
+        "-sha1",
+    ]);
+    assert_eq!(
+        info["sha1_thumbprint"],
+        openssl_value(&out, "sha1 Fingerprint=").replace(':', "")
+    );
+
+    // The same certificate as DER compares identical to the PEM.
+    let der = tmp.path().join("c.der");
+    openssl(&[
+        "x509",
+        "-in",
+        pem.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let cmp = run_json(
+        &[
+            "cert",
+            "compare",
+            pem.to_str().unwrap(),
+            der.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(cmp["identical"], true);
+}
+
+#[test]
+fn compare_current_and_previous() {
+    let root = demo_root();
+    let current = root.join(CERT);
+    let collected = root.join("collected");
+    let mut previous = None;
+    let mut same = None;
+    for entry in walk(&collected) {
+        let bytes = fs::read(&entry).unwrap();
+        if bytes == fs::read(&current).unwrap() {
+            same = Some(entry);
+        } else {
+            previous = Some(entry);
+        }
+    }
+    let (previous, same) = (previous.unwrap(), same.unwrap());
+    let cmp = run_json(
+        &[
+            "cert",
+            "compare",
+            current.to_str().unwrap(),
+            previous.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_eq!(cmp["identical"], false);
+    assert_eq!(cmp["comparison"]["same_public_key"], false);
+    let cmp = run_json(
+        &[
+            "cert",
+            "compare",
+            current.to_str().unwrap(),
+            same.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(cmp["comparison"]["same_certificate"], true);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn detect_finds_the_demo_server() {
+    let root = demo_root();
+    let doc = run_json(&["detect", "--root", root.to_str().unwrap()], 0);
+    let servers = doc["servers"].as_array().unwrap();
+    assert_eq!(servers.len(), 1);
+    let s = &servers[0];
+    assert_eq!(s["install_folder"], root.join(INSTALL).to_str().unwrap());
+    assert_eq!(s["product"], "apex_one");
+    assert_eq!(s["default_location"], "windows64bit");
+    assert_eq!(s["demo"], true);
+    assert_eq!(s["complete"], true);
+    assert_eq!(s["missing"], serde_json::json!(["OfficeScanAuth.dat"]));
+    let files = s["files"].as_array().unwrap();
+    assert_eq!(files.len(), 5);
+    let cert = files.iter().find(|f| f["name"] == "OfcNTCer.dat").unwrap();
+    let out = openssl(&["dgst", "-sha256", "-r", root.join(CERT).to_str().unwrap()]);
+    assert_eq!(
+        cert["sha256"],
+        out.split_whitespace().next().unwrap().to_uppercase()
+    );
+
+    // The environment variable works as --root does.
+    let out = certmend()
+        .env("CERTMEND_ROOT", root)
+        .args(["--json", "detect"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["servers"].as_array().unwrap().len(), 1);
+}
+
+/// Copies a tree, giving every path segment a different letter case.
+fn copy_mangled(from: &Path, to: &Path, depth: usize) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let mangled = if depth.is_multiple_of(2) {
+            name.to_uppercase()
+        } else {
+            name.to_lowercase()
+        };
+        let target = to.join(mangled);
+        if entry.path().is_dir() {
+            copy_mangled(&entry.path(), &target, depth + 1);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn case_mangled_copy_is_found_with_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_mangled(demo_root(), tmp.path(), 0);
+    assert!(tmp
+        .path()
+        .join("PROGRAM FILES (X86)/trend micro/APEX ONE/pccsrv/PCCNT/common/OFCNTCER.DAT")
+        .is_file());
+    let doc = run_json(&["detect", "--root", tmp.path().to_str().unwrap()], 0);
+    let s = &doc["servers"][0];
+    assert_eq!(s["product"], "apex_one");
+    assert_eq!(s["default_location"], "windows64bit");
+    assert_eq!(s["demo"], true);
+    assert_eq!(s["missing"], serde_json::json!(["OfficeScanAuth.dat"]));
+
+    let original = run_json(&["detect", "--root", demo_root().to_str().unwrap()], 0);
+    for (a, b) in s["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(original["servers"][0]["files"].as_array().unwrap())
+    {
+        assert_eq!(a["sha256"], b["sha256"]);
+    }
+
+    // server show accepts the PCCSRV folder itself, in any case.
+    let pccsrv = tmp
+        .path()
+        .join("PROGRAM FILES (X86)/trend micro/APEX ONE/pccsrv");
+    let report = run_json(&["server", "show", pccsrv.to_str().unwrap()], 0);
+    assert_eq!(
+        report["certificate"]["sha1_thumbprint"],
+        original_thumbprint()
+    );
+}
+
+fn original_thumbprint() -> String {
+    let info = run_json(
+        &["cert", "show", demo_root().join(CERT).to_str().unwrap()],
+        0,
+    );
+    info["sha1_thumbprint"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn server_show_reports_incomplete_and_rejects_non_servers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let install = tmp.path().join("Program Files/Trend Micro/OfficeScan");
+    fs::create_dir_all(install.join("PCCSRV/Admin")).unwrap();
+    let report = run_json(&["server", "show", install.to_str().unwrap()], 1);
+    assert_eq!(report["server"]["complete"], false);
+    assert_eq!(report["server"]["default_location"], "windows32bit");
+    assert_eq!(
+        report["certificate_error"]["code"],
+        "server.certificate_missing"
+    );
+    assert_eq!(report["server"]["missing"].as_array().unwrap().len(), 5);
+
+    let detect = run_json(&["detect", "--root", tmp.path().to_str().unwrap()], 1);
+    assert_eq!(detect["servers"][0]["complete"], false);
+
+    let out = certmend()
+        .args(["server", "show"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("server.not_an_install_folder"), "{err}");
+    assert!(err.contains(tmp.path().to_str().unwrap()), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let none = run_json(&["detect", "--root", empty.path().to_str().unwrap()], 1);
+    assert_eq!(none["servers"], serde_json::json!([]));
+}
+
+/// Every bad input: exit 2, one line on stderr naming the file and the code, no panic.
+#[test]
+fn bad_certificate_inputs_get_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let good = fs::read(demo_root().join(CERT)).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        fs::write(&p, bytes).unwrap();
+        p
+    };
+    let mut random = vec![0u8; 600];
+    let mut x: u32 = 12345;
+    for b in random.iter_mut() {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        *b = (x >> 16) as u8;
+    }
+    random[0] = 0x7f; // not a DER SEQUENCE, not PEM
+
+    // A real PKCS#12 made by openssl.
+    let key = dir.join("k.pem");
+    let crt = dir.join("c.pem");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=p12",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        crt.to_str().unwrap(),
+    ]);
+    let p12 = dir.join("OfficeScanAuth.dat");
+    openssl(&[
+        "pkcs12",
+        "-export",
+        "-in",
+        crt.to_str().unwrap(),
+        "-inkey",
+        key.to_str().unwrap(),
+        "-out",
+        p12.to_str().unwrap(),
+        "-passout",
+        "pass:secret",
+    ]);
+
+    let cases: Vec<(PathBuf, &str, &str)> = vec![
+        (write("empty.dat", b""), "cert.empty", "empty"),
+        (
+            write("truncated.dat", &good[..good.len() / 2]),
+            "cert.truncated",
+            "truncated",
+        ),
+        (
+            write("random.dat", &random),
+            "cert.malformed",
+            "starts with 7F",
+        ),
+        (p12, "cert.is_pkcs12", "PKCS#12"),
+        (key.clone(), "cert.wrong_pem_label", "PRIVATE KEY"),
+        (dir.to_path_buf(), "file.is_directory", "folder"),
+        (dir.join("missing.dat"), "file.not_found", "no such file"),
+    ];
+    for (path, code, words) in cases {
+        let out = certmend()
+            .args(["cert", "show"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(code), "{stderr}");
+        assert!(stderr.contains(path.to_str().unwrap()), "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+
+        // --json prints the error as a JSON document too.
+        let doc = run_json(&["cert", "show", path.to_str().unwrap()], 2);
+        assert_eq!(doc["error"]["code"], code);
+    }
+}
+
+#[test]
+fn demo_refuses_a_folder_in_use_and_is_deterministic() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("notes.txt"), b"mine").unwrap();
+    let out = certmend()
+        .arg("demo")
+        .arg(tmp.path())
+        .args(["--seed", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("demo.not_empty"));
+    assert_eq!(fs::read(tmp.path().join("notes.txt")).unwrap(), b"mine");
+
+    let again = tmp.path().join("again");
+    let doc = run_json(&["demo", again.to_str().unwrap(), "--seed", SEED], 0);
+    assert_eq!(doc["current_sha1_thumbprint"], original_thumbprint());
+    assert_eq!(
+        fs::read(again.join("agents/CertificateManager-mismatched.csv")).unwrap(),
+        fs::read(demo_root().join("agents/CertificateManager-mismatched.csv")).unwrap()
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = certmend().args(["cert", "frobnicate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = certmend().arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("certmend "));
+}
