@@ -12,6 +12,7 @@ pub mod demo;
 mod der_peek;
 mod fsutil;
 mod hexfmt;
+pub mod paths;
 pub mod server;
 
 /// A stable, machine-readable code for an error, e.g. `cert.truncated`.

@@ -1,0 +1,245 @@
+//! `cargo xtask run` and `cargo xtask test`: the README's two commands.
+//!
+//! Each installs what it needs when it is missing (Debian/Ubuntu packages via apt-get,
+//! tauri-driver via cargo install), so they work on a fresh machine and are quick on a
+//! prepared one.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// What building the Tauri app needs on Linux (see shared TESTING.md).
+const BUILD_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "librsvg2-dev",
+    "libayatana-appindicator3-dev",
+    "libsoup-3.0-dev",
+    "libjavascriptcoregtk-4.1-dev",
+];
+
+/// What the test suites add: the real window under Xvfb driven through WebDriver,
+/// screenshots, openssl as the independent checker, node for the UI's pure modules.
+const TEST_PACKAGES: &[&str] = &[
+    "webkit2gtk-driver",
+    "xvfb",
+    "xauth",
+    "imagemagick",
+    "openssl",
+    "nodejs",
+    // Japanese text in the window's screenshots.
+    "fonts-ipafont-gothic",
+];
+
+/// Pinned so every machine drives the window with the same driver.
+const TAURI_DRIVER_VERSION: &str = "2.0.6";
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run_app(&args[1..]),
+        Some("test") => test_all(),
+        _ => Err(
+            "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
+             cargo xtask test             install what the tests need and run every suite"
+                .to_string(),
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn status(mut cmd: Command, what: &str) -> Result {
+    eprintln!("xtask: {what}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what}: failed ({status})"))
+    }
+}
+
+fn have_command(name: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(name).is_file()))
+}
+
+/// Installs the Debian packages among `packages` that are not installed yet.
+fn ensure_packages(packages: &[&str]) -> Result {
+    if !cfg!(target_os = "linux") {
+        return Ok(());
+    }
+    if !have_command("dpkg") || !have_command("apt-get") {
+        eprintln!(
+            "xtask: not a Debian/Ubuntu system; make sure these are installed: {}",
+            packages.join(" ")
+        );
+        return Ok(());
+    }
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| {
+            // `dpkg -s` exits 0 for removed-but-configured packages too: read the status.
+            Command::new("dpkg-query")
+                .args(["-W", "-f=${db:Status-Abbrev}", p])
+                .output()
+                .map(|o| !String::from_utf8_lossy(&o.stdout).starts_with("ii"))
+                .unwrap_or(true)
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut cmd = if as_root {
+            Command::new("apt-get")
+        } else {
+            let mut sudo = Command::new("sudo");
+            sudo.arg("apt-get");
+            sudo
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    status(apt(&["update", "-qq"]), "apt-get update")?;
+    let mut install = apt(&["install", "-y", "-qq", "--no-install-recommends"]);
+    install.args(&missing);
+    status(install, &format!("apt-get install {}", missing.join(" ")))
+}
+
+fn cargo_bin_dir() -> PathBuf {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"))
+        .join("bin")
+}
+
+fn ensure_tauri_driver() -> Result<PathBuf> {
+    let installed = cargo_bin_dir().join("tauri-driver");
+    // tauri-driver has no --version; cargo's own list of installed crates says it.
+    let listed = cargo()
+        .args(["install", "--list"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let version_ok = installed.is_file()
+        && listed
+            .lines()
+            .any(|l| l.starts_with(&format!("tauri-driver v{TAURI_DRIVER_VERSION}:")));
+    if !version_ok {
+        let mut cmd = cargo();
+        cmd.args([
+            "install",
+            "tauri-driver",
+            "--locked",
+            "--version",
+            TAURI_DRIVER_VERSION,
+        ]);
+        status(cmd, "cargo install tauri-driver")?;
+    }
+    Ok(installed)
+}
+
+fn run_app(app_args: &[String]) -> Result {
+    ensure_packages(BUILD_PACKAGES)?;
+    let mut build = cargo();
+    build.args(["build", "-p", "certmend-app"]);
+    status(build, "cargo build -p certmend-app")?;
+    if cfg!(target_os = "linux")
+        && env::var_os("DISPLAY").is_none()
+        && env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        return Err(
+            "no display (DISPLAY/WAYLAND_DISPLAY unset): run it in a desktop session, or \
+             headless with `xvfb-run -a cargo xtask run`"
+                .into(),
+        );
+    }
+    let app = workspace_root().join("target/debug/certmend-app");
+    let mut cmd = Command::new(app);
+    cmd.args(app_args);
+    status(cmd, "certmend-app")
+}
+
+fn test_all() -> Result {
+    let mut packages = BUILD_PACKAGES.to_vec();
+    packages.extend_from_slice(TEST_PACKAGES);
+    ensure_packages(&packages)?;
+    let driver = ensure_tauri_driver()?;
+    let root = workspace_root();
+
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    status(fmt, "cargo fmt --check")?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(clippy, "cargo clippy -D warnings")?;
+
+    // Unit and black-box suites of the core, the CLI and the app shell.
+    let mut unit = cargo();
+    unit.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "certmend-e2e",
+        "--exclude",
+        "xtask",
+    ]);
+    status(unit, "cargo test (core, CLI, app)")?;
+
+    // The UI's pure modules.
+    let mut node = Command::new("node");
+    node.current_dir(&root).args(["--test", "ui/tests/"]);
+    status(node, "node --test ui/tests/")?;
+
+    // The real window: build the app, then drive it through WebDriver under Xvfb.
+    let mut build = cargo();
+    build.args(["build", "-p", "certmend-app"]);
+    status(build, "cargo build -p certmend-app")?;
+    let mut e2e = Command::new("xvfb-run");
+    e2e.current_dir(&root)
+        .args(["-a", "-s", "-screen 0 1280x800x24"])
+        .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["test", "-p", "certmend-e2e", "--", "--test-threads=1"])
+        .env("CERTMEND_TAURI_DRIVER", driver)
+        .env("CERTMEND_APP", root.join("target/debug/certmend-app"));
+    status(e2e, "end-to-end tests of the real window (xvfb-run)")
+}
