@@ -446,6 +446,12 @@ fn bad_certificate_inputs_get_one_clear_line() {
         (key.clone(), "cert.wrong_pem_label", "PRIVATE KEY"),
         (dir.to_path_buf(), "file.is_directory", "folder"),
         (dir.join("missing.dat"), "file.not_found", "no such file"),
+        // Unreadable even for root: reading a process's memory at offset 0 fails (EIO).
+        (
+            PathBuf::from("/proc/self/mem"),
+            "file.unreadable",
+            "cannot be read",
+        ),
     ];
     for (path, code, words) in cases {
         let out = certmend()
