@@ -4,11 +4,15 @@
 
 mod render;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use certmend_core::server::{self, CodedMessage, DetectSources};
-use certmend_core::{cert, demo, ErrorCode};
+use certmend_core::agents::import::{import_list, ImportReport};
+use certmend_core::certificate_manager::{self, SystemRunner};
+use certmend_core::progress::{Cancel, Progress};
+use certmend_core::server::{self, CodedMessage, DetectSources, ServerInstall};
+use certmend_core::store::{AgentFilter, AgentStatus, Store};
+use certmend_core::{cert, compare, demo, inventory, ErrorCode};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -22,6 +26,10 @@ struct Cli {
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+
+    /// The state database (default: certmend.sqlite3 in the per-user data folder).
+    #[arg(long, global = true, env = "CERTMEND_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -42,6 +50,44 @@ enum Command {
     /// Read and compare certificate files (OfcNTCer.dat, .cer; DER or PEM).
     #[command(subcommand)]
     Cert(CertCommand),
+    /// Import CertificateManager `-l` lists of agents with mismatched certificates.
+    Import {
+        /// List files (CSV/TSV; UTF-8, UTF-16 or CP932).
+        files: Vec<PathBuf>,
+        /// The server the lists come from (default: the server read last).
+        #[arg(long, value_name = "DIR")]
+        server: Option<PathBuf>,
+        /// Run the server's CertificateManager.exe -l and import its list (needs --server).
+        #[arg(long, requires = "server")]
+        run_certificate_manager: bool,
+    },
+    /// Compare certificates collected from agents with the server's (exit 1 unless all current).
+    Compare {
+        /// The server's install folder.
+        #[arg(long, value_name = "DIR")]
+        server: PathBuf,
+        /// Certificate files or folders of them (<host>.dat, <host>_OfcNTCer.dat, <host>/OfcNTCer.dat).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List agents from imported lists.
+    Agents {
+        /// Only this server's agents (its install folder).
+        #[arg(long, value_name = "DIR")]
+        server: Option<PathBuf>,
+        /// Only agents with this status.
+        #[arg(long, value_parser = parse_status)]
+        status: Option<AgentStatus>,
+        /// Only agents whose name, IP, domain or GUID contains TEXT (any case).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+    },
+    /// Show the servers' certificate history and the event log.
+    History {
+        /// Show at most N events.
+        #[arg(long, default_value_t = 200)]
+        limit: u32,
+    },
     /// Write a complete demo server (keys, certificates, agent list, collected certificates).
     Demo {
         /// Folder to create (it stands for a Windows system drive).
@@ -72,6 +118,13 @@ enum CertCommand {
     Compare { a: PathBuf, b: PathBuf },
 }
 
+fn parse_status(text: &str) -> Result<AgentStatus, String> {
+    AgentStatus::parse(text).ok_or_else(|| {
+        let all: Vec<&str> = AgentStatus::ALL.iter().map(|s| s.as_str()).collect();
+        format!("unknown status; one of: {}", all.join(", "))
+    })
+}
+
 /// How a command ended, beyond what it printed.
 enum Outcome {
     Ok,
@@ -99,8 +152,63 @@ fn coded<E: ErrorCode + std::fmt::Display>(error: E) -> CodedMessage {
     CodedMessage::from_error(&error)
 }
 
+fn open_store(db: Option<&Path>) -> Result<Store, CodedMessage> {
+    let path = match db {
+        Some(path) => path.to_path_buf(),
+        None => Store::default_path().map_err(coded)?,
+    };
+    Store::open(&path).map_err(coded)
+}
+
+/// Records servers that were read, for the certificate history. Reading works without
+/// the store, so a store problem is a warning here, not a failure.
+fn record_reads(db: Option<&Path>, servers: &[ServerInstall]) {
+    let result = open_store(db).and_then(|mut store| {
+        for server in servers {
+            inventory::record(&mut store, server.clone()).map_err(coded)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        eprintln!(
+            "certmend: warning[{}]: {} (the read was not recorded)",
+            e.code, e.message
+        );
+    }
+}
+
+/// An indicatif bar on stderr (hidden when stderr is not a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn bytes(label: &str) -> Self {
+        let bar = indicatif::ProgressBar::new(0);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(label.to_string());
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn update(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
 fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
     let json = cli.json;
+    let db = cli.db.as_deref();
     match cli.command {
         Command::Detect { root } => {
             let sources = match &root {
@@ -116,6 +224,7 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
                 None => DetectSources::from_system(),
             };
             let servers = server::detect(&sources);
+            record_reads(db, &servers);
             if json {
                 render::json(&serde_json::json!({ "servers": servers }));
             } else {
@@ -130,6 +239,7 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
         }
         Command::Server(ServerCommand::Show { dir }) => {
             let install = server::open(&dir).map_err(coded)?;
+            record_reads(db, std::slice::from_ref(&install));
             let report = server::report(install);
             if json {
                 render::json(&report);
@@ -173,6 +283,137 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             } else {
                 Outcome::Problem
             })
+        }
+        Command::Import {
+            files,
+            server,
+            run_certificate_manager,
+        } => {
+            let mut store = open_store(db)?;
+            let chosen = inventory::choose(&mut store, server.as_deref()).map_err(coded)?;
+            // Holds CertificateManager's output until it is imported, then removes it.
+            let mut _output_dir = None;
+            let mut files = files;
+            if run_certificate_manager {
+                let install = server::open(&chosen.install_folder).map_err(coded)?;
+                let dir = tempfile::Builder::new()
+                    .prefix("certmend-")
+                    .tempdir()
+                    .map_err(|e| CodedMessage {
+                        code: "file.unwritable".into(),
+                        message: format!("cannot create a temporary folder: {e}"),
+                    })?;
+                let csv = dir.path().join("CertificateManager-l.csv");
+                certificate_manager::list_mismatched(&SystemRunner, &install, &csv)
+                    .map_err(coded)?;
+                files.push(csv);
+                _output_dir = Some(dir);
+            }
+            if files.is_empty() {
+                return Err(CodedMessage {
+                    code: "usage.no_files".into(),
+                    message: "give one or more list files, or --run-certificate-manager".into(),
+                });
+            }
+            let cancel = Cancel::new();
+            let mut reports: Vec<ImportReport> = Vec::new();
+            for file in &files {
+                let bar = Bar::bytes("Importing");
+                let report = import_list(&mut store, chosen.server_id, file, &bar, &cancel)
+                    .map_err(coded)?;
+                drop(bar);
+                if !json {
+                    render::import(&report, &chosen);
+                }
+                reports.push(report);
+            }
+            if json {
+                let docs: Vec<_> = reports
+                    .iter()
+                    .map(|r| render::import_json(r, &chosen))
+                    .collect();
+                match docs.as_slice() {
+                    [one] => render::json(one),
+                    many => render::json(many),
+                }
+            }
+            let any_rejected = reports.iter().any(|r| !r.rejected.is_empty());
+            Ok(if any_rejected {
+                Outcome::Problem
+            } else {
+                Outcome::Ok
+            })
+        }
+        Command::Compare { server, paths } => {
+            let mut store = open_store(db)?;
+            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            let report =
+                compare::compare_collected(&mut store, &recorded, &paths).map_err(coded)?;
+            if json {
+                render::json(&report);
+            } else {
+                render::compare(&report);
+            }
+            Ok(if report.all_current() {
+                Outcome::Ok
+            } else {
+                Outcome::Problem
+            })
+        }
+        Command::Agents {
+            server,
+            status,
+            search,
+        } => {
+            let store = open_store(db)?;
+            let server_id = match server {
+                Some(dir) => {
+                    let install = server::open(&dir).map_err(coded)?;
+                    Some(
+                        store
+                            .server_id_for(&install.install_folder)
+                            .map_err(coded)?
+                            .ok_or_else(|| CodedMessage {
+                                code: "server.unknown".into(),
+                                message: format!(
+                                    "{}: certmend has not read this server yet; import a list for it first",
+                                    install.install_folder.display()
+                                ),
+                            })?,
+                    )
+                }
+                None => None,
+            };
+            let agents = store
+                .agents(&AgentFilter {
+                    server_id,
+                    status,
+                    search,
+                })
+                .map_err(coded)?;
+            if json {
+                render::json(&serde_json::json!({ "count": agents.len(), "agents": agents }));
+            } else {
+                render::agents(&agents);
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::History { limit } => {
+            let store = open_store(db)?;
+            let servers = store.servers().map_err(coded)?;
+            let mut with_certs = Vec::new();
+            for s in servers {
+                let certificates = store.certificate_history(s.id).map_err(coded)?;
+                with_certs.push(serde_json::json!({ "server": s, "certificates": certificates }));
+            }
+            let events = store.events(Some(limit)).map_err(coded)?;
+            let doc = serde_json::json!({ "servers": with_certs, "events": events });
+            if json {
+                render::json(&doc);
+            } else {
+                render::history(&doc);
+            }
+            Ok(Outcome::Ok)
         }
         Command::Demo { dir, seed, force } => {
             let summary =

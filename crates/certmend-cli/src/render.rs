@@ -179,3 +179,171 @@ pub fn demo(s: &DemoSummary) {
     println!("  Seed                {}", s.seed);
     println!("Try: certmend detect --root {}", s.root.display());
 }
+
+fn delimiter_name(d: &str) -> &'static str {
+    match d {
+        "\t" => "tab",
+        ";" => "semicolon",
+        _ => "comma",
+    }
+}
+
+/// An import report with the server it was attached to, as one JSON object.
+pub fn import_json(
+    report: &certmend_core::agents::import::ImportReport,
+    chosen: &certmend_core::inventory::ChosenServer,
+) -> serde_json::Value {
+    let mut doc = serde_json::to_value(report).unwrap_or_default();
+    if let Some(map) = doc.as_object_mut() {
+        map.insert(
+            "server".into(),
+            serde_json::json!({
+                "install_folder": chosen.install_folder,
+                "chosen_by": chosen.chosen_by,
+            }),
+        );
+    }
+    doc
+}
+
+pub fn import(
+    r: &certmend_core::agents::import::ImportReport,
+    chosen: &certmend_core::inventory::ChosenServer,
+) {
+    println!("{}", r.file.display());
+    let how = if chosen.chosen_by == "given" {
+        "given with --server"
+    } else {
+        "the server read last"
+    };
+    println!("  Server      {} ({how})", chosen.install_folder.display());
+    if let Some(earlier) = &r.already_imported {
+        println!(
+            "  Already imported on {} (same SHA-256, as {}): nothing changed.",
+            earlier.imported_at, earlier.file_name
+        );
+        return;
+    }
+    let header = if r.header {
+        format!("header: {}", r.columns.join(" | "))
+    } else {
+        "no header recognised: first column taken as the name, IP columns found by their values"
+            .to_string()
+    };
+    println!(
+        "  Read as     {} · {} · {header}",
+        r.encoding.as_str(),
+        delimiter_name(&r.delimiter)
+    );
+    println!(
+        "  Lines       {} → {} agents ({} new), {} duplicates, {} rejected",
+        r.rows,
+        r.agents,
+        r.new_agents,
+        r.duplicates,
+        r.rejected.len()
+    );
+    if r.resolved > 0 {
+        println!(
+            "  Resolved    {} agents of this server are no longer on the list",
+            r.resolved
+        );
+    }
+    for rejected in &r.rejected {
+        println!(
+            "  line {:>6}: {}  |  {}",
+            rejected.line, rejected.reason, rejected.text
+        );
+    }
+}
+
+pub fn compare(r: &certmend_core::compare::CompareReport) {
+    println!(
+        "Server {}  (thumbprint {})",
+        r.server.display(),
+        r.server_sha1_thumbprint
+    );
+    for c in &r.results {
+        let verdict = match c.verdict {
+            certmend_core::compare::Verdict::Current => "current".to_string(),
+            certmend_core::compare::Verdict::Previous => match &c.previous {
+                Some(p) => format!(
+                    "PREVIOUS ({}, seen {} to {})",
+                    p.sha1_thumbprint, p.first_seen, p.last_seen
+                ),
+                None => "PREVIOUS".to_string(),
+            },
+            certmend_core::compare::Verdict::Foreign => format!(
+                "FOREIGN ({})",
+                c.sha1_thumbprint.as_deref().unwrap_or_default()
+            ),
+            certmend_core::compare::Verdict::Unreadable => format!(
+                "UNREADABLE: {}",
+                c.error
+                    .as_ref()
+                    .map(|e| e.message.as_str())
+                    .unwrap_or_default()
+            ),
+        };
+        println!("  {:<24} {verdict}", c.host);
+    }
+    let n = &r.counts;
+    println!(
+        "{} current, {} previous, {} foreign, {} unreadable",
+        n.current, n.previous, n.foreign, n.unreadable
+    );
+    if !r.skipped.is_empty() {
+        println!(
+            "Skipped {} files that are not certificates by their ending (.dat .cer .crt .der .pem):",
+            r.skipped.len()
+        );
+        for s in &r.skipped {
+            println!("  {}", s.display());
+        }
+    }
+}
+
+pub fn agents(rows: &[certmend_core::store::AgentRow]) {
+    for a in rows {
+        println!(
+            "{:<22} {:<28} {:<16} {:<16} {}",
+            a.status,
+            a.name,
+            a.ip.as_deref().unwrap_or("-"),
+            a.domain.as_deref().unwrap_or("-"),
+            a.last_seen
+        );
+    }
+    println!("{} agents", rows.len());
+}
+
+pub fn history(doc: &serde_json::Value) {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    for entry in doc["servers"].as_array().into_iter().flatten() {
+        println!("{}", text(&entry["server"]["install_folder"]));
+        for c in entry["certificates"].as_array().into_iter().flatten() {
+            let mark = if c["current"].as_bool() == Some(true) {
+                "current "
+            } else {
+                "previous"
+            };
+            println!(
+                "  {mark} {}  seen {} to {}  ({})",
+                text(&c["sha1_thumbprint"]),
+                text(&c["first_seen"]),
+                text(&c["last_seen"]),
+                text(&c["subject"])
+            );
+        }
+    }
+    println!("Events (newest first):");
+    for e in doc["events"].as_array().into_iter().flatten() {
+        println!(
+            "  {}  {:<22} {}  {}",
+            text(&e["at"]),
+            text(&e["kind"]),
+            text(&e["subject"]),
+            e["detail"]
+        );
+    }
+}

@@ -14,8 +14,13 @@ const SEED: &str = "42";
 const INSTALL: &str = "Program Files (x86)/Trend Micro/Apex One";
 const CERT: &str = "Program Files (x86)/Trend Micro/Apex One/PCCSRV/Pccnt/Common/OfcNTCer.dat";
 
+/// The binary, with a state database of this test run's own (never the user's).
 fn certmend() -> Command {
-    Command::cargo_bin("certmend").unwrap()
+    static DB: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DB.get_or_init(|| tempfile::tempdir().unwrap());
+    let mut cmd = Command::cargo_bin("certmend").unwrap();
+    cmd.env("CERTMEND_DB", dir.path().join("certmend.sqlite3"));
+    cmd
 }
 
 /// One demo tree for the whole file (key generation is the slow part).

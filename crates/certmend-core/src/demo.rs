@@ -211,13 +211,47 @@ pub struct DemoSummary {
     pub collected_previous: usize,
 }
 
-#[derive(Serialize)]
-struct Marker<'a> {
-    generator: &'a str,
-    version: &'a str,
+/// The marker file's content. `history` stands for what certmend would have recorded
+/// had it read this server before its "rebuild": the older certificate and when it was
+/// in use, so `compare` can tell agents holding it apart from strangers.
+#[derive(Serialize, serde::Deserialize)]
+struct Marker {
+    generator: String,
+    version: String,
     demo: bool,
     seed: u64,
     created: String,
+    #[serde(default)]
+    history: Vec<MarkerHistory>,
+}
+
+#[derive(Serialize, serde::Deserialize)]
+struct MarkerHistory {
+    certificate_pem: String,
+    first_seen: String,
+    last_seen: String,
+}
+
+/// The earlier certificates a demo install's marker records, with when they were in
+/// use. Empty for real servers (no marker) and for markers that cannot be read.
+pub fn recorded_history(install: &Path) -> Vec<(crate::cert::Certificate, String, String)> {
+    let Some(path) = crate::fsutil::find_child_ci(install, MARKER_FILE) else {
+        return Vec::new();
+    };
+    let Ok(bytes) = fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(marker) = serde_json::from_slice::<Marker>(&bytes) else {
+        return Vec::new();
+    };
+    marker
+        .history
+        .into_iter()
+        .filter_map(|h| {
+            let cert = crate::cert::parse(h.certificate_pem.as_bytes()).ok()?;
+            Some((cert, h.first_seen, h.last_seen))
+        })
+        .collect()
 }
 
 /// Writes a demo tree into `root` (a stand-in for a Windows system drive).
@@ -342,11 +376,16 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
 
     let install = root.join(INSTALL_SUBDIR);
     let marker = Marker {
-        generator: "certmend demo",
-        version: env!("CARGO_PKG_VERSION"),
+        generator: "certmend demo".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
         demo: true,
         seed,
         created: today.date().to_string(),
+        history: vec![MarkerHistory {
+            certificate_pem: to_pem("CERTIFICATE", &previous),
+            first_seen: crate::store::timestamp(today - Duration::days(1000)),
+            last_seen: crate::store::timestamp(today - Duration::days(31)),
+        }],
     };
     let marker_json =
         serde_json::to_vec_pretty(&marker).map_err(|e| DemoError::Certificate(e.to_string()))?;
@@ -520,6 +559,12 @@ mod tests {
         assert_eq!(cert.info().sha1_thumbprint, a.current_sha1_thumbprint);
         assert_eq!(cert.info().signature_valid, Some(true));
         assert!(cert.info().days_left > 1000);
+        let history = recorded_history(&a.install_folder);
+        assert_eq!(history.len(), 1);
+        assert_eq!(
+            history[0].0.info().sha1_thumbprint,
+            a.previous_sha1_thumbprint
+        );
         // No staging folder is left behind.
         let leftovers: Vec<_> = fs::read_dir(tmp.path())
             .unwrap()

@@ -6,14 +6,20 @@
 //! Front ends (the `certmend` CLI and the desktop app) convert arguments and results
 //! and call into here; they hold no domain logic.
 
+pub mod agents;
 pub mod cert;
 mod cert_signature;
+pub mod certificate_manager;
+pub mod compare;
 pub mod demo;
 mod der_peek;
 mod fsutil;
 mod hexfmt;
+pub mod inventory;
 pub mod paths;
+pub mod progress;
 pub mod server;
+pub mod store;
 
 /// A stable, machine-readable code for an error, e.g. `cert.truncated`.
 ///

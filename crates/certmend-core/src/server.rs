@@ -415,9 +415,14 @@ impl ServerReport {
 
 /// Reads a server's certificate into a report.
 pub fn report(server: ServerInstall) -> ServerReport {
+    read(server).0
+}
+
+/// Reads a server's certificate: the report, and the parsed certificate when readable.
+pub fn read(server: ServerInstall) -> (ServerReport, Option<cert::Certificate>) {
     let (certificate, certificate_error) = match server.certificate_path() {
         Some(path) => match cert::load(path) {
-            Ok(c) => (Some(c.info().clone()), None),
+            Ok(c) => (Some(c), None),
             Err(e) => (None, Some(CodedMessage::from_error(&e))),
         },
         None => (
@@ -431,11 +436,12 @@ pub fn report(server: ServerInstall) -> ServerReport {
             }),
         ),
     };
-    ServerReport {
+    let report = ServerReport {
         server,
-        certificate,
+        certificate: certificate.as_ref().map(|c| c.info().clone()),
         certificate_error,
-    }
+    };
+    (report, certificate)
 }
 
 /// Which server a front end opens at start, and why.

@@ -1,0 +1,272 @@
+//! Importing a list file into the store: hash and encoding in one streaming pass, then
+//! the lines in a second, written in one transaction (all or nothing). Re-importing the
+//! same file (same SHA-256) for the same server changes nothing.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::Digest;
+
+use super::encoding::{self, EncodingError, ListEncoding};
+use super::{read_list, Column, ListError, ListItem, Rejected};
+use crate::progress::{Cancel, Progress};
+use crate::store::{ImportCounts, ImportMeta, ImportRow, Store, StoreError};
+use crate::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{}: no such file", path.display())]
+    NotFound { path: PathBuf },
+    #[error("{}: is a folder, not a list file", path.display())]
+    IsDirectory { path: PathBuf },
+    #[error("{}: cannot be read: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Encoding {
+        path: PathBuf,
+        #[source]
+        source: EncodingError,
+    },
+    #[error("{}: {message}", path.display())]
+    List { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}: import cancelled; nothing was stored", path.display())]
+    Cancelled { path: PathBuf },
+}
+
+impl ErrorCode for ImportError {
+    fn code(&self) -> &'static str {
+        match self {
+            ImportError::NotFound { .. } => "file.not_found",
+            ImportError::IsDirectory { .. } => "file.is_directory",
+            ImportError::Unreadable { .. } => "file.unreadable",
+            ImportError::Encoding { .. } => "list.unknown_encoding",
+            ImportError::List { .. } => "list.no_name_column",
+            ImportError::Store(e) => e.code(),
+            ImportError::Cancelled { .. } => "import.cancelled",
+        }
+    }
+}
+
+/// What an import did, as `certmend import --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub file: PathBuf,
+    pub sha256: String,
+    pub server_id: i64,
+    pub encoding: ListEncoding,
+    /// `","`, `"\t"` or `";"`.
+    pub delimiter: String,
+    pub header: bool,
+    pub columns: Vec<String>,
+    pub recognised: Vec<Option<Column>>,
+    /// Data lines read (the header and blank lines not counted).
+    pub rows: i64,
+    /// Distinct agents this file names.
+    pub agents: i64,
+    /// Lines naming an agent named earlier in the same file.
+    pub duplicates: i64,
+    pub rejected: Vec<Rejected>,
+    pub new_agents: i64,
+    pub resolved: i64,
+    /// Set when this file was imported before for this server: nothing changed.
+    pub already_imported: Option<ImportRow>,
+}
+
+fn open(path: &Path) -> Result<File, ImportError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(ImportError::NotFound {
+                path: path.to_path_buf(),
+            })
+        }
+        Ok(m) if m.is_dir() => {
+            return Err(ImportError::IsDirectory {
+                path: path.to_path_buf(),
+            })
+        }
+        _ => {}
+    }
+    File::open(path).map_err(|source| ImportError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Hashes everything read through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    read: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Counts bytes read, reports progress and stops when cancelled.
+struct ProgressReader<'a, R> {
+    inner: R,
+    done: u64,
+    total: u64,
+    progress: &'a dyn Progress,
+    cancel: &'a Cancel,
+}
+
+impl<R: Read> Read for ProgressReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.is_cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+        }
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.progress.update(self.done, self.total);
+        Ok(n)
+    }
+}
+
+/// The SHA-256 and encoding of a list file, in one pass.
+fn fingerprint(path: &Path) -> Result<(String, ListEncoding, u64), ImportError> {
+    let unreadable = |source| ImportError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = HashingReader {
+        inner: BufReader::with_capacity(64 * 1024, open(path)?),
+        hasher: sha2::Sha256::new(),
+        read: 0,
+    };
+    let detected = encoding::detect(&mut reader);
+    // Detection may stop early (a BOM decides at once): hash the rest too.
+    io::copy(&mut reader, &mut io::sink()).map_err(unreadable)?;
+    let encoding = detected.map_err(|source| match source {
+        EncodingError::Io(e) => unreadable(e),
+        other => ImportError::Encoding {
+            path: path.to_path_buf(),
+            source: other,
+        },
+    })?;
+    let sha256 = crate::hexfmt::upper_hex(&reader.hasher.finalize());
+    Ok((sha256, encoding, reader.read))
+}
+
+/// Imports the list at `path` for the server `server_id`.
+pub fn import_list(
+    store: &mut Store,
+    server_id: i64,
+    path: &Path,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ImportReport, ImportError> {
+    let (sha256, encoding, size) = fingerprint(path)?;
+    if let Some(earlier) = store.find_import(server_id, &sha256)? {
+        return Ok(ImportReport {
+            file: path.to_path_buf(),
+            sha256,
+            server_id,
+            encoding,
+            delimiter: String::new(),
+            header: false,
+            columns: Vec::new(),
+            recognised: Vec::new(),
+            rows: 0,
+            agents: 0,
+            duplicates: 0,
+            rejected: Vec::new(),
+            new_agents: 0,
+            resolved: 0,
+            already_imported: Some(earlier),
+        });
+    }
+
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let subject = path.to_string_lossy().into_owned();
+    let reader = ProgressReader {
+        inner: open(path)?,
+        done: 0,
+        total: size,
+        progress,
+        cancel,
+    };
+    let mut rejected = Vec::new();
+    let mut shape = None;
+    let meta = ImportMeta {
+        file_name: &file_name,
+        sha256: &sha256,
+        encoding: encoding.as_str(),
+    };
+    let counts = store.import_list(server_id, &meta, &subject, |sink| {
+        let read = read_list(reader, encoding, |item| match item {
+            ListItem::Agent(agent) => sink.add_agent(&agent).map(|_| ()),
+            ListItem::Rejected(r) => {
+                let result = sink.add_rejection(&r);
+                rejected.push(r);
+                result
+            }
+        });
+        let read = read.map_err(|e| list_error(path, cancel, e))?;
+        shape = Some(read.clone());
+        Ok::<_, ImportError>(read)
+    })?;
+    let shape = shape.ok_or_else(|| ImportError::Cancelled {
+        path: path.to_path_buf(),
+    })?;
+    let ImportCounts {
+        rows,
+        agents,
+        duplicates,
+        new_agents,
+        resolved,
+        ..
+    } = counts;
+    Ok(ImportReport {
+        file: path.to_path_buf(),
+        sha256,
+        server_id,
+        encoding,
+        delimiter: shape.delimiter.to_string(),
+        header: shape.header,
+        columns: shape.columns,
+        recognised: shape.recognised,
+        rows,
+        agents,
+        duplicates,
+        rejected,
+        new_agents,
+        resolved,
+        already_imported: None,
+    })
+}
+
+/// An error from reading the list, as an import error naming the file.
+fn list_error(path: &Path, cancel: &Cancel, error: ListError<StoreError>) -> ImportError {
+    match error {
+        ListError::Io(_) if cancel.is_cancelled() => ImportError::Cancelled {
+            path: path.to_path_buf(),
+        },
+        ListError::Io(source) => ImportError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        },
+        ListError::Sink(e) => e.into(),
+        e @ ListError::NoNameColumn { .. } => ImportError::List {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    }
+}
