@@ -300,7 +300,11 @@ pub fn open(folder: &Path) -> Result<ServerInstall, ServerError> {
 }
 
 /// Describes an install folder: which known files it has, their sizes and hashes.
+/// Paths are made absolute, so what the store records does not depend on where a
+/// command ran.
 fn inspect_install(install: &Path, found_by: FoundBy) -> ServerInstall {
+    let absolute = std::path::absolute(install).unwrap_or_else(|_| install.to_path_buf());
+    let install = absolute.as_path();
     let files: Vec<KnownFile> = KNOWN_FILES
         .iter()
         .map(|spec| known_file(install, spec))
