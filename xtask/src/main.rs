@@ -8,6 +8,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
+
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 const BUILD_PACKAGES: &[&str] = &[
     "pkg-config",
@@ -28,6 +30,7 @@ const TEST_PACKAGES: &[&str] = &[
     "imagemagick",
     "openssl",
     "nodejs",
+    "sqlite3",
     // Japanese text in the window's screenshots.
     "fonts-ipafont-gothic",
 ];
@@ -42,9 +45,12 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run_app(&args[1..]),
         Some("test") => test_all(),
+        Some("bench-import") => bench::import(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
-             cargo xtask test             install what the tests need and run every suite"
+             cargo xtask test             install what the tests need and run every suite\n       \
+             cargo xtask bench-import [--agents N] [--runs N]\n                                    \
+             time a list import against sqlite3's .import"
                 .to_string(),
         ),
     };
@@ -57,20 +63,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     cmd.current_dir(workspace_root());
     cmd
 }
 
-fn status(mut cmd: Command, what: &str) -> Result {
+pub(crate) fn status(mut cmd: Command, what: &str) -> Result {
     eprintln!("xtask: {what}");
     let status = cmd
         .status()
@@ -88,7 +94,7 @@ fn have_command(name: &str) -> bool {
 }
 
 /// Installs the Debian packages among `packages` that are not installed yet.
-fn ensure_packages(packages: &[&str]) -> Result {
+pub(crate) fn ensure_packages(packages: &[&str]) -> Result {
     if !cfg!(target_os = "linux") {
         return Ok(());
     }

@@ -508,3 +508,175 @@ fn usage_errors_exit_2() {
     let out = certmend().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("certmend "));
 }
+
+#[test]
+fn demo_list_and_collected_certificates_give_the_expected_verdicts() {
+    let db = tempfile::tempdir().unwrap();
+    let db = db.path().join("state.sqlite3");
+    let db = db.to_str().unwrap();
+    let root = demo_root();
+    let install = root.join(INSTALL);
+    let install = install.to_str().unwrap();
+
+    let imported = run_json(
+        &[
+            "--db",
+            db,
+            "import",
+            root.join("agents/CertificateManager-mismatched.csv")
+                .to_str()
+                .unwrap(),
+            "--server",
+            install,
+        ],
+        0,
+    );
+    assert_eq!(imported["agents"], 36);
+    assert_eq!(imported["encoding"], "utf-8-bom");
+
+    let report = run_json(
+        &[
+            "--db",
+            db,
+            "compare",
+            "--server",
+            install,
+            root.join("collected").to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_eq!(report["counts"]["current"], 4);
+    assert_eq!(report["counts"]["previous"], 8);
+    assert_eq!(report["counts"]["foreign"], 0);
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 12);
+    for r in results {
+        // Every collected host is an agent of the imported list.
+        assert_eq!(r["agent_status"], "mismatched", "{r}");
+        assert!(r["host"].as_str().unwrap().starts_with("PC-"), "{r}");
+        if r["verdict"] == "previous" {
+            assert!(
+                r["previous"]["first_seen"].as_str().unwrap()
+                    < r["previous"]["last_seen"].as_str().unwrap()
+            );
+        }
+    }
+    // Layouts: <host>.dat, <host>_OfcNTCer.dat and <host>/OfcNTCer.dat all name their host.
+    let hosts: Vec<&str> = results
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hosts.len(),
+        hosts.iter().collect::<std::collections::HashSet<_>>().len()
+    );
+
+    // An unknown certificate is foreign, a broken one unreadable; both make exit 1.
+    let tmp = tempfile::tempdir().unwrap();
+    let foreign_key = tmp.path().join("k.pem");
+    let foreign = tmp.path().join("STRANGER.cer");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=x",
+        "-keyout",
+        foreign_key.to_str().unwrap(),
+        "-outform",
+        "DER",
+        "-out",
+        foreign.to_str().unwrap(),
+    ]);
+    let broken = tmp.path().join("BROKEN_OfcNTCer.dat");
+    fs::write(&broken, b"").unwrap();
+    let report = run_json(
+        &[
+            "--db",
+            db,
+            "compare",
+            "--server",
+            install,
+            foreign.to_str().unwrap(),
+            broken.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_eq!(report["results"][0]["verdict"], "foreign");
+    assert_eq!(report["results"][0]["host"], "STRANGER");
+    assert_eq!(report["results"][1]["verdict"], "unreadable");
+    assert_eq!(report["results"][1]["host"], "BROKEN");
+    assert_eq!(report["results"][1]["error"]["code"], "cert.empty");
+
+    // Only current certificates: exit 0.
+    let current = root.join(CERT);
+    let ok = run_json(
+        &[
+            "--db",
+            db,
+            "compare",
+            "--server",
+            install,
+            current.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(ok["counts"]["current"], 1);
+
+    // The history shows both certificates of the server and the events.
+    let history = run_json(&["--db", db, "history"], 0);
+    let certs = history["servers"][0]["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 2);
+    assert_eq!(certs.iter().filter(|c| c["current"] == true).count(), 1);
+    let kinds: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"list.imported") && kinds.contains(&"certificates.compared"),
+        "{kinds:?}"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_certmend_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("future.sqlite3");
+    let status = StdCommand::new("sqlite3")
+        .arg(&db)
+        .arg("CREATE TABLE x(y); PRAGMA user_version = 42;")
+        .status()
+        .expect("sqlite3 (installed by cargo xtask test)");
+    assert!(status.success());
+    let before = fs::read(&db).unwrap();
+    let out = certmend()
+        .arg("--db")
+        .arg(&db)
+        .arg("history")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("store.too_new") && err.contains("schema version 42"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&db).unwrap(), before);
+
+    // Reading a server still works (the read is just not recorded), with a warning.
+    let out = certmend()
+        .arg("--db")
+        .arg(&db)
+        .args(["--json", "detect", "--root"])
+        .arg(demo_root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning[store.too_new]"));
+}

@@ -270,3 +270,107 @@ fn list_error(path: &Path, cancel: &Cancel, error: ListError<StoreError>) -> Imp
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+    use crate::server::ServerInstall;
+
+    fn store_with_server(tmp: &Path) -> (Store, i64) {
+        let mut store = Store::open(&tmp.join("db.sqlite3")).unwrap();
+        let install = tmp.join("server");
+        std::fs::create_dir_all(install.join("PCCSRV")).unwrap();
+        let server: ServerInstall = crate::server::open(&install).unwrap();
+        let id = store.record_server_read(&server, None, &[]).unwrap();
+        (store, id)
+    }
+
+    #[test]
+    fn a_cancelled_import_stores_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, server) = store_with_server(tmp.path());
+        let list = tmp.path().join("list.csv");
+        let mut text = String::from("Computer Name\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("PC-{i}\n"));
+        }
+        std::fs::write(&list, text).unwrap();
+
+        /// Cancels once the first bytes are read.
+        struct CancelAfterStart(Cancel);
+        impl Progress for CancelAfterStart {
+            fn update(&self, done: u64, _total: u64) {
+                if done > 0 {
+                    self.0.cancel();
+                }
+            }
+        }
+        let cancel = Cancel::new();
+        let err = import_list(
+            &mut store,
+            server,
+            &list,
+            &CancelAfterStart(cancel.clone()),
+            &cancel,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "import.cancelled");
+        assert!(store.agents(&Default::default()).unwrap().is_empty());
+        assert!(store
+            .find_import(server, &fingerprint(&list).unwrap().0)
+            .unwrap()
+            .is_none());
+
+        // The same file imports fine afterwards.
+        let report = import_list(&mut store, server, &list, &NoProgress, &Cancel::new()).unwrap();
+        assert_eq!(report.agents, 50_000);
+    }
+
+    #[test]
+    fn a_list_without_a_name_column_leaves_no_trace() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, server) = store_with_server(tmp.path());
+        let list = tmp.path().join("list.csv");
+        std::fs::write(&list, "IP Address,Domain\n10.0.0.1,x\n").unwrap();
+        let err = import_list(&mut store, server, &list, &NoProgress, &Cancel::new()).unwrap_err();
+        assert_eq!(err.code(), "list.no_name_column");
+        assert!(err.to_string().contains("list.csv"), "{err}");
+        let kinds: Vec<String> = store
+            .events(None)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert!(!kinds.contains(&"list.imported".to_string()));
+    }
+
+    #[test]
+    fn statuses_follow_the_lists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, server) = store_with_server(tmp.path());
+        let import = |store: &mut Store, name: &str, text: &str| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            import_list(store, server, &path, &NoProgress, &Cancel::new()).unwrap()
+        };
+        let status_of = |store: &Store, name: &str| {
+            store
+                .agents(&Default::default())
+                .unwrap()
+                .into_iter()
+                .find(|a| a.name.eq_ignore_ascii_case(name))
+                .map(|a| (a.status, a.lists))
+        };
+        import(&mut store, "a.csv", "Computer Name\nPC-X\nPC-Y\n");
+        let b = import(&mut store, "b.csv", "Computer Name\npc-y\nPC-Z\n");
+        assert_eq!((b.agents, b.new_agents, b.resolved), (2, 1, 1));
+        assert_eq!(status_of(&store, "PC-X"), Some(("resolved".into(), 1)));
+        assert_eq!(status_of(&store, "PC-Y"), Some(("mismatched".into(), 2)));
+        // Back on a later list: mismatched again.
+        let c = import(&mut store, "c.csv", "Computer Name\nPC-X\nPC-Y\nPC-Z\n");
+        assert_eq!((c.new_agents, c.resolved), (0, 0));
+        assert_eq!(status_of(&store, "PC-X"), Some(("mismatched".into(), 2)));
+        assert_eq!(store.agents(&Default::default()).unwrap().len(), 3);
+    }
+}
