@@ -7,7 +7,7 @@ mod render;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use certmend_core::agents::import::{import_list, ImportReport};
+use certmend_core::agents::import::import_list;
 use certmend_core::certificate_manager::{self, SystemRunner};
 use certmend_core::progress::{Cancel, Progress};
 use certmend_core::server::{self, CodedMessage, DetectSources, ServerInstall};
@@ -130,6 +130,8 @@ enum Outcome {
     Ok,
     /// The check found a problem (exit 1).
     Problem,
+    /// Some of the work failed on bad input, already reported (exit 2).
+    Failed,
 }
 
 fn main() -> ExitCode {
@@ -138,6 +140,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Problem) => ExitCode::from(1),
+        Ok(Outcome::Failed) => ExitCode::from(2),
         Err(error) => {
             if json {
                 render::json(&serde_json::json!({ "error": error }));
@@ -316,28 +319,41 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
                 });
             }
             let cancel = Cancel::new();
-            let mut reports: Vec<ImportReport> = Vec::new();
+            // Each file is its own import: one that fails does not undo or hide the others.
+            let single = files.len() == 1;
+            let mut docs = Vec::new();
+            let mut any_rejected = false;
+            let mut any_failed = false;
             for file in &files {
                 let bar = Bar::bytes("Importing");
-                let report = import_list(&mut store, chosen.server_id, file, &bar, &cancel)
-                    .map_err(coded)?;
+                let result = import_list(&mut store, chosen.server_id, file, &bar, &cancel);
                 drop(bar);
-                if !json {
-                    render::import(&report, &chosen);
+                match result {
+                    Ok(report) => {
+                        any_rejected |= !report.rejected.is_empty();
+                        if !json {
+                            render::import(&report, &chosen);
+                        }
+                        docs.push(render::import_json(&report, &chosen));
+                    }
+                    Err(e) if single => return Err(coded(e)),
+                    Err(e) => {
+                        any_failed = true;
+                        let e = coded(e);
+                        eprintln!("certmend: error[{}]: {}", e.code, e.message);
+                        docs.push(serde_json::json!({ "file": file, "error": e }));
+                    }
                 }
-                reports.push(report);
             }
             if json {
-                let docs: Vec<_> = reports
-                    .iter()
-                    .map(|r| render::import_json(r, &chosen))
-                    .collect();
                 match docs.as_slice() {
                     [one] => render::json(one),
                     many => render::json(many),
                 }
             }
-            let any_rejected = reports.iter().any(|r| !r.rejected.is_empty());
+            if any_failed {
+                return Ok(Outcome::Failed);
+            }
             Ok(if any_rejected {
                 Outcome::Problem
             } else {

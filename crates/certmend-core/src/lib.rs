@@ -7,6 +7,7 @@
 //! and call into here; they hold no domain logic.
 
 pub mod agents;
+pub mod bundle;
 pub mod cert;
 mod cert_signature;
 pub mod certificate_manager;
@@ -18,6 +19,7 @@ mod hexfmt;
 pub mod inventory;
 pub mod paths;
 pub mod progress;
+pub mod script;
 pub mod server;
 pub mod store;
 

@@ -7,6 +7,9 @@ use std::sync::Arc;
 /// Receives progress: `done` of `total` units (bytes, bundles; the caller says which).
 pub trait Progress {
     fn update(&self, done: u64, total: u64);
+
+    /// Items (bundles) done of total, for work that has them besides bytes.
+    fn item(&self, _done: u64, _total: u64) {}
 }
 
 /// Reports nowhere.

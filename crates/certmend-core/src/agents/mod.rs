@@ -304,7 +304,13 @@ impl Mapper {
     ) -> Result<(Self, ListShape, bool), ListError<E>> {
         let recognised: Vec<Option<Column>> =
             first.fields.iter().map(|f| column_for_header(f)).collect();
-        let any_known = recognised.iter().any(Option::is_some);
+        // A line holding an IP address is data, even if a name in it reads like a
+        // column name (a computer called CLIENT).
+        let holds_ip = first
+            .fields
+            .iter()
+            .any(|f| f.trim().parse::<IpAddr>().is_ok());
+        let any_known = !holds_ip && recognised.iter().any(Option::is_some);
         let has_name = recognised.contains(&Some(Column::Name));
         if first.error.is_none() && any_known {
             if !has_name {
@@ -544,6 +550,16 @@ mod tests {
         assert_eq!(lines[2].0, 5);
         assert!(lines[2].1.contains("control"));
         assert_eq!(rejected[0].text, ",10.0.0.2");
+    }
+
+    #[test]
+    fn a_first_line_with_an_ip_is_data_even_if_it_names_a_column() {
+        let (shape, agents, _) = read(b"CLIENT,10.0.0.1\nPC2,10.0.0.2\n", ListEncoding::Utf8);
+        assert!(!shape.header);
+        assert_eq!(
+            agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+            vec!["CLIENT", "PC2"]
+        );
     }
 
     #[test]

@@ -246,6 +246,11 @@ impl RecordSplitter {
             self.end_record();
         } else if c == self.delimiter {
             self.end_field();
+        } else if self.quoted_lines > 0 {
+            // A quoted field ran over a line break and "closed" on the next line's
+            // opening quote: the real fault is a quote never closed on the first line.
+            // Reject that line and read the following ones afresh.
+            self.reject_unterminated();
         } else {
             // `"abc"def`: keep the text, but the record is reported, not guessed at.
             self.stray_text = true;
@@ -462,6 +467,32 @@ mod tests {
         assert_eq!(
             (records[2].line, records[2].fields.clone()),
             (3, vec!["c".to_string(), "d".to_string()])
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_in_a_fully_quoted_list_costs_one_line() {
+        let text = "\"Name\",\"IP\"\n\"PC-Q1\",\"10.12.0.1\"\n\"PC-Q2\",\"10.12.0.2\n\"PC-Q3\",\"10.12.0.3\"\n\"PC-Q4\",\"10.12.0.4\"\n";
+        let records = split(text, ',');
+        let summary: Vec<(u64, Option<&str>, Option<&str>)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.line,
+                    r.fields.first().map(String::as_str),
+                    r.error.as_deref().map(|e| &e[..12]),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (1, Some("Name"), None),
+                (2, Some("PC-Q1"), None),
+                (3, None, Some("unterminated")),
+                (4, Some("PC-Q3"), None),
+                (5, Some("PC-Q4"), None),
+            ]
         );
     }
 

@@ -19,6 +19,9 @@ use crate::cert::Certificate;
 use crate::server::ServerInstall;
 use crate::ErrorCode;
 
+mod bundles;
+pub use bundles::{BundleAgent, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord};
+
 /// Overrides the database path (as `--db` does).
 pub const DB_ENV: &str = "CERTMEND_DB";
 const DB_FILE: &str = "certmend.sqlite3";
@@ -116,6 +119,35 @@ const MIGRATIONS: &[&str] = &[
         text       TEXT NOT NULL,
         PRIMARY KEY (import_id, line)
     ) WITHOUT ROWID;
+    "#,
+    // 3: repair bundles written to sticks, and the receipts read back from them.
+    r#"
+    CREATE TABLE bundles (
+        id                  TEXT PRIMARY KEY,
+        agent_id            INTEGER NOT NULL REFERENCES agents(id),
+        server_id           INTEGER NOT NULL REFERENCES servers(id),
+        certificate_sha256  TEXT NOT NULL,
+        out_dir             TEXT NOT NULL,
+        folder              TEXT NOT NULL,
+        created             TEXT NOT NULL,
+        options             TEXT NOT NULL,
+        superseded_by       TEXT
+    );
+    CREATE INDEX bundles_by_agent ON bundles (agent_id);
+    CREATE TABLE receipts (
+        line_sha256  TEXT PRIMARY KEY,
+        bundle_id    TEXT NOT NULL REFERENCES bundles(id),
+        run_id       TEXT NOT NULL,
+        computer     TEXT NOT NULL,
+        mode         TEXT NOT NULL,
+        result       TEXT NOT NULL,
+        ipxfer_exit  TEXT,
+        before       TEXT,
+        after        TEXT,
+        ran_at       TEXT,
+        read_at      TEXT NOT NULL,
+        source       TEXT NOT NULL
+    );
     "#,
 ];
 
@@ -350,6 +382,20 @@ impl Store {
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
+        // Unicode lower case for searches: SQLite's LIKE folds only ASCII letters, and
+        // admins search for names such as "ＰＣ－営業" or "ÉCOLE".
+        conn.create_scalar_function(
+            "unicode_lower",
+            1,
+            rusqlite::functions::FunctionFlags::SQLITE_UTF8
+                | rusqlite::functions::FunctionFlags::SQLITE_DETERMINISTIC,
+            |ctx| {
+                Ok(ctx
+                    .get::<Option<String>>(0)?
+                    .map(|text| text.to_lowercase()))
+            },
+        )
+        .map_err(open_err)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -605,9 +651,9 @@ impl Store {
                  FROM agents a JOIN servers s ON s.id = a.server_id
                  WHERE (?1 IS NULL OR a.server_id = ?1)
                    AND (?2 IS NULL OR a.status = ?2)
-                   AND (?3 IS NULL OR a.name LIKE ?3 ESCAPE '\\'
+                   AND (?3 IS NULL OR unicode_lower(a.name) LIKE ?3 ESCAPE '\\'
                         OR coalesce(a.ip, '') LIKE ?3 ESCAPE '\\'
-                        OR coalesce(a.domain, '') LIKE ?3 ESCAPE '\\'
+                        OR unicode_lower(coalesce(a.domain, '')) LIKE ?3 ESCAPE '\\'
                         OR a.guid LIKE ?3 ESCAPE '\\')
                  ORDER BY a.name COLLATE NOCASE, a.guid",
             )
@@ -1065,7 +1111,7 @@ mod tests {
                 .unwrap();
         }
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let events = store.events(None).unwrap();
         assert_eq!(events[0].kind, "legacy");
         let tables: i64 = store

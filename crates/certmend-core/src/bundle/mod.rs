@@ -1,0 +1,784 @@
+//! Per-agent repair bundles written to a USB stick (or any folder).
+//!
+//! One folder per agent: `OfcNTCer.dat` (byte for byte the server's), the IpXfer
+//! executables (or one shared copy in `tools\`), `repair.cmd`, `README.txt` and
+//! `manifest.json`. Each bundle is written into a temporary folder on the target, every
+//! file flushed, the manifest last, then renamed into place, so a half-written bundle
+//! never looks complete; afterwards every file is read back and checked against the
+//! manifest (sticks fail). A later export removes what an interrupted one left.
+
+pub mod names;
+
+use std::fs::{self, File};
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::fsutil::{find_child_ci, sha256_file};
+use crate::hexfmt::{sha256_hex, upper_hex};
+use crate::inventory::RecordedServer;
+use crate::progress::{Cancel, Progress};
+use crate::script::{
+    self, IpXferSyntax, Password, ScriptError, ScriptLanguage, ScriptOptions, ToolsLocation,
+};
+use crate::server::{IPXFER, IPXFER_X64};
+use crate::store::{BundleAgent, NewBundle, Store, StoreError};
+use crate::ErrorCode;
+
+/// Prefix of the temporary folders an export works in.
+pub const TEMP_PREFIX: &str = ".certmend-tmp-";
+pub const MANIFEST: &str = "manifest.json";
+pub const SCRIPT: &str = "repair.cmd";
+pub const README: &str = "README.txt";
+pub const CERTIFICATE: &str = "OfcNTCer.dat";
+pub const TOOLS_DIR: &str = "tools";
+pub const RECEIPTS_DIR: &str = "receipts";
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// Room each file may take beyond its size (a FAT32 cluster can be 32 KiB).
+const PER_FILE_SLACK: u64 = 32 * 1024;
+
+/// Which agents get a bundle.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// By name (every agent of the server with that name, any letter case).
+    Agents(Vec<String>),
+    /// Every agent of the server not yet `repaired` or `resolved`.
+    AllMismatched,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub out_dir: PathBuf,
+    pub selection: Selection,
+    /// Take IpXfer.exe and IpXfer_x64.exe from here instead of the server.
+    pub ipxfer_dir: Option<PathBuf>,
+    pub shared_tools: bool,
+    pub syntax: IpXferSyntax,
+    pub language: ScriptLanguage,
+    pub password: Password,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{}: the server's certificate cannot be read: {message}", path.display())]
+    NoServerCertificate { path: PathBuf, message: String },
+    #[error("{}: {name} not found; copy it from the server's PCCSRV\\Admin\\Utility\\IpXfer or give --ipxfer-dir", dir.display())]
+    IpXferMissing { dir: PathBuf, name: &'static str },
+    #[error("no agent of this server is named {}; import its list first (names are compared in any letter case)", names.join(", "))]
+    UnknownAgents { names: Vec<String> },
+    #[error("no agent to export: every agent of this server is repaired or resolved, or no list was imported")]
+    NothingToExport,
+    #[error("{}: not enough free space: the bundles need {needed} bytes, {available} are free; nothing was written", path.display())]
+    NoSpace {
+        path: PathBuf,
+        needed: u64,
+        available: u64,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: read back different from what was written (expected SHA-256 {expected}, found {found}); the stick may be failing", path.display())]
+    Verify {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
+    Cancelled { done: usize, total: usize },
+}
+
+impl ErrorCode for BundleError {
+    fn code(&self) -> &'static str {
+        match self {
+            BundleError::NoServerCertificate { .. } => "bundle.no_server_certificate",
+            BundleError::IpXferMissing { .. } => "bundle.ipxfer_missing",
+            BundleError::UnknownAgents { .. } => "bundle.unknown_agents",
+            BundleError::NothingToExport => "bundle.nothing_to_export",
+            BundleError::NoSpace { .. } => "bundle.no_space",
+            BundleError::Write { .. } => "bundle.write",
+            BundleError::Verify { .. } => "bundle.verify",
+            BundleError::Script(e) => e.code(),
+            BundleError::Store(e) => e.code(),
+            BundleError::Cancelled { .. } => "bundle.cancelled",
+        }
+    }
+}
+
+fn write_err(path: &Path) -> impl FnOnce(io::Error) -> BundleError + '_ {
+    move |source| BundleError::Write {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A file of a bundle as the manifest lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// Path relative to the bundle folder (`..\tools\IpXfer.exe` for shared tools).
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestAgent {
+    pub name: String,
+    pub ip: Option<String>,
+    pub domain: Option<String>,
+    pub guid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestServer {
+    pub install_folder: String,
+    pub certificate_subject: String,
+    pub certificate_serial: String,
+    pub certificate_sha1_thumbprint: String,
+    pub certificate_sha256: String,
+    pub certificate_not_after: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestOptions {
+    pub ipxfer_syntax: IpXferSyntax,
+    pub language: ScriptLanguage,
+    pub shared_tools: bool,
+    /// `prompt` or `embedded`; the password itself is never written here.
+    pub password: String,
+}
+
+/// `manifest.json`: what a bundle holds and for whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub bundle_id: String,
+    pub agent: ManifestAgent,
+    pub server: ManifestServer,
+    pub files: Vec<ManifestFile>,
+    pub options: ManifestOptions,
+    pub created: String,
+    pub certmend_version: String,
+}
+
+/// A bundle written and verified.
+#[derive(Debug, Clone, Serialize)]
+pub struct WrittenBundle {
+    pub bundle_id: String,
+    pub agent: BundleAgent,
+    pub folder: PathBuf,
+    pub files: Vec<ManifestFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub out_dir: PathBuf,
+    pub bundles: Vec<WrittenBundle>,
+    /// Bytes written (and read back).
+    pub bytes: u64,
+    pub shared_tools: Option<PathBuf>,
+    /// Temporary folders an interrupted export had left, now removed.
+    pub removed_leftovers: Vec<PathBuf>,
+    /// The scripts hold the agent unload password in plain text.
+    pub password_embedded: bool,
+}
+
+/// A source file to copy into bundles, hashed once.
+struct Source {
+    name: &'static str,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+}
+
+impl Source {
+    fn open(path: PathBuf, name: &'static str) -> Result<Self, BundleError> {
+        let (size, sha256) = sha256_file(&path).map_err(|source| BundleError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self {
+            name,
+            path,
+            size,
+            sha256,
+        })
+    }
+}
+
+fn locate_ipxfer(
+    server: &RecordedServer,
+    ipxfer_dir: Option<&Path>,
+) -> Result<[Source; 2], BundleError> {
+    let find = |spec: crate::server::KnownFileSpec| -> Result<Source, BundleError> {
+        let (dir, path) = match ipxfer_dir {
+            Some(dir) => (dir.to_path_buf(), find_child_ci(dir, spec.name)),
+            None => (
+                server
+                    .report
+                    .server
+                    .install_folder
+                    .join("PCCSRV\\Admin\\Utility\\IpXfer"),
+                server.report.server.file(spec).and_then(|f| f.path.clone()),
+            ),
+        };
+        match path.filter(|p| p.is_file()) {
+            Some(path) => Source::open(path, spec.name),
+            None => Err(BundleError::IpXferMissing {
+                dir,
+                name: spec.name,
+            }),
+        }
+    };
+    Ok([find(IPXFER)?, find(IPXFER_X64)?])
+}
+
+/// Removes temporary folders an interrupted export left in `out_dir`.
+pub fn remove_leftovers(out_dir: &Path) -> Result<Vec<PathBuf>, BundleError> {
+    let mut removed = Vec::new();
+    let entries = match fs::read_dir(out_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(write_err(out_dir)(e)),
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let path = entry.path();
+            fs::remove_dir_all(&path).map_err(write_err(&path))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// Streams `from` into a new file `to`, flushed to the device; returns its SHA-256.
+fn copy_file(from: &Path, to: &Path, cancel: &Cancel) -> Result<String, BundleError> {
+    let mut reader = BufReader::with_capacity(
+        256 * 1024,
+        File::open(from).map_err(|source| BundleError::Write {
+            path: from.to_path_buf(),
+            source,
+        })?,
+    );
+    let file = File::create(to).map_err(write_err(to))?;
+    let mut writer = BufWriter::with_capacity(256 * 1024, file);
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        if cancel.is_cancelled() {
+            return Err(BundleError::Write {
+                path: to.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::Interrupted, "cancelled"),
+            });
+        }
+        let n = reader.read(&mut buf).map_err(|source| BundleError::Write {
+            path: from.to_path_buf(),
+            source,
+        })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        writer.write_all(&buf[..n]).map_err(write_err(to))?;
+    }
+    let file = writer
+        .into_inner()
+        .map_err(|e| write_err(to)(e.into_error()))?;
+    file.sync_all().map_err(write_err(to))?;
+    Ok(upper_hex(&hasher.finalize()))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BundleError> {
+    let mut file = File::create(path).map_err(write_err(path))?;
+    file.write_all(bytes).map_err(write_err(path))?;
+    file.sync_all().map_err(write_err(path))
+}
+
+/// Makes a rename durable where the OS allows syncing a folder (not on Windows).
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn check_file(path: &Path, expected: &str) -> Result<(), BundleError> {
+    let (_, found) = sha256_file(path).map_err(|source| BundleError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if found != expected {
+        return Err(BundleError::Verify {
+            path: path.to_path_buf(),
+            expected: expected.to_string(),
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// README.txt: what to do, in Japanese and English; UTF-8 with a BOM so Notepad shows it.
+fn readme(agent: &BundleAgent, server: &ManifestServer, options: &ExportOptions) -> Vec<u8> {
+    let embedded = matches!(options.password, Password::Embedded(_));
+    let mut t = String::from("\u{FEFF}");
+    let mut line = |s: &str| {
+        t.push_str(s);
+        t.push_str("\r\n");
+    };
+    line("certmend repair bundle / certmend 修復バンドル");
+    line("=============================================");
+    line(&format!("Agent / エージェント: {}", agent.name));
+    line(&format!(
+        "Server certificate / サーバー証明書: {} (SHA-1 {})",
+        server.certificate_subject, server.certificate_sha1_thumbprint
+    ));
+    line("");
+    line("[English]");
+    line("1. On this agent computer, right-click repair.cmd and choose \"Run as administrator\".");
+    line("2. If asked, type the agent unload password (press Enter if there is none).");
+    line("3. The script puts the server certificate on the agent with Trend Micro's IpXfer,");
+    line(
+        "   checks the result itself, and writes a receipt into the receipts folder of this stick.",
+    );
+    line("4. If it reports a failure, reinstall the agent on this computer.");
+    line("5. Bring the stick back and read the receipts with certmend.");
+    line("To only check this agent without changing anything: repair.cmd /check");
+    if embedded {
+        line("WARNING: repair.cmd contains the agent unload password in plain text.");
+        line("Keep this stick safe and delete the bundles when the repair is done.");
+    }
+    line("");
+    line("[日本語]");
+    line("1. このエージェントのコンピューターで repair.cmd を右クリックし「管理者として実行」を選びます。");
+    line("2. 求められたらエージェントのアンロードパスワードを入力します (ない場合は Enter)。");
+    line("3. スクリプトは Trend Micro の IpXfer でサーバー証明書をエージェントに配置し、結果を自分で確認して、");
+    line("   このメモリの receipts フォルダに受領記録を書き込みます。");
+    line(
+        "4. 失敗と表示された場合は、このコンピューターのエージェントを再インストールしてください。",
+    );
+    line("5. メモリを持ち帰り、certmend で受領記録を読み込みます。");
+    line("変更せずに確認だけする場合: repair.cmd /check");
+    if embedded {
+        line("警告: repair.cmd にはエージェントのアンロードパスワードが平文で含まれています。");
+        line("このメモリを安全に保管し、修復が終わったらバンドルを削除してください。");
+    }
+    t.into_bytes()
+}
+
+fn new_bundle_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to time and a counter (ids must only be distinct).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = nanos.to_le_bytes();
+    }
+    hex::encode(bytes)
+}
+
+/// Writes bundles for the selected agents of `server` into `options.out_dir`.
+pub fn export(
+    store: &mut Store,
+    server: &RecordedServer,
+    options: &ExportOptions,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ExportReport, BundleError> {
+    // Everything is checked before anything is written.
+    let install = &server.report.server.install_folder;
+    let cert_path = server
+        .report
+        .server
+        .certificate_path()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| BundleError::NoServerCertificate {
+            path: install.clone(),
+            message: "OfcNTCer.dat is missing".into(),
+        })?;
+    let certificate =
+        server
+            .certificate
+            .as_ref()
+            .ok_or_else(|| BundleError::NoServerCertificate {
+                path: cert_path.clone(),
+                message: server
+                    .report
+                    .certificate_error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            })?;
+    let cert_bytes = fs::read(&cert_path).map_err(|source| BundleError::Write {
+        path: cert_path.clone(),
+        source,
+    })?;
+    let cert_sha256 = sha256_hex(&cert_bytes);
+    let info = certificate.info();
+    let manifest_server = ManifestServer {
+        install_folder: install.to_string_lossy().into_owned(),
+        certificate_subject: info.subject.clone(),
+        certificate_serial: info.serial.clone(),
+        certificate_sha1_thumbprint: info.sha1_thumbprint.clone(),
+        certificate_sha256: cert_sha256.clone(),
+        certificate_not_after: info.not_after.clone(),
+    };
+    let tools = locate_ipxfer(server, options.ipxfer_dir.as_deref())?;
+    let names = match &options.selection {
+        Selection::Agents(names) => Some(names.as_slice()),
+        Selection::AllMismatched => None,
+    };
+    let (agents, unknown) = store.agents_for_export(server.server_id, names)?;
+    if !unknown.is_empty() {
+        return Err(BundleError::UnknownAgents { names: unknown });
+    }
+    if agents.is_empty() {
+        return Err(BundleError::NothingToExport);
+    }
+    let tools_location = if options.shared_tools {
+        ToolsLocation::Shared
+    } else {
+        ToolsLocation::InBundle
+    };
+    let manifest_options = ManifestOptions {
+        ipxfer_syntax: options.syntax.clone(),
+        language: options.language,
+        shared_tools: options.shared_tools,
+        password: match options.password {
+            Password::Prompt => "prompt".into(),
+            Password::Embedded(_) => "embedded".into(),
+        },
+    };
+    // The script differs between bundles only by id; render one to size them all and
+    // to find script errors (a bad password, a bad server name) before writing.
+    let probe = script::render(&ScriptOptions {
+        bundle_id: "0".repeat(32),
+        certificate_sha256: cert_sha256.clone(),
+        syntax: options.syntax.clone(),
+        language: options.language,
+        tools: tools_location,
+        password: options.password.clone(),
+    })?;
+
+    let out_dir = &options.out_dir;
+    fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
+    let out_dir = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.clone());
+    let removed_leftovers = remove_leftovers(&out_dir)?;
+
+    let tools_bytes: u64 = tools.iter().map(|t| t.size).sum();
+    let per_bundle = cert_bytes.len() as u64
+        + probe.len() as u64
+        + 8 * 1024 // README.txt
+        + 4 * 1024 // manifest.json
+        + if options.shared_tools { 0 } else { tools_bytes }
+        + 5 * PER_FILE_SLACK;
+    let needed = per_bundle * agents.len() as u64
+        + if options.shared_tools {
+            tools_bytes + 2 * PER_FILE_SLACK
+        } else {
+            0
+        };
+    let available = fs4::available_space(&out_dir).map_err(write_err(&out_dir))?;
+    if needed > available {
+        return Err(BundleError::NoSpace {
+            path: out_dir,
+            needed,
+            available,
+        });
+    }
+
+    let mut bytes_done = 0u64;
+    let total_bytes = needed;
+    let shared_tools = if options.shared_tools {
+        let dir = write_shared_tools(&out_dir, &tools, cancel)?;
+        bytes_done += tools_bytes;
+        progress.update(bytes_done, total_bytes);
+        Some(dir)
+    } else {
+        None
+    };
+
+    let mut folder_names = names::FolderNames::new();
+    let mut written = Vec::new();
+    let mut recorded = Vec::new();
+    let total = agents.len();
+    let mut result = Ok(());
+    for (i, agent) in agents.iter().enumerate() {
+        if cancel.is_cancelled() {
+            result = Err(BundleError::Cancelled { done: i, total });
+            break;
+        }
+        let folder_name = folder_names.assign(&agent.name);
+        let bundle_id = new_bundle_id();
+        let outcome = write_bundle(
+            &out_dir,
+            &folder_name,
+            &bundle_id,
+            agent,
+            &cert_bytes,
+            &cert_sha256,
+            &tools,
+            &manifest_server,
+            &manifest_options,
+            options,
+            tools_location,
+            cancel,
+        );
+        match outcome {
+            Ok(bundle) => {
+                bytes_done += bundle.files.iter().map(|f| f.size).sum::<u64>();
+                progress.update(bytes_done.min(total_bytes), total_bytes);
+                progress.item(i as u64 + 1, total as u64);
+                recorded.push(NewBundle {
+                    id: bundle.bundle_id.clone(),
+                    agent_id: agent.id,
+                    certificate_sha256: cert_sha256.clone(),
+                    folder: folder_name,
+                    options: serde_json::to_value(&manifest_options).unwrap_or_default(),
+                });
+                written.push(bundle);
+            }
+            Err(BundleError::Write { source, .. })
+                if source.kind() == io::ErrorKind::Interrupted && cancel.is_cancelled() =>
+            {
+                let _ = remove_leftovers(&out_dir);
+                result = Err(BundleError::Cancelled { done: i, total });
+                break;
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    // What was finished is recorded even when the export stopped early.
+    if !recorded.is_empty() {
+        store.record_bundles(server.server_id, &out_dir, &recorded)?;
+    }
+    result?;
+    Ok(ExportReport {
+        out_dir,
+        bytes: written
+            .iter()
+            .flat_map(|b| b.files.iter())
+            .map(|f| f.size)
+            .sum::<u64>()
+            + if options.shared_tools { tools_bytes } else { 0 },
+        bundles: written,
+        shared_tools,
+        removed_leftovers,
+        password_embedded: matches!(options.password, Password::Embedded(_)),
+    })
+}
+
+/// `tools\` at the output root, replaced atomically when its content differs.
+fn write_shared_tools(
+    out_dir: &Path,
+    tools: &[Source; 2],
+    cancel: &Cancel,
+) -> Result<PathBuf, BundleError> {
+    let final_dir = out_dir.join(TOOLS_DIR);
+    let current = tools.iter().all(|t| {
+        let path = final_dir.join(t.name);
+        matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
+    });
+    if current {
+        return Ok(final_dir);
+    }
+    let tmp = out_dir.join(format!("{TEMP_PREFIX}tools-{}", new_bundle_id()));
+    fs::create_dir(&tmp).map_err(write_err(&tmp))?;
+    for t in tools {
+        let to = tmp.join(t.name);
+        copy_file(&t.path, &to, cancel)?;
+        check_file(&to, &t.sha256)?;
+    }
+    replace_dir(&tmp, &final_dir, out_dir)?;
+    for t in tools {
+        check_file(&final_dir.join(t.name), &t.sha256)?;
+    }
+    Ok(final_dir)
+}
+
+/// Moves `tmp` to `final_dir`, setting any earlier `final_dir` aside first (a folder
+/// cannot be renamed onto an existing one on Windows).
+fn replace_dir(tmp: &Path, final_dir: &Path, out_dir: &Path) -> Result<(), BundleError> {
+    let old = if final_dir.exists() {
+        let aside = out_dir.join(format!("{TEMP_PREFIX}old-{}", new_bundle_id()));
+        fs::rename(final_dir, &aside).map_err(write_err(final_dir))?;
+        Some(aside)
+    } else {
+        None
+    };
+    fs::rename(tmp, final_dir).map_err(write_err(final_dir))?;
+    sync_dir(out_dir);
+    if let Some(old) = old {
+        fs::remove_dir_all(&old).map_err(write_err(&old))?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_bundle(
+    out_dir: &Path,
+    folder_name: &str,
+    bundle_id: &str,
+    agent: &BundleAgent,
+    cert_bytes: &[u8],
+    cert_sha256: &str,
+    tools: &[Source; 2],
+    server: &ManifestServer,
+    manifest_options: &ManifestOptions,
+    options: &ExportOptions,
+    tools_location: ToolsLocation,
+    cancel: &Cancel,
+) -> Result<WrittenBundle, BundleError> {
+    let tmp = out_dir.join(format!("{TEMP_PREFIX}{bundle_id}"));
+    fs::create_dir(&tmp).map_err(write_err(&tmp))?;
+    let mut files = Vec::new();
+
+    write_file(&tmp.join(CERTIFICATE), cert_bytes)?;
+    files.push(ManifestFile {
+        name: CERTIFICATE.into(),
+        size: cert_bytes.len() as u64,
+        sha256: cert_sha256.to_string(),
+    });
+    for t in tools {
+        if options.shared_tools {
+            files.push(ManifestFile {
+                name: format!("..\\{TOOLS_DIR}\\{}", t.name),
+                size: t.size,
+                sha256: t.sha256.clone(),
+            });
+        } else {
+            let to = tmp.join(t.name);
+            let sha256 = copy_file(&t.path, &to, cancel)?;
+            if sha256 != t.sha256 {
+                return Err(BundleError::Verify {
+                    path: t.path.clone(),
+                    expected: t.sha256.clone(),
+                    found: sha256,
+                });
+            }
+            files.push(ManifestFile {
+                name: t.name.into(),
+                size: t.size,
+                sha256,
+            });
+        }
+    }
+    let script = script::render(&ScriptOptions {
+        bundle_id: bundle_id.to_string(),
+        certificate_sha256: cert_sha256.to_string(),
+        syntax: options.syntax.clone(),
+        language: options.language,
+        tools: tools_location,
+        password: options.password.clone(),
+    })?;
+    write_file(&tmp.join(SCRIPT), &script)?;
+    files.push(ManifestFile {
+        name: SCRIPT.into(),
+        size: script.len() as u64,
+        sha256: sha256_hex(&script),
+    });
+    let readme = readme(agent, server, options);
+    write_file(&tmp.join(README), &readme)?;
+    files.push(ManifestFile {
+        name: README.into(),
+        size: readme.len() as u64,
+        sha256: sha256_hex(&readme),
+    });
+
+    let manifest = Manifest {
+        format_version: MANIFEST_VERSION,
+        bundle_id: bundle_id.to_string(),
+        agent: ManifestAgent {
+            name: agent.name.clone(),
+            ip: agent.ip.clone(),
+            domain: agent.domain.clone(),
+            guid: agent.guid.clone(),
+        },
+        server: server.clone(),
+        files: files.clone(),
+        options: manifest_options.clone(),
+        created: crate::store::now_text(),
+        certmend_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| BundleError::Write {
+        path: tmp.join(MANIFEST),
+        source: io::Error::other(e),
+    })?;
+    // The manifest last: a folder with a manifest has every other file complete.
+    write_file(&tmp.join(MANIFEST), &manifest_bytes)?;
+    sync_dir(&tmp);
+
+    let final_dir = out_dir.join(folder_name);
+    replace_dir(&tmp, &final_dir, out_dir)?;
+
+    // Read everything back from the stick.
+    for f in &files {
+        let path = if f.name.starts_with("..\\") {
+            out_dir
+                .join(TOOLS_DIR)
+                .join(f.name.rsplit('\\').next().unwrap_or(&f.name))
+        } else {
+            final_dir.join(&f.name)
+        };
+        check_file(&path, &f.sha256)?;
+    }
+    check_file(&final_dir.join(MANIFEST), &sha256_hex(&manifest_bytes))?;
+    files.push(ManifestFile {
+        name: MANIFEST.into(),
+        size: manifest_bytes.len() as u64,
+        sha256: sha256_hex(&manifest_bytes),
+    });
+    Ok(WrittenBundle {
+        bundle_id: bundle_id.to_string(),
+        agent: agent.clone(),
+        folder: final_dir,
+        files,
+    })
+}
+
+/// Reads and checks a bundle folder: its manifest parses and every file matches it.
+pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
+    let manifest_path = folder.join(MANIFEST);
+    let bytes = fs::read(&manifest_path).map_err(write_err(&manifest_path))?;
+    let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| BundleError::Write {
+        path: manifest_path.clone(),
+        source: io::Error::new(io::ErrorKind::InvalidData, e),
+    })?;
+    for f in &manifest.files {
+        // A manifest on a stick is untrusted: only the names certmend writes are followed.
+        let shared = f.name.strip_prefix(&format!("..\\{TOOLS_DIR}\\"));
+        let path = match shared {
+            Some(tool) if [IPXFER.name, IPXFER_X64.name].contains(&tool) => {
+                folder.parent().unwrap_or(folder).join(TOOLS_DIR).join(tool)
+            }
+            None if [CERTIFICATE, SCRIPT, README, IPXFER.name, IPXFER_X64.name]
+                .contains(&f.name.as_str()) =>
+            {
+                folder.join(&f.name)
+            }
+            _ => {
+                return Err(BundleError::Write {
+                    path: manifest_path,
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the manifest names an unexpected file {:?}", f.name),
+                    ),
+                })
+            }
+        };
+        check_file(&path, &f.sha256)?;
+    }
+    Ok(manifest)
+}
