@@ -3,6 +3,7 @@
 //! `--json`). Exit status: 0 success, 1 the check found a problem, 2 bad input or usage.
 
 mod render;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,9 +11,10 @@ use std::process::ExitCode;
 use certmend_core::agents::import::import_list;
 use certmend_core::certificate_manager::{self, SystemRunner};
 use certmend_core::progress::{Cancel, Progress};
+use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
 use certmend_core::server::{self, CodedMessage, DetectSources, ServerInstall};
 use certmend_core::store::{AgentFilter, AgentStatus, Store};
-use certmend_core::{cert, compare, demo, inventory, ErrorCode};
+use certmend_core::{bundle, cert, compare, demo, drives, inventory, receipts, ErrorCode};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -88,6 +90,60 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
+    /// Write one verified repair bundle per agent (USB stick or any folder).
+    Bundle {
+        /// The server's install folder.
+        #[arg(long, value_name = "DIR")]
+        server: PathBuf,
+        /// Where to write the bundles (e.g. the stick's root).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Agents to export, by name (any letter case); repeat for more.
+        #[arg(
+            long = "agent",
+            value_name = "NAME",
+            required_unless_present = "all_mismatched"
+        )]
+        agents: Vec<String>,
+        /// Every agent of the server not yet repaired or resolved.
+        #[arg(long, conflicts_with = "agents")]
+        all_mismatched: bool,
+        /// Take IpXfer.exe and IpXfer_x64.exe from this folder instead of the server.
+        #[arg(long, value_name = "DIR")]
+        ipxfer_dir: Option<PathBuf>,
+        /// One copy of the IpXfer executables in tools\ for all bundles.
+        #[arg(long)]
+        shared_tools: bool,
+        /// Write the agent unload password into the scripts (asked at the terminal, or
+        /// from --agent-password-file or CERTMEND_AGENT_PASSWORD). Default: the script asks.
+        #[arg(long)]
+        embed_password: bool,
+        /// File holding the agent unload password (with --embed-password).
+        #[arg(long, value_name = "FILE", requires = "embed_password")]
+        agent_password_file: Option<PathBuf>,
+        /// IpXfer command line: seed (-e [-pwd]) or xg (-s -p -sp -c -e [-pwd]).
+        #[arg(long, value_parser = ["seed", "xg"], default_value = "seed")]
+        ipxfer_syntax: String,
+        /// For --ipxfer-syntax xg (default: the server's ofcscan.ini).
+        #[arg(long, value_name = "NAME")]
+        ipxfer_server: Option<String>,
+        #[arg(long, value_name = "PORT")]
+        http_port: Option<u16>,
+        #[arg(long, value_name = "PORT")]
+        https_port: Option<u16>,
+        #[arg(long, value_name = "PORT")]
+        agent_port: Option<u16>,
+        /// Language of the script's messages: en (ASCII) or ja (CP932).
+        #[arg(long, value_parser = ["en", "ja"], default_value = "en")]
+        lang: String,
+    },
+    /// Read the receipts repair.cmd wrote on a stick and update the agents' statuses.
+    Receipts {
+        /// The stick's root (holding receipts\) or the receipts folder.
+        dir: PathBuf,
+    },
+    /// List removable drives to write bundles to.
+    Drives,
     /// Write a complete demo server (keys, certificates, agent list, collected certificates).
     Demo {
         /// Folder to create (it stands for a Windows system drive).
@@ -428,6 +484,97 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
                 render::json(&doc);
             } else {
                 render::history(&doc);
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Bundle {
+            server,
+            out,
+            agents,
+            all_mismatched,
+            ipxfer_dir,
+            shared_tools,
+            embed_password,
+            agent_password_file,
+            ipxfer_syntax,
+            ipxfer_server,
+            http_port,
+            https_port,
+            agent_port,
+            lang,
+        } => {
+            let mut store = open_store(db)?;
+            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            let syntax = if ipxfer_syntax == "xg" {
+                bundle::xg_syntax(
+                    &recorded,
+                    &bundle::XgValues {
+                        server: ipxfer_server,
+                        http_port,
+                        https_port,
+                        agent_port,
+                    },
+                )
+                .map_err(coded)?
+            } else {
+                IpXferSyntax::Seed
+            };
+            let password = if embed_password {
+                eprintln!(
+                    "certmend: warning: the agent unload password will be written in plain text into every repair.cmd; keep the stick safe and delete the bundles after the repair"
+                );
+                Password::Embedded(secrets::agent_password(agent_password_file.as_deref())?)
+            } else {
+                Password::Prompt
+            };
+            let options = bundle::ExportOptions {
+                out_dir: out,
+                selection: if all_mismatched {
+                    bundle::Selection::AllMismatched
+                } else {
+                    bundle::Selection::Agents(agents)
+                },
+                ipxfer_dir,
+                shared_tools,
+                syntax,
+                language: if lang == "ja" {
+                    ScriptLanguage::Ja
+                } else {
+                    ScriptLanguage::En
+                },
+                password,
+            };
+            let bar = Bar::bytes("Writing bundles");
+            let report = bundle::export(&mut store, &recorded, &options, &bar, &Cancel::new())
+                .map_err(coded)?;
+            drop(bar);
+            if json {
+                render::json(&report);
+            } else {
+                render::export(&report);
+            }
+            Ok(Outcome::Ok)
+        }
+        Command::Receipts { dir } => {
+            let mut store = open_store(db)?;
+            let report = receipts::read_receipts(&mut store, &dir).map_err(coded)?;
+            if json {
+                render::json(&report);
+            } else {
+                render::receipts(&report);
+            }
+            Ok(if report.has_problems() {
+                Outcome::Problem
+            } else {
+                Outcome::Ok
+            })
+        }
+        Command::Drives => {
+            let drives = drives::removable_drives();
+            if json {
+                render::json(&serde_json::json!({ "drives": drives }));
+            } else {
+                render::drives(&drives);
             }
             Ok(Outcome::Ok)
         }

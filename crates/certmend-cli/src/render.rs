@@ -347,3 +347,93 @@ pub fn history(doc: &serde_json::Value) {
         );
     }
 }
+
+pub fn export(r: &certmend_core::bundle::ExportReport) {
+    for path in &r.removed_leftovers {
+        println!(
+            "Removed what an interrupted export left: {}",
+            path.display()
+        );
+    }
+    for b in &r.bundles {
+        println!(
+            "  {:<28} {}  ({})",
+            b.agent.name,
+            b.folder.display(),
+            b.bundle_id
+        );
+    }
+    if let Some(tools) = &r.shared_tools {
+        println!("  shared tools                 {}", tools.display());
+    }
+    println!(
+        "{} bundles written to {} and read back ({} bytes, every file matches its manifest).",
+        r.bundles.len(),
+        r.out_dir.display(),
+        r.bytes
+    );
+    if r.password_embedded {
+        println!("WARNING: the scripts hold the agent unload password in plain text.");
+    }
+    println!("Next: eject the stick safely before removing it; on each agent run repair.cmd as administrator; then `certmend receipts {}`.", r.out_dir.display());
+}
+
+pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
+    println!(
+        "{} ({} files, {} lines)",
+        r.folder.display(),
+        r.files,
+        r.lines
+    );
+    for a in &r.applied {
+        let status = if a.status_before == a.status_after {
+            format!("status stays {}", a.status_after)
+        } else {
+            format!("{} -> {}", a.status_before, a.status_after)
+        };
+        let result = serde_json::to_value(a.result)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        println!(
+            "  {:<24} {:<22} {status}  (ran on {})",
+            a.agent, result, a.computer
+        );
+    }
+    if r.already_read > 0 {
+        println!(
+            "  {} lines were read before: nothing changed for them",
+            r.already_read
+        );
+    }
+    for (label, list) in [
+        ("UNKNOWN BUNDLE", &r.unknown_bundles),
+        ("MALFORMED", &r.malformed),
+        ("OLDER CERTIFICATE", &r.stale),
+    ] {
+        for p in list {
+            println!(
+                "  {label}: {} line {}: {}  |  {}",
+                p.file.display(),
+                p.line,
+                p.reason,
+                p.text
+            );
+        }
+    }
+}
+
+pub fn drives(drives: &[certmend_core::drives::Drive]) {
+    if drives.is_empty() {
+        println!(
+            "No removable drive is mounted. Any folder can be given to `certmend bundle --out`."
+        );
+    }
+    for d in drives {
+        let free = d
+            .free
+            .map(|f| format!("{f} bytes free"))
+            .unwrap_or_default();
+        println!("{}  ({})  {free}", d.mount_point.display(), d.device);
+    }
+}

@@ -400,7 +400,7 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
     }
     write(
         &install.join("PCCSRV/ofcscan.ini"),
-        b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\n",
+        b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\nClient_LocalServer_Port=21112\r\n",
     )?;
 
     let agents = demo_agents(&mut rng);

@@ -95,6 +95,12 @@ pub enum BundleError {
     Store(#[from] StoreError),
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
+    #[error("the XG syntax needs {what}: give {option}, or the server's PCCSRV\\ofcscan.ini must have {key}")]
+    XgValueMissing {
+        what: &'static str,
+        option: &'static str,
+        key: &'static str,
+    },
 }
 
 impl ErrorCode for BundleError {
@@ -110,6 +116,7 @@ impl ErrorCode for BundleError {
             BundleError::Script(e) => e.code(),
             BundleError::Store(e) => e.code(),
             BundleError::Cancelled { .. } => "bundle.cancelled",
+            BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
         }
     }
 }
@@ -240,6 +247,75 @@ fn locate_ipxfer(
         }
     };
     Ok([find(IPXFER)?, find(IPXFER_X64)?])
+}
+
+/// Values for IpXfer's XG / Apex One syntax; missing ones come from the server's
+/// `PCCSRV\ofcscan.ini`.
+#[derive(Debug, Clone, Default)]
+pub struct XgValues {
+    pub server: Option<String>,
+    pub http_port: Option<u16>,
+    pub https_port: Option<u16>,
+    pub agent_port: Option<u16>,
+}
+
+/// Completes `given` from the server's ofcscan.ini (Master_DomainName,
+/// Master_DomainPort, Master_DomainSSLPort, Client_LocalServer_Port).
+pub fn xg_syntax(server: &RecordedServer, given: &XgValues) -> Result<IpXferSyntax, BundleError> {
+    let ini = server
+        .report
+        .server
+        .pccsrv_folder
+        .as_ref()
+        .and_then(|p| find_child_ci(p, "ofcscan.ini"))
+        .and_then(|p| fs::read(p).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let ini_value = |key: &str| {
+        ini.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case(key)
+                .then(|| v.trim().to_string())
+        })
+    };
+    let missing = |what: &'static str, option: &'static str, key: &'static str| {
+        BundleError::XgValueMissing { what, option, key }
+    };
+    let port = |given: Option<u16>, key: &'static str, what: &'static str, option: &'static str| {
+        given
+            .or_else(|| ini_value(key).and_then(|v| v.parse().ok()))
+            .ok_or(missing(what, option, key))
+    };
+    Ok(IpXferSyntax::Xg {
+        server: given
+            .server
+            .clone()
+            .or_else(|| ini_value("Master_DomainName"))
+            .ok_or(missing(
+                "the server name",
+                "--ipxfer-server",
+                "Master_DomainName",
+            ))?,
+        http_port: port(
+            given.http_port,
+            "Master_DomainPort",
+            "the HTTP port",
+            "--http-port",
+        )?,
+        https_port: port(
+            given.https_port,
+            "Master_DomainSSLPort",
+            "the HTTPS port",
+            "--https-port",
+        )?,
+        agent_port: port(
+            given.agent_port,
+            "Client_LocalServer_Port",
+            "the agent port",
+            "--agent-port",
+        )?,
+    })
 }
 
 /// Removes temporary folders an interrupted export left in `out_dir`.

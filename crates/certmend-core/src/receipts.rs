@@ -1,0 +1,382 @@
+//! Reading back the receipts repair.cmd leaves in `receipts\<COMPUTERNAME>.txt` on the
+//! stick. Receipts are matched to bundles (and so to agents) by bundle id, never by
+//! computer name, which may differ from the list's name. Each line is applied once:
+//! reading the same receipts again changes nothing. Unknown bundles, malformed lines and
+//! receipts for an older certificate are reported, never silently skipped.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::hexfmt::sha256_hex;
+use crate::script::RECEIPT_MAGIC;
+use crate::store::{AgentStatus, ReceiptOutcome, ReceiptRecord, Store, StoreError};
+use crate::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptsError {
+    #[error("{}: no receipts folder here (expected {}\\receipts, written by repair.cmd)", path.display(), path.display())]
+    NoReceiptsFolder { path: PathBuf },
+    #[error("{}: cannot be read: {source}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for ReceiptsError {
+    fn code(&self) -> &'static str {
+        match self {
+            ReceiptsError::NoReceiptsFolder { .. } => "receipts.no_folder",
+            ReceiptsError::Unreadable { .. } => "file.unreadable",
+            ReceiptsError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// What repair.cmd reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReceiptResult {
+    Repaired,
+    IpxferFailed,
+    CertStillDifferent,
+    NotAdmin,
+    AgentNotFound,
+    BundleBroken,
+    Matches,
+    Differs,
+}
+
+impl ReceiptResult {
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "REPAIRED" => Self::Repaired,
+            "IPXFER_FAILED" => Self::IpxferFailed,
+            "CERT_STILL_DIFFERENT" => Self::CertStillDifferent,
+            "NOT_ADMIN" => Self::NotAdmin,
+            "AGENT_NOT_FOUND" => Self::AgentNotFound,
+            "BUNDLE_BROKEN" => Self::BundleBroken,
+            "MATCHES" => Self::Matches,
+            "DIFFERS" => Self::Differs,
+            _ => return None,
+        })
+    }
+
+    pub fn is_failure(self) -> bool {
+        !matches!(self, Self::Repaired | Self::Matches)
+    }
+}
+
+/// The agent's next status after a receipt, or None to leave it.
+///
+/// A failed IpXfer run may be a wrong password: `repair_failed`, and a second failure
+/// `reinstall_recommended`. IpXfer running but the certificate not changing is the
+/// seed procedure's cue to reinstall at once.
+pub fn next_status(current: Option<AgentStatus>, result: ReceiptResult) -> Option<AgentStatus> {
+    match result {
+        ReceiptResult::Repaired | ReceiptResult::Matches => Some(AgentStatus::Repaired),
+        ReceiptResult::IpxferFailed => Some(match current {
+            Some(AgentStatus::RepairFailed | AgentStatus::ReinstallRecommended) => {
+                AgentStatus::ReinstallRecommended
+            }
+            _ => AgentStatus::RepairFailed,
+        }),
+        ReceiptResult::CertStillDifferent => Some(AgentStatus::ReinstallRecommended),
+        ReceiptResult::Differs => match current {
+            Some(AgentStatus::Repaired) => Some(AgentStatus::Mismatched),
+            _ => None,
+        },
+        ReceiptResult::NotAdmin | ReceiptResult::AgentNotFound | ReceiptResult::BundleBroken => {
+            None
+        }
+    }
+}
+
+/// A receipt line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub computer: String,
+    pub bundle_id: String,
+    pub run_id: String,
+    pub date: String,
+    pub time: String,
+    pub mode: String,
+    pub ipxfer_exit: String,
+    pub before: String,
+    pub after: String,
+    pub result: ReceiptResult,
+}
+
+/// Parses one line; `Err(reason)` when it is not a receipt certmend can use.
+pub fn parse_line(line: &str) -> Result<Receipt, String> {
+    let mut fields = line.trim_end_matches(['\r', '\n', ' ']).split(';');
+    if fields.next() != Some(RECEIPT_MAGIC) {
+        return Err(format!("does not start with {RECEIPT_MAGIC}"));
+    }
+    let mut get = std::collections::HashMap::new();
+    for field in fields {
+        match field.split_once('=') {
+            Some((key, value)) => {
+                get.insert(key, value.trim());
+            }
+            None => return Err(format!("field without '=': {field:?}")),
+        }
+    }
+    let field = |key: &str| get.get(key).map(|v| v.to_string()).unwrap_or_default();
+    let bundle_id = field("bundle");
+    if bundle_id.is_empty() || !bundle_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err("no bundle id".into());
+    }
+    let result_word = field("result");
+    let result = ReceiptResult::parse(&result_word)
+        .ok_or_else(|| format!("unknown result {result_word:?}"))?;
+    Ok(Receipt {
+        computer: field("computer"),
+        bundle_id: bundle_id.to_lowercase(),
+        run_id: field("run"),
+        date: field("date"),
+        time: field("time"),
+        mode: field("mode"),
+        ipxfer_exit: field("ipxfer_exit"),
+        before: field("before"),
+        after: field("after"),
+        result,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub file: PathBuf,
+    pub line: usize,
+    pub computer: String,
+    pub bundle_id: String,
+    pub agent: String,
+    pub result: ReceiptResult,
+    pub status_before: String,
+    pub status_after: String,
+    /// The bundle was replaced by a newer export for the same agent.
+    pub superseded: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub reason: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReceiptsReport {
+    pub folder: PathBuf,
+    pub files: usize,
+    pub lines: usize,
+    pub applied: Vec<Applied>,
+    /// Lines read before: nothing changed.
+    pub already_read: usize,
+    pub unknown_bundles: Vec<Problem>,
+    pub malformed: Vec<Problem>,
+    /// Receipts for bundles made with a certificate the server no longer uses.
+    pub stale: Vec<Problem>,
+}
+
+impl ReceiptsReport {
+    /// Anything an admin must look at: failures, unknown, malformed or stale lines.
+    pub fn has_problems(&self) -> bool {
+        !self.unknown_bundles.is_empty()
+            || !self.malformed.is_empty()
+            || !self.stale.is_empty()
+            || self.applied.iter().any(|a| a.result.is_failure())
+    }
+}
+
+/// The receipts folder of a stick: `dir\receipts`, or `dir` itself when it is one.
+pub fn receipts_folder(dir: &Path) -> Result<PathBuf, ReceiptsError> {
+    if let Some(found) = crate::fsutil::find_child_ci(dir, "receipts").filter(|p| p.is_dir()) {
+        return Ok(found);
+    }
+    let is_receipts = dir
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("receipts"));
+    if is_receipts && dir.is_dir() {
+        return Ok(dir.to_path_buf());
+    }
+    Err(ReceiptsError::NoReceiptsFolder {
+        path: dir.to_path_buf(),
+    })
+}
+
+fn decode(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_string(),
+        // cmd writes in the console code page: CP932 on Japanese Windows.
+        Err(_) => encoding_rs::SHIFT_JIS.decode(bytes).0.into_owned(),
+    }
+}
+
+/// Reads every receipt under `dir` and applies the new ones to the store.
+pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, ReceiptsError> {
+    let folder = receipts_folder(dir)?;
+    let mut report = ReceiptsReport {
+        folder: folder.clone(),
+        ..Default::default()
+    };
+    let unreadable = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReceiptsError::Unreadable { path, source }
+    };
+    let mut files: Vec<PathBuf> = fs::read_dir(&folder)
+        .map_err(unreadable(&folder))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")))
+        .collect();
+    files.sort();
+    for file in files {
+        report.files += 1;
+        let bytes = fs::read(&file).map_err(unreadable(&file))?;
+        let text = decode(&bytes);
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            report.lines += 1;
+            let problem = |reason: String| Problem {
+                file: file.clone(),
+                line: number,
+                reason,
+                text: line.chars().take(300).collect(),
+            };
+            let receipt = match parse_line(line) {
+                Ok(r) => r,
+                Err(reason) => {
+                    report.malformed.push(problem(reason));
+                    continue;
+                }
+            };
+            let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
+                report.unknown_bundles.push(problem(format!(
+                    "bundle {} is not known to this certmend database",
+                    receipt.bundle_id
+                )));
+                continue;
+            };
+            let stale = bundle.server_certificate_sha256.as_deref()
+                != Some(bundle.certificate_sha256.as_str());
+            let new_status = if stale {
+                None
+            } else {
+                next_status(AgentStatus::parse(&bundle.agent_status), receipt.result)
+            };
+            let ran_at = format!("{} {}", receipt.date, receipt.time);
+            let line_sha256 = sha256_hex(line.trim_end().as_bytes());
+            let outcome = store.record_receipt(
+                &ReceiptRecord {
+                    line_sha256: &line_sha256,
+                    bundle_id: &receipt.bundle_id,
+                    run_id: &receipt.run_id,
+                    computer: &receipt.computer,
+                    mode: &receipt.mode,
+                    result: &serde_json::to_value(receipt.result)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    ipxfer_exit: &receipt.ipxfer_exit,
+                    before: &receipt.before,
+                    after: &receipt.after,
+                    ran_at: &ran_at,
+                    source: &file.to_string_lossy(),
+                },
+                bundle.agent_id,
+                new_status,
+            )?;
+            match outcome {
+                ReceiptOutcome::AlreadyRead => report.already_read += 1,
+                ReceiptOutcome::Recorded { before, after } => {
+                    if stale {
+                        report.stale.push(problem(format!(
+                            "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
+                            receipt.bundle_id, before
+                        )));
+                    }
+                    report.applied.push(Applied {
+                        file: file.clone(),
+                        line: number,
+                        computer: receipt.computer.clone(),
+                        bundle_id: receipt.bundle_id.clone(),
+                        agent: bundle.agent_name.clone(),
+                        result: receipt.result,
+                        status_before: before,
+                        status_after: after,
+                        superseded: bundle.superseded_by.is_some(),
+                    })
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_repair_cmd_writes() {
+        let line = "certmend-receipt=1;computer=PC-01;bundle=00ff;run=123;date=2026/11/25;time=10:01:02.03;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before=AA;after=BB;result=REPAIRED\r\n";
+        let r = parse_line(line).unwrap();
+        assert_eq!(r.computer, "PC-01");
+        assert_eq!(r.bundle_id, "00ff");
+        assert_eq!(r.result, ReceiptResult::Repaired);
+        assert_eq!(r.time, "10:01:02.03");
+        assert!(parse_line("hello").unwrap_err().contains("does not start"));
+        assert!(parse_line("certmend-receipt=1;bundle=;result=REPAIRED").is_err());
+        assert!(parse_line("certmend-receipt=1;bundle=ab;result=MAYBE")
+            .unwrap_err()
+            .contains("MAYBE"));
+        assert!(parse_line("certmend-receipt=1;bundle=ab;junk;result=REPAIRED").is_err());
+    }
+
+    #[test]
+    fn statuses_after_receipts() {
+        use AgentStatus::*;
+        assert_eq!(
+            next_status(Some(BundleExported), ReceiptResult::Repaired),
+            Some(Repaired)
+        );
+        assert_eq!(
+            next_status(Some(BundleExported), ReceiptResult::IpxferFailed),
+            Some(RepairFailed)
+        );
+        assert_eq!(
+            next_status(Some(RepairFailed), ReceiptResult::IpxferFailed),
+            Some(ReinstallRecommended)
+        );
+        assert_eq!(
+            next_status(Some(BundleExported), ReceiptResult::CertStillDifferent),
+            Some(ReinstallRecommended)
+        );
+        assert_eq!(
+            next_status(Some(BundleExported), ReceiptResult::NotAdmin),
+            None
+        );
+        assert_eq!(
+            next_status(Some(Repaired), ReceiptResult::Differs),
+            Some(Mismatched)
+        );
+        assert_eq!(
+            next_status(Some(BundleExported), ReceiptResult::Differs),
+            None
+        );
+        assert_eq!(
+            next_status(Some(Mismatched), ReceiptResult::Matches),
+            Some(Repaired)
+        );
+    }
+}
