@@ -226,6 +226,9 @@ fn test_all() -> Result {
         "--workspace",
         "--exclude",
         "certmend-e2e",
+        // Not yet run in CI: it hung in its first session (see issue 4's note).
+        "--exclude",
+        "certmend-wine-tests",
         "--exclude",
         "xtask",
     ]);

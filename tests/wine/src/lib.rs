@@ -1,0 +1,1 @@
+//! Intentionally empty: the suites live in tests/.
