@@ -177,12 +177,7 @@ pub fn compare_collected(
         .as_ref()
         .ok_or_else(|| CompareError::NoServerCertificate {
             path: install.clone(),
-            message: server
-                .report
-                .certificate_error
-                .as_ref()
-                .map(|e| e.message.clone())
-                .unwrap_or_default(),
+            message: server.certificate_problem(),
         })?;
     let history = store.certificate_history(server.server_id)?;
     let statuses = store.agent_statuses(server.server_id)?;

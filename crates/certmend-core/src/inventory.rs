@@ -39,6 +39,17 @@ pub struct RecordedServer {
     pub certificate: Option<Certificate>,
 }
 
+impl RecordedServer {
+    /// Why the server's certificate could not be read ("" when it was).
+    pub fn certificate_problem(&self) -> String {
+        self.report
+            .certificate_error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// Reads `install`'s certificate and records the read (and, for the demo server, the
 /// certificate history its marker carries).
 pub fn record(store: &mut Store, install: ServerInstall) -> Result<RecordedServer, StoreError> {

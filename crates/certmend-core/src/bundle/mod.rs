@@ -487,12 +487,7 @@ pub fn export(
             .as_ref()
             .ok_or_else(|| BundleError::NoServerCertificate {
                 path: cert_path.clone(),
-                message: server
-                    .report
-                    .certificate_error
-                    .as_ref()
-                    .map(|e| e.message.clone())
-                    .unwrap_or_default(),
+                message: server.certificate_problem(),
             })?;
     let cert_bytes = fs::read(&cert_path).map_err(|source| BundleError::Write {
         path: cert_path.clone(),

@@ -840,43 +840,27 @@ impl ImportSink<'_> {
             path: path.to_path_buf(),
             source,
         };
-        match existing {
-            Some(id) => {
-                self.update
-                    .execute(params![
-                        id,
-                        agent.name,
-                        identity.1,
-                        agent.ip,
-                        agent.domain,
-                        agent.mac,
-                        agent.os,
-                        extra,
-                        self.now,
-                        self.import_id,
-                        line
-                    ])
-                    .map_err(sql)?;
-            }
-            None => {
-                let id = self
-                    .insert
-                    .insert(params![
-                        self.server_id,
-                        agent.name,
-                        identity.1,
-                        agent.ip,
-                        agent.domain,
-                        agent.mac,
-                        agent.os,
-                        extra,
-                        self.now,
-                        self.import_id,
-                        line
-                    ])
-                    .map_err(sql)?;
-                self.known.insert(identity, (id, true));
-            }
+        // Both statements take the same parameters; ?1 is the agent (update) or the
+        // server (insert).
+        let first = existing.unwrap_or(self.server_id);
+        let values = params![
+            first,
+            agent.name,
+            identity.1,
+            agent.ip,
+            agent.domain,
+            agent.mac,
+            agent.os,
+            extra,
+            self.now,
+            self.import_id,
+            line
+        ];
+        if existing.is_some() {
+            self.update.execute(values).map_err(sql)?;
+        } else {
+            let id = self.insert.insert(values).map_err(sql)?;
+            self.known.insert(identity, (id, true));
         }
         Ok(true)
     }
