@@ -35,6 +35,10 @@ const TEST_PACKAGES: &[&str] = &[
     "fonts-ipafont-gothic",
 ];
 
+/// The generated repair.cmd runs in Wine's cmd.exe with stand-ins built by mingw-w64;
+/// `locales` provides the ja_JP source for a private Japanese locale (localedef).
+const WINE_PACKAGES: &[&str] = &["wine64", "gcc-mingw-w64-x86-64", "locales"];
+
 /// Pinned so every machine drives the window with the same driver.
 const TAURI_DRIVER_VERSION: &str = "2.0.6";
 
@@ -200,6 +204,7 @@ fn run_app(app_args: &[String]) -> Result {
 fn test_all() -> Result {
     let mut packages = BUILD_PACKAGES.to_vec();
     packages.extend_from_slice(TEST_PACKAGES);
+    packages.extend_from_slice(WINE_PACKAGES);
     ensure_packages(&packages)?;
     let driver = ensure_tauri_driver()?;
     let root = workspace_root();
@@ -226,13 +231,27 @@ fn test_all() -> Result {
         "--workspace",
         "--exclude",
         "certmend-e2e",
-        // Not yet run in CI: it hung in its first session (see issue 4's note).
         "--exclude",
         "certmend-wine-tests",
         "--exclude",
         "xtask",
     ]);
     status(unit, "cargo test (core, CLI, app)")?;
+
+    // Generated repair.cmd scripts in a real cmd.exe (Wine), receipts read back by the CLI.
+    let mut cli = cargo();
+    cli.args(["build", "-p", "certmend-cli"]);
+    status(cli, "cargo build -p certmend-cli")?;
+    let mut wine = cargo();
+    wine.args([
+        "test",
+        "-p",
+        "certmend-wine-tests",
+        "--",
+        "--test-threads=1",
+    ])
+    .env("CERTMEND_BIN", root.join("target/debug/certmend"));
+    status(wine, "repair.cmd in Wine's cmd.exe")?;
 
     // The UI's pure modules.
     let mut node = Command::new("node");

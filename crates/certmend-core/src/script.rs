@@ -426,6 +426,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("");
     if matches!(o.password, Password::Prompt) {
         line("rem PWD_OK=0 when the typed password holds a double quote or ends with a backslash.");
+        line("rem An empty answer leaves AGENT_PWD undefined (some cmd.exe versions keep it");
+        line("rem defined but empty, which would pass -pwd \"\").");
         line("rem Delayed expansion only here, where values are expanded, never parsed.");
         line(":check_password");
         line("set \"PWD_OK=1\"");
@@ -434,8 +436,14 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         line("set \"NOQUOTE=!AGENT_PWD:\"=!\"");
         line("set \"OK=1\"");
         line("if not \"!NOQUOTE!\"==\"!AGENT_PWD!\" set \"OK=0\"");
-        line("if \"!AGENT_PWD:~-1!\"==\"\\\" set \"OK=0\"");
+        line("rem The last character, deleted if it is a backslash: no comparison with a value.");
+        line("set \"LAST=!AGENT_PWD:~-1!\"");
+        line("set \"LAST=!LAST:\\=!\"");
+        line("if not defined LAST set \"OK=0\"");
+        line("set \"ANY=!AGENT_PWD!\"");
+        line("if not defined ANY set \"OK=empty\"");
         line("endlocal & set \"PWD_OK=%OK%\"");
+        line("if \"%PWD_OK%\"==\"empty\" set \"AGENT_PWD=\"");
         line("goto :eof");
         line("");
     }
@@ -490,6 +498,28 @@ mod tests {
         assert!(!text.contains("-s \""));
         // Delayed expansion is on only inside the password check.
         assert_eq!(text.matches("EnableDelayedExpansion").count(), 1);
+    }
+
+    /// What Wine cannot run (its cmd.exe lacks `!V:~n!` and `!V:a=b!`), checked as text:
+    /// a typed password with `"` or a final `\` is refused and asked again, an empty
+    /// answer means no `-pwd`, and the typed value is only ever expanded, never parsed.
+    #[test]
+    fn typed_password_checks() {
+        let t = text(&options());
+        let check = &t[t.find("\r\n:check_password\r\n").unwrap()..];
+        let check = &check[..check.find("\r\ngoto :eof").unwrap()];
+        assert!(check.contains("setlocal EnableDelayedExpansion\r\n"));
+        assert!(check.contains("set \"NOQUOTE=!AGENT_PWD:\"=!\"\r\n"));
+        assert!(check.contains("if not \"!NOQUOTE!\"==\"!AGENT_PWD!\" set \"OK=0\"\r\n"));
+        assert!(check.contains("set \"LAST=!AGENT_PWD:~-1!\"\r\nset \"LAST=!LAST:\\=!\"\r\nif not defined LAST set \"OK=0\"\r\n"));
+        assert!(check.contains("if not defined ANY set \"OK=empty\"\r\n"));
+        assert!(check.ends_with("\r\nif \"%PWD_OK%\"==\"empty\" set \"AGENT_PWD=\""));
+        // Outside the check the password appears only as "%AGENT_PWD%" after -pwd.
+        let outside = t.replace(check, "");
+        assert_eq!(outside.matches("%AGENT_PWD%").count(), 1);
+        assert!(outside.contains("-pwd \"%AGENT_PWD%\"\r\n"));
+        assert!(!outside.contains("!AGENT_PWD"));
+        assert!(t.contains("if \"%PWD_OK%\"==\"0\" goto ask_password\r\n"));
     }
 
     #[test]
