@@ -127,10 +127,13 @@ enum Command {
         /// For --ipxfer-syntax xg (default: the server's ofcscan.ini).
         #[arg(long, value_name = "NAME")]
         ipxfer_server: Option<String>,
+        /// For xg: the server's HTTP port, IpXfer -p (default: ofcscan.ini Master_DomainPort).
         #[arg(long, value_name = "PORT")]
         http_port: Option<u16>,
+        /// For xg: the server's HTTPS port, IpXfer -sp (default: ofcscan.ini Master_DomainSSLPort).
         #[arg(long, value_name = "PORT")]
         https_port: Option<u16>,
+        /// For xg: the agents' listening port, IpXfer -c (default: ofcscan.ini Client_LocalServer_Port).
         #[arg(long, value_name = "PORT")]
         agent_port: Option<u16>,
         /// Language of the script's messages: en (ASCII) or ja (CP932).

@@ -40,13 +40,17 @@ pub(crate) fn resolve_ci(base: &Path, segments: &[&str]) -> Option<PathBuf> {
 
 /// SHA-256 of a file's contents, uppercase hex, read in chunks (IpXfer is megabytes).
 pub(crate) fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
+    sha256_reader(&mut fs::File::open(path)?)
+}
+
+/// Size and SHA-256 (upper-case hex) of everything `reader` yields.
+pub(crate) fn sha256_reader(reader: &mut impl Read) -> io::Result<(u64, String)> {
     use sha2::Digest;
-    let mut file = fs::File::open(path)?;
     let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = reader.read(&mut buf)?;
         if n == 0 {
             break;
         }
@@ -54,6 +58,16 @@ pub(crate) fn sha256_file(path: &Path) -> io::Result<(u64, String)> {
         hasher.update(&buf[..n]);
     }
     Ok((size, crate::hexfmt::upper_hex(&hasher.finalize())))
+}
+
+/// Asks the OS to forget the cached pages of a file already flushed, so the next read
+/// comes from the device (a USB stick that lost the data is then caught). Linux only;
+/// elsewhere reads may still be served from the cache. Advice only: errors are ignored.
+pub(crate) fn drop_from_cache(file: &fs::File) {
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::fsutil::{find_child_ci, sha256_file};
+use crate::fsutil::{drop_from_cache, find_child_ci, sha256_file, sha256_reader};
 use crate::hexfmt::{sha256_hex, upper_hex};
 use crate::inventory::RecordedServer;
 use crate::progress::{Cancel, Progress};
@@ -370,13 +370,16 @@ fn copy_file(from: &Path, to: &Path, cancel: &Cancel) -> Result<String, BundleEr
         .into_inner()
         .map_err(|e| write_err(to)(e.into_error()))?;
     file.sync_all().map_err(write_err(to))?;
+    drop_from_cache(&file);
     Ok(upper_hex(&hasher.finalize()))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), BundleError> {
     let mut file = File::create(path).map_err(write_err(path))?;
     file.write_all(bytes).map_err(write_err(path))?;
-    file.sync_all().map_err(write_err(path))
+    file.sync_all().map_err(write_err(path))?;
+    drop_from_cache(&file);
+    Ok(())
 }
 
 /// Makes a rename durable where the OS allows syncing a folder (not on Windows).
@@ -386,11 +389,17 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// Reads a written file back (from the device: its pages were dropped after the flush)
+/// and compares its SHA-256; then drops it again so thousands of bundles do not fill
+/// the cache.
 fn check_file(path: &Path, expected: &str) -> Result<(), BundleError> {
-    let (_, found) = sha256_file(path).map_err(|source| BundleError::Write {
+    let read_err = |source| BundleError::Write {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    let mut file = File::open(path).map_err(read_err)?;
+    let (_, found) = sha256_reader(&mut file).map_err(read_err)?;
+    drop_from_cache(&file);
     if found != expected {
         return Err(BundleError::Verify {
             path: path.to_path_buf(),
@@ -852,4 +861,138 @@ pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
         check_file(&path, &f.sha256)?;
     }
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+    use crate::{demo, inventory};
+
+    struct Exported {
+        _tmp: tempfile::TempDir,
+        report: ExportReport,
+    }
+
+    fn export_demo(shared_tools: bool) -> Exported {
+        let tmp = tempfile::tempdir().unwrap();
+        let summary = demo::write_demo(
+            &tmp.path().join("drive"),
+            &demo::DemoOptions {
+                seed: Some(9),
+                force: false,
+            },
+        )
+        .unwrap();
+        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
+        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
+        crate::agents::import::import_list(
+            &mut store,
+            server.server_id,
+            &summary.list_file,
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap();
+        let report = export(
+            &mut store,
+            &server,
+            &ExportOptions {
+                out_dir: tmp.path().join("stick"),
+                selection: Selection::Agents(vec!["PC-ACCT-017".into(), "pc-dev-024".into()]),
+                ipxfer_dir: None,
+                shared_tools,
+                syntax: IpXferSyntax::Seed,
+                language: ScriptLanguage::En,
+                password: Password::Prompt,
+            },
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap();
+        Exported { _tmp: tmp, report }
+    }
+
+    /// The read-back must come from the device, not from what the OS still holds in
+    /// memory: after an export no page of a written file is cached (fincore, util-linux).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn written_files_are_read_back_from_the_device() {
+        let e = export_demo(false);
+        // tmpfs keeps files only in the page cache: nothing to drop there.
+        let fs_type = std::process::Command::new("stat")
+            .args(["-f", "-c", "%T"])
+            .arg(&e.report.out_dir)
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&fs_type.stdout).trim() == "tmpfs" {
+            eprintln!("skipped: the temporary folder is on tmpfs");
+            return;
+        }
+        let mut checked = 0;
+        for bundle in &e.report.bundles {
+            for f in &bundle.files {
+                let path = bundle.folder.join(&f.name);
+                let out = std::process::Command::new("fincore")
+                    .args(["--bytes", "--noheadings", "--output", "RES"])
+                    .arg(&path)
+                    .output()
+                    .expect("fincore (util-linux)");
+                assert!(out.status.success(), "fincore {}", path.display());
+                let resident = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                assert_eq!(resident, "0", "{} still cached", path.display());
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 2 * 6);
+    }
+
+    #[test]
+    fn verify_catches_a_changed_byte_and_a_manifest_pointing_elsewhere() {
+        let e = export_demo(true);
+        let folder = &e.report.bundles[0].folder;
+        let manifest = verify_bundle(folder).unwrap();
+        assert_eq!(manifest.agent.name, "PC-ACCT-017");
+        assert_eq!(manifest.files.len(), 5, "{:?}", manifest.files);
+        assert!(manifest
+            .files
+            .iter()
+            .any(|f| f.name == "..\\tools\\IpXfer_x64.exe"));
+
+        // A stick that lost a bit.
+        let cert = folder.join(CERTIFICATE);
+        let mut bytes = fs::read(&cert).unwrap();
+        bytes[100] ^= 1;
+        fs::write(&cert, &bytes).unwrap();
+        let err = verify_bundle(folder).unwrap_err();
+        assert_eq!(err.code(), "bundle.verify");
+        assert!(err.to_string().contains("OfcNTCer.dat"), "{err}");
+
+        // A manifest is untrusted: it cannot send the check outside the bundle.
+        let other = &e.report.bundles[1].folder;
+        let path = other.join(MANIFEST);
+        let mut m: Manifest = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        m.files[0].name = "..\\..\\drive\\secret.txt".into();
+        fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+        let err = verify_bundle(other).unwrap_err();
+        assert!(err.to_string().contains("unexpected file"), "{err}");
+    }
+
+    #[test]
+    fn shared_tools_are_written_once_at_the_root() {
+        let e = export_demo(true);
+        let first: Vec<_> = e.report.bundles.iter().map(|b| &b.bundle_id).collect();
+        assert_eq!(first.len(), 2);
+        assert_ne!(first[0], first[1]);
+        let stick = &e.report.out_dir;
+        let mut names: Vec<_> = fs::read_dir(stick)
+            .unwrap()
+            .map(|d| d.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["PC-ACCT-017", "PC-DEV-024", "tools"]);
+        for b in &e.report.bundles {
+            assert!(!b.folder.join(IPXFER.name).exists());
+        }
+    }
 }
