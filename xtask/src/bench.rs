@@ -36,7 +36,7 @@ fn parse(args: &[String]) -> Result<Options> {
 }
 
 /// A CertificateManager-style list: deterministic names, IPs, GUIDs and MACs.
-fn list_text(agents: usize) -> String {
+pub(crate) fn list_text(agents: usize) -> String {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
         state ^= state << 13;
@@ -66,7 +66,7 @@ fn list_text(agents: usize) -> String {
 }
 
 /// Runs `cmd` under GNU time; returns wall time and peak RSS in KiB.
-fn measure(cmd: &[&std::ffi::OsStr]) -> Result<(Duration, u64)> {
+pub(crate) fn measure(cmd: &[&std::ffi::OsStr]) -> Result<(Duration, u64)> {
     let mut time = Command::new("/usr/bin/time");
     time.arg("-f").arg("%M").args(cmd);
     let start = Instant::now();
@@ -88,7 +88,7 @@ fn measure(cmd: &[&std::ffi::OsStr]) -> Result<(Duration, u64)> {
     Ok((elapsed, rss))
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut values: Vec<Duration>) -> Duration {
     values.sort();
     values[values.len() / 2]
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod bench_bundles;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 const BUILD_PACKAGES: &[&str] = &[
@@ -50,11 +51,14 @@ fn main() -> ExitCode {
         Some("run") => run_app(&args[1..]),
         Some("test") => test_all(),
         Some("bench-import") => bench::import(&args[1..]),
+        Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
              cargo xtask test             install what the tests need and run every suite\n       \
              cargo xtask bench-import [--agents N] [--runs N]\n                                    \
-             time a list import against sqlite3's .import"
+             time a list import against sqlite3's .import\n       \
+             cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
+             time a bundle export against cp -r of the same bytes"
                 .to_string(),
         ),
     };
