@@ -91,6 +91,7 @@ enum Command {
         limit: u32,
     },
     /// Write one verified repair bundle per agent (USB stick or any folder).
+    #[command(group(clap::ArgGroup::new("selection").required(true).multiple(false)))]
     Bundle {
         /// The server's install folder.
         #[arg(long, value_name = "DIR")]
@@ -99,14 +100,10 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Agents to export, by name (any letter case); repeat for more.
-        #[arg(
-            long = "agent",
-            value_name = "NAME",
-            required_unless_present = "all_mismatched"
-        )]
+        #[arg(long = "agent", value_name = "NAME", group = "selection")]
         agents: Vec<String>,
         /// Every agent of the server not yet repaired or resolved.
-        #[arg(long, conflicts_with = "agents")]
+        #[arg(long, group = "selection")]
         all_mismatched: bool,
         /// Take IpXfer.exe and IpXfer_x64.exe from this folder instead of the server.
         #[arg(long, value_name = "DIR")]

@@ -95,6 +95,8 @@ pub enum BundleError {
     Store(#[from] StoreError),
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
+    #[error("{}: holds other IpXfer files, which {bundles} bundles on this target use; export to another folder, without --shared-tools, or every agent again", path.display())]
+    SharedToolsInUse { path: PathBuf, bundles: usize },
     #[error("the XG syntax needs {what}: give {option}, or the server's PCCSRV\\ofcscan.ini must have {key}")]
     XgValueMissing {
         what: &'static str,
@@ -117,6 +119,7 @@ impl ErrorCode for BundleError {
             BundleError::Store(e) => e.code(),
             BundleError::Cancelled { .. } => "bundle.cancelled",
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
+            BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
         }
     }
 }
@@ -549,9 +552,7 @@ pub fn export(
         password: options.password.clone(),
     })?;
 
-    let out_dir = &options.out_dir;
-    fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
-    let out_dir = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.clone());
+    let out_dir = std::path::absolute(&options.out_dir).unwrap_or_else(|_| options.out_dir.clone());
     let removed_leftovers = remove_leftovers(&out_dir)?;
 
     let tools_bytes: u64 = tools.iter().map(|t| t.size).sum();
@@ -567,7 +568,13 @@ pub fn export(
         } else {
             0
         };
-    let available = fs4::available_space(&out_dir).map_err(write_err(&out_dir))?;
+    // Measured on the nearest folder that exists: nothing is created before this check.
+    let existing = out_dir
+        .ancestors()
+        .find(|p| p.is_dir())
+        .unwrap_or(&out_dir)
+        .to_path_buf();
+    let available = fs4::available_space(&existing).map_err(write_err(&existing))?;
     if needed > available {
         return Err(BundleError::NoSpace {
             path: out_dir,
@@ -575,6 +582,46 @@ pub fn export(
             available,
         });
     }
+
+    // Names already on the target are never given to another agent; an agent's own
+    // earlier bundle folder is reused (its bundle superseded in place).
+    let on_target = bundles_on_target(&out_dir, store)?;
+    let mut folder_names = names::FolderNames::new();
+    for entry in &on_target {
+        folder_names.take(&entry.name);
+    }
+    let mut reused = vec![false; on_target.len()];
+    let folders: Vec<String> = agents
+        .iter()
+        .map(|agent| {
+            let own = on_target
+                .iter()
+                .enumerate()
+                .find(|(k, e)| !reused[*k] && e.agent_id == Some(agent.id));
+            match own {
+                Some((k, e)) => {
+                    reused[k] = true;
+                    e.name.clone()
+                }
+                None => folder_names.assign(&agent.name),
+            }
+        })
+        .collect();
+    // New IpXfer files in tools\ would break the bundles that stay and use the old ones.
+    if options.shared_tools && !shared_tools_current(&out_dir, &tools) {
+        let users = on_target
+            .iter()
+            .zip(&reused)
+            .filter(|(e, replaced)| e.uses_shared_tools && !**replaced)
+            .count();
+        if users > 0 {
+            return Err(BundleError::SharedToolsInUse {
+                path: out_dir.join(TOOLS_DIR),
+                bundles: users,
+            });
+        }
+    }
+    fs::create_dir_all(&out_dir).map_err(write_err(&out_dir))?;
 
     let mut bytes_done = 0u64;
     let total_bytes = needed;
@@ -587,9 +634,7 @@ pub fn export(
         None
     };
 
-    let mut folder_names = names::FolderNames::new();
     let mut written = Vec::new();
-    let mut recorded = Vec::new();
     let total = agents.len();
     let mut result = Ok(());
     for (i, agent) in agents.iter().enumerate() {
@@ -597,11 +642,11 @@ pub fn export(
             result = Err(BundleError::Cancelled { done: i, total });
             break;
         }
-        let folder_name = folder_names.assign(&agent.name);
+        let folder_name = &folders[i];
         let bundle_id = new_bundle_id();
         let outcome = write_bundle(
             &out_dir,
-            &folder_name,
+            folder_name,
             &bundle_id,
             agent,
             &cert_bytes,
@@ -614,17 +659,33 @@ pub fn export(
             cancel,
         );
         match outcome {
-            Ok(bundle) => {
+            Ok(Staged { bundle, tmp }) => {
+                // Recorded before it takes its name: whenever the export stops, every
+                // bundle on the target is known, so its receipts count. (Stopped in
+                // between, a record points to a bundle that never arrived; the next
+                // export supersedes it.)
+                let placed = store
+                    .record_bundle(
+                        server.server_id,
+                        &out_dir,
+                        &NewBundle {
+                            id: bundle.bundle_id.clone(),
+                            agent_id: agent.id,
+                            certificate_sha256: cert_sha256.clone(),
+                            folder: folder_name.clone(),
+                            options: serde_json::to_value(&manifest_options).unwrap_or_default(),
+                        },
+                    )
+                    .map_err(BundleError::from)
+                    .and_then(|()| replace_dir(&tmp, &bundle.folder, &out_dir));
+                if let Err(e) = placed {
+                    let _ = fs::remove_dir_all(&tmp);
+                    result = Err(e);
+                    break;
+                }
                 bytes_done += bundle.files.iter().map(|f| f.size).sum::<u64>();
                 progress.update(bytes_done.min(total_bytes), total_bytes);
                 progress.item(i as u64 + 1, total as u64);
-                recorded.push(NewBundle {
-                    id: bundle.bundle_id.clone(),
-                    agent_id: agent.id,
-                    certificate_sha256: cert_sha256.clone(),
-                    folder: folder_name,
-                    options: serde_json::to_value(&manifest_options).unwrap_or_default(),
-                });
                 written.push(bundle);
             }
             Err(BundleError::Write { source, .. })
@@ -640,9 +701,13 @@ pub fn export(
             }
         }
     }
-    // What was finished is recorded even when the export stopped early.
-    if !recorded.is_empty() {
-        store.record_bundles(server.server_id, &out_dir, &recorded)?;
+    if !written.is_empty() {
+        store.log_event(
+            "bundles.exported",
+            Some(server.server_id),
+            Some(&out_dir.to_string_lossy()),
+            &serde_json::json!({ "bundles": written.len(), "of": total }),
+        )?;
     }
     result?;
     Ok(ExportReport {
@@ -660,6 +725,60 @@ pub fn export(
     })
 }
 
+/// A folder or file already in the output folder.
+struct OnTarget {
+    name: String,
+    /// The agent whose recorded bundle it holds, if this database knows it.
+    agent_id: Option<i64>,
+    /// Its manifest lists files in the shared `tools\`.
+    uses_shared_tools: bool,
+}
+
+/// What is already in `out_dir` (certmend's own `tools` and `receipts` and temporary
+/// folders aside): every name is taken; bundle folders say whose they are.
+fn bundles_on_target(out_dir: &Path, store: &Store) -> Result<Vec<OnTarget>, BundleError> {
+    let entries = match fs::read_dir(out_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(write_err(out_dir)(e)),
+    };
+    let shared_prefix = format!("..\\{TOOLS_DIR}\\");
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(write_err(out_dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(TEMP_PREFIX)
+            || [TOOLS_DIR, RECEIPTS_DIR]
+                .iter()
+                .any(|ours| ours.eq_ignore_ascii_case(&name))
+        {
+            continue;
+        }
+        let manifest = fs::read(entry.path().join(MANIFEST))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+        let agent_id = match &manifest {
+            Some(m) => store.bundle(&m.bundle_id)?.map(|b| b.agent_id),
+            None => None,
+        };
+        found.push(OnTarget {
+            name,
+            agent_id,
+            uses_shared_tools: manifest
+                .is_some_and(|m| m.files.iter().any(|f| f.name.starts_with(&shared_prefix))),
+        });
+    }
+    Ok(found)
+}
+
+/// `tools\` already holds exactly these IpXfer files.
+fn shared_tools_current(out_dir: &Path, tools: &[Source; 2]) -> bool {
+    tools.iter().all(|t| {
+        let path = out_dir.join(TOOLS_DIR).join(t.name);
+        matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
+    })
+}
+
 /// `tools\` at the output root, replaced atomically when its content differs.
 fn write_shared_tools(
     out_dir: &Path,
@@ -667,11 +786,7 @@ fn write_shared_tools(
     cancel: &Cancel,
 ) -> Result<PathBuf, BundleError> {
     let final_dir = out_dir.join(TOOLS_DIR);
-    let current = tools.iter().all(|t| {
-        let path = final_dir.join(t.name);
-        matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
-    });
-    if current {
+    if shared_tools_current(out_dir, tools) {
         return Ok(final_dir);
     }
     let tmp = out_dir.join(format!("{TEMP_PREFIX}tools-{}", new_bundle_id()));
@@ -720,7 +835,7 @@ fn write_bundle(
     options: &ExportOptions,
     tools_location: ToolsLocation,
     cancel: &Cancel,
-) -> Result<WrittenBundle, BundleError> {
+) -> Result<Staged, BundleError> {
     let tmp = out_dir.join(format!("{TEMP_PREFIX}{bundle_id}"));
     fs::create_dir(&tmp).map_err(write_err(&tmp))?;
     let mut files = Vec::new();
@@ -800,32 +915,47 @@ fn write_bundle(
     write_file(&tmp.join(MANIFEST), &manifest_bytes)?;
     sync_dir(&tmp);
 
-    let final_dir = out_dir.join(folder_name);
-    replace_dir(&tmp, &final_dir, out_dir)?;
-
-    // Read everything back from the stick.
-    for f in &files {
-        let path = if f.name.starts_with("..\\") {
-            out_dir
-                .join(TOOLS_DIR)
-                .join(f.name.rsplit('\\').next().unwrap_or(&f.name))
-        } else {
-            final_dir.join(&f.name)
-        };
-        check_file(&path, &f.sha256)?;
+    // Read everything back from the stick before the bundle takes its name, so a
+    // folder with that name is always complete and checked.
+    let read_back = files
+        .iter()
+        .map(|f| {
+            let path = if f.name.starts_with("..\\") {
+                out_dir
+                    .join(TOOLS_DIR)
+                    .join(f.name.rsplit('\\').next().unwrap_or(&f.name))
+            } else {
+                tmp.join(&f.name)
+            };
+            (path, f.sha256.clone())
+        })
+        .chain([(tmp.join(MANIFEST), sha256_hex(&manifest_bytes))])
+        .try_for_each(|(path, sha256)| check_file(&path, &sha256));
+    if let Err(e) = read_back {
+        let _ = fs::remove_dir_all(&tmp);
+        return Err(e);
     }
-    check_file(&final_dir.join(MANIFEST), &sha256_hex(&manifest_bytes))?;
     files.push(ManifestFile {
         name: MANIFEST.into(),
         size: manifest_bytes.len() as u64,
         sha256: sha256_hex(&manifest_bytes),
     });
-    Ok(WrittenBundle {
-        bundle_id: bundle_id.to_string(),
-        agent: agent.clone(),
-        folder: final_dir,
-        files,
+    Ok(Staged {
+        bundle: WrittenBundle {
+            bundle_id: bundle_id.to_string(),
+            agent: agent.clone(),
+            folder: out_dir.join(folder_name),
+            files,
+        },
+        tmp,
     })
+}
+
+/// A bundle written and read back in its temporary folder, not yet in place.
+struct Staged {
+    /// `folder` is where it goes.
+    bundle: WrittenBundle,
+    tmp: PathBuf,
 }
 
 /// Reads and checks a bundle folder: its manifest parses and every file matches it.

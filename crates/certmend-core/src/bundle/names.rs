@@ -40,10 +40,6 @@ pub fn safe_name(name: &str) -> String {
     // Leading dots (".", "..", hidden names) and spaces; trailing dots and spaces, which
     // Windows silently drops.
     out = out.trim_matches(|c| c == ' ' || c == '.').to_string();
-    if out.chars().count() > MAX_LEN {
-        out = out.chars().take(MAX_LEN).collect();
-        out = out.trim_end_matches([' ', '.']).to_string();
-    }
     if out.is_empty() {
         out = "agent".to_string();
     }
@@ -53,7 +49,21 @@ pub fn safe_name(name: &str) -> String {
     if reserved {
         out.insert(0, '_');
     }
-    out
+    // Cut last, so the `_` above counts too.
+    truncate(&out, MAX_LEN)
+}
+
+/// At most `max` characters, without a trailing dot or space (Windows drops them).
+fn truncate(name: &str, max: usize) -> String {
+    let cut: String = name.chars().take(max).collect();
+    cut.trim_end_matches([' ', '.']).to_string()
+}
+
+/// The key two names collide under. Windows, FAT32 and exFAT compare names upper-cased
+/// (`σ` and `ς` are one name there); lower-casing first as well also merges pairs only
+/// one direction folds. A false collision costs a `-2`; a missed one loses a bundle.
+pub fn fold(name: &str) -> String {
+    name.to_lowercase().to_uppercase()
 }
 
 /// Hands out distinct folder names: names equal but for letter case get `-2`, `-3`...
@@ -67,15 +77,19 @@ impl FolderNames {
         Self::default()
     }
 
+    /// Marks a name as used (a folder or file already on the target).
+    pub fn take(&mut self, name: &str) {
+        self.taken.insert(fold(name));
+    }
+
     pub fn assign(&mut self, agent_name: &str) -> String {
         let base = safe_name(agent_name);
         let mut candidate = base.clone();
         let mut n = 2;
-        while !self.taken.insert(candidate.to_lowercase()) {
+        while !self.taken.insert(fold(&candidate)) {
             let suffix = format!("-{n}");
             let room = MAX_LEN.saturating_sub(suffix.chars().count());
-            let head: String = base.chars().take(room).collect();
-            candidate = format!("{}{suffix}", head.trim_end_matches([' ', '.']));
+            candidate = format!("{}{suffix}", truncate(&base, room));
             n += 1;
         }
         candidate
@@ -155,6 +169,23 @@ mod tests {
         assert_eq!(safe_name("営業部のPC"), "営業部のPC");
         assert_eq!(safe_name("PC-01"), "PC-01");
         assert_eq!(safe_name("con.txt"), "_con.txt");
+        // The `_` for a reserved name counts towards the limit.
+        let long_reserved = safe_name(&format!("CON.{}", "z".repeat(300)));
+        assert!(long_reserved.starts_with("_CON.zz"));
+        assert_eq!(long_reserved.chars().count(), MAX_LEN);
+    }
+
+    #[test]
+    fn names_windows_upper_cases_alike_collide() {
+        let mut names = FolderNames::new();
+        let a = names.assign("PC-σ");
+        let b = names.assign("PC-ς");
+        assert_eq!(a, "PC-σ");
+        assert_eq!(b, "PC-ς-2");
+        // Names already on the target are never handed out again.
+        let mut names = FolderNames::new();
+        names.take("PC_1");
+        assert_eq!(names.assign("pc#1"), "pc_1-2");
     }
 
     #[test]
@@ -166,7 +197,7 @@ mod tests {
         let d = names.assign("PC_01");
         let e = names.assign("PC:01"); // becomes PC_01 too
         let all = [&a, &b, &c, &d, &e];
-        let lower: HashSet<String> = all.iter().map(|s| s.to_lowercase()).collect();
+        let lower: HashSet<String> = all.iter().map(|s| fold(s)).collect();
         assert_eq!(lower.len(), 5, "{all:?}");
         assert_eq!(b, "pc-01-2");
         let long = "y".repeat(100);

@@ -135,13 +135,13 @@ impl Store {
         Ok((chosen, unknown))
     }
 
-    /// Records written bundles: each supersedes the agent's earlier ones and the agent
-    /// becomes `bundle_exported`.
-    pub fn record_bundles(
+    /// Records one bundle: it supersedes the agent's earlier ones and the agent becomes
+    /// `bundle_exported`.
+    pub fn record_bundle(
         &mut self,
         server_id: i64,
         out_dir: &Path,
-        bundles: &[NewBundle],
+        b: &NewBundle,
     ) -> Result<(), StoreError> {
         let now = now_text();
         let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -151,39 +151,29 @@ impl Store {
             path: path.clone(),
             source,
         };
-        for b in bundles {
-            tx.execute(
-                "UPDATE bundles SET superseded_by = ?1 WHERE agent_id = ?2 AND superseded_by IS NULL",
-                params![b.id, b.agent_id],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "INSERT INTO bundles (id, agent_id, server_id, certificate_sha256, out_dir, folder, created, options)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    b.id,
-                    b.agent_id,
-                    server_id,
-                    b.certificate_sha256,
-                    out,
-                    b.folder,
-                    now,
-                    b.options.to_string()
-                ],
-            )
-            .map_err(sql)?;
-            tx.execute(
-                "UPDATE agents SET status = 'bundle_exported', status_changed = ?1 WHERE id = ?2",
-                params![now_unix, b.agent_id],
-            )
-            .map_err(sql)?;
-        }
-        insert_event(
-            &tx,
-            "bundles.exported",
-            Some(server_id),
-            Some(&out),
-            &serde_json::json!({ "bundles": bundles.len() }),
+        tx.execute(
+            "UPDATE bundles SET superseded_by = ?1 WHERE agent_id = ?2 AND superseded_by IS NULL",
+            params![b.id, b.agent_id],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO bundles (id, agent_id, server_id, certificate_sha256, out_dir, folder, created, options)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                b.id,
+                b.agent_id,
+                server_id,
+                b.certificate_sha256,
+                out,
+                b.folder,
+                now,
+                b.options.to_string()
+            ],
+        )
+        .map_err(sql)?;
+        tx.execute(
+            "UPDATE agents SET status = 'bundle_exported', status_changed = ?1 WHERE id = ?2",
+            params![now_unix, b.agent_id],
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)
