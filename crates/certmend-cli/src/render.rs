@@ -165,6 +165,15 @@ pub fn demo(s: &DemoSummary) {
         "  Previous thumbprint {}  (the key pair lost in the \"rebuild\")",
         s.previous_sha1_thumbprint
     );
+    println!("  Key pair            {}", s.key_pair_file.display());
+    println!(
+        "  Previous key pair   {}",
+        s.previous_key_pair_file.display()
+    );
+    println!(
+        "  Key pair password   {}  (demo data only)",
+        s.key_pair_password
+    );
     println!(
         "  Agent list          {} ({} agents)",
         s.list_file.display(),

@@ -209,7 +209,19 @@ pub struct DemoSummary {
     pub collected_folder: PathBuf,
     pub collected_current: usize,
     pub collected_previous: usize,
+    /// `AuthCertBackup\OfficeScanAuth.dat`: the current key pair (PKCS#12, legacy
+    /// encryption as Windows-made files often have).
+    pub key_pair_file: PathBuf,
+    /// The key pair the server lost in its "rebuild", kept as a separate backup.
+    pub previous_key_pair_file: PathBuf,
+    /// The password of both key pair files (demo data only).
+    pub key_pair_password: String,
 }
+
+/// The password of the demo's key pair files. Demo data only: printed by `certmend demo`.
+pub const DEMO_KEY_PAIR_PASSWORD: &str = "certmend-demo-keys";
+/// Where the demo keeps the previous key pair, relative to its root.
+pub const PREVIOUS_KEY_PAIR_FILE: &str = "key-pairs/previous-OfficeScanAuth.pfx";
 
 /// The marker file's content. `history` stands for what certmend would have recorded
 /// had it read this server before its "rebuild": the older certificate and when it was
@@ -342,6 +354,11 @@ impl Built {
             collected_folder: root.join(COLLECTED_DIR),
             collected_current: self.collected_current,
             collected_previous: self.collected_previous,
+            key_pair_file: root
+                .join(INSTALL_SUBDIR)
+                .join("AuthCertBackup/OfficeScanAuth.dat"),
+            previous_key_pair_file: root.join(PREVIOUS_KEY_PAIR_FILE),
+            key_pair_password: DEMO_KEY_PAIR_PASSWORD.into(),
         }
     }
 }
@@ -401,6 +418,25 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
     write(
         &install.join("PCCSRV/ofcscan.ini"),
         b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\nClient_LocalServer_Port=21112\r\n",
+    )?;
+
+    // The key pairs as PKCS#12 files (random salts: these bytes differ run to run).
+    // The password is printed for anyone, so 2,048 iterations (OpenSSL's long-time
+    // default) keep demos quick without weakening anything real.
+    let as_pkcs12 = |key: &RsaPrivateKey, der: &[u8], encryption| {
+        let certificate =
+            crate::cert::parse(der).map_err(|e| DemoError::Certificate(e.to_string()))?;
+        crate::keypair::KeyPair::new(certificate, key.clone())
+            .to_pkcs12_with_iterations(DEMO_KEY_PAIR_PASSWORD, encryption, 2048)
+            .map_err(|e| DemoError::Certificate(e.to_string()))
+    };
+    write(
+        &install.join("AuthCertBackup/OfficeScanAuth.dat"),
+        &as_pkcs12(&current_key, &current, crate::keypair::Encryption::Legacy)?,
+    )?;
+    write(
+        &root.join(PREVIOUS_KEY_PAIR_FILE),
+        &as_pkcs12(&previous_key, &previous, crate::keypair::Encryption::Modern)?,
     )?;
 
     let agents = demo_agents(&mut rng);
@@ -572,6 +608,20 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with(".certmend"))
             .collect();
         assert!(leftovers.is_empty());
+        // Both key pair files open with the demo password and hold matching pairs.
+        let current = crate::keypair::read_pkcs12(&a.key_pair_file, &a.key_pair_password).unwrap();
+        assert_eq!(
+            current.certificate().info().sha1_thumbprint,
+            a.current_sha1_thumbprint
+        );
+        assert!(current.checks().ok());
+        let previous =
+            crate::keypair::read_pkcs12(&a.previous_key_pair_file, &a.key_pair_password).unwrap();
+        assert_eq!(
+            previous.certificate().info().sha1_thumbprint,
+            a.previous_sha1_thumbprint
+        );
+        assert!(previous.checks().ok());
     }
 
     #[test]

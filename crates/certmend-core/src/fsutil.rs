@@ -60,6 +60,45 @@ pub(crate) fn sha256_reader(reader: &mut impl Read) -> io::Result<(u64, String)>
     Ok((size, crate::hexfmt::upper_hex(&hasher.finalize())))
 }
 
+/// `base` joined with `segments`, each matched in any letter case where it exists
+/// (a copied server may spell `PCCSRV\Pccnt` any way), as written where it does not.
+pub(crate) fn target_ci(base: &Path, segments: &[&str]) -> PathBuf {
+    let mut path = base.to_path_buf();
+    for segment in segments {
+        path = find_child_ci(&path, segment).unwrap_or_else(|| path.join(segment));
+    }
+    path
+}
+
+/// Replaces (or creates) `path` with `bytes` so that it holds either the old or the
+/// new content whenever the process stops: a temporary file beside it, flushed, then
+/// renamed over it.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".certmend-tmp-{name}"));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)?;
+        // Make the rename itself durable where a folder can be synced (not Windows).
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Asks the OS to forget the cached pages of a file already flushed, so the next read
 /// comes from the device (a USB stick that lost the data is then caught). Linux only;
 /// elsewhere reads may still be served from the cache. Advice only: errors are ignored.

@@ -7,6 +7,7 @@
 //! and call into here; they hold no domain logic.
 
 pub mod agents;
+pub mod backup;
 pub mod bundle;
 pub mod cert;
 mod cert_signature;
@@ -18,6 +19,7 @@ pub mod drives;
 mod fsutil;
 mod hexfmt;
 pub mod inventory;
+pub mod keypair;
 pub mod paths;
 pub mod progress;
 pub mod receipts;

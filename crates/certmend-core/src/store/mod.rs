@@ -19,7 +19,9 @@ use crate::cert::Certificate;
 use crate::server::ServerInstall;
 use crate::ErrorCode;
 
+mod backups;
 mod bundles;
+pub use backups::{AgentHolding, BackupFile, BackupRow, NewBackup};
 pub use bundles::{BundleAgent, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord};
 
 /// Overrides the database path (as `--db` does).
@@ -147,6 +149,25 @@ const MIGRATIONS: &[&str] = &[
         ran_at       TEXT,
         read_at      TEXT NOT NULL,
         source       TEXT NOT NULL
+    );
+    "#,
+    // 4: the catalog of key-pair backups certmend wrote (never a password), and the
+    // restores it made.
+    r#"
+    CREATE TABLE backups (
+        id                  INTEGER PRIMARY KEY,
+        server_id           INTEGER REFERENCES servers(id),
+        kind                TEXT NOT NULL,
+        created             TEXT NOT NULL,
+        source              TEXT NOT NULL,
+        certificate_sha256  TEXT NOT NULL,
+        sha1_thumbprint     TEXT NOT NULL,
+        serial              TEXT NOT NULL,
+        subject             TEXT NOT NULL,
+        not_after           TEXT NOT NULL,
+        encryption          TEXT,
+        folder              TEXT NOT NULL,
+        files               TEXT NOT NULL
     );
     "#,
 ];

@@ -1,0 +1,550 @@
+//! The server's key pair: its certificate and RSA private key, read from a PKCS#12 file
+//! (`AuthCertBackup\OfficeScanAuth.dat`, any `.pfx`/`.p12`) or from a PEM/DER private key
+//! with its certificate, checked (does the key belong to the certificate?) and written
+//! back as PKCS#12.
+//!
+//! PKCS#12 parsing and encryption are p12-keystore's (modern PBES2 and the legacy
+//! RC2-40 / 3DES schemes with SHA-1 MACs; passwords as the standard says: BMPString for
+//! the legacy PBEs, UTF-8 for PBES2). Key handling is the rsa crate's.
+
+use std::path::{Path, PathBuf};
+
+use p12_keystore::{
+    EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, Pkcs12Archive, PrivateKeyChain,
+};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use rsa::traits::PublicKeyParts;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::cert::{self, CertError, Certificate, CertificateInfo};
+use crate::ErrorCode;
+
+/// PBKDF2 iterations for new modern backups (OWASP's 2023 figure for PBKDF2-HMAC-SHA256).
+pub const MODERN_ITERATIONS: u32 = 600_000;
+/// Iterations of the PKCS#12 key derivation for legacy (3DES) backups and for the MAC.
+pub const LEGACY_ITERATIONS: u32 = 600_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyPairError {
+    #[error(transparent)]
+    File(#[from] CertError),
+    #[error("{}: not a PKCS#12 (.pfx) file, or it is damaged or cut short: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("{}: wrong password (the file's integrity check failed with it)", path.display())]
+    WrongPassword { path: PathBuf },
+    #[error("{}: holds a certificate but no private key; a key pair backup needs both", path.display())]
+    NoKey { path: PathBuf },
+    #[error("{}: holds a private key but no certificate; give the certificate too", path.display())]
+    NoCertificate { path: PathBuf },
+    #[error("{}: the private key is {algorithm}, not RSA; Apex One / OfficeScan key pairs are RSA", path.display())]
+    NotRsa { path: PathBuf, algorithm: String },
+    #[error("{}: the private key cannot be read: {detail}", path.display())]
+    BadKey { path: PathBuf, detail: String },
+    #[error("{}: the private key does not belong to the certificate {thumbprint}", path.display())]
+    KeyMismatch { path: PathBuf, thumbprint: String },
+    #[error("cannot write the key pair as PKCS#12: {0}")]
+    Encode(String),
+}
+
+impl ErrorCode for KeyPairError {
+    fn code(&self) -> &'static str {
+        match self {
+            KeyPairError::File(e) => e.code(),
+            KeyPairError::Corrupt { .. } => "keypair.corrupt",
+            KeyPairError::WrongPassword { .. } => "keypair.wrong_password",
+            KeyPairError::NoKey { .. } => "keypair.no_key",
+            KeyPairError::NoCertificate { .. } => "keypair.no_certificate",
+            KeyPairError::NotRsa { .. } => "keypair.not_rsa",
+            KeyPairError::BadKey { .. } => "keypair.bad_key",
+            KeyPairError::KeyMismatch { .. } => "keypair.key_mismatch",
+            KeyPairError::Encode(_) => "keypair.encode",
+        }
+    }
+}
+
+/// Where a key pair was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Container {
+    Pkcs12,
+    /// A PEM or DER private key file with a separate certificate file.
+    KeyFile,
+}
+
+/// How a new PKCS#12 file is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encryption {
+    /// PBES2: PBKDF2-HMAC-SHA256 (600,000 iterations) and AES-256-CBC; SHA-256 MAC.
+    Modern,
+    /// pbeWithSHAAnd3-KeyTripleDES-CBC for key and certificate, SHA-1 MAC: what Windows
+    /// Server 2012 R2 / 2016 and other old importers understand. Weaker: 3DES and SHA-1.
+    Legacy,
+}
+
+/// A certificate with its RSA private key.
+#[derive(Clone)]
+pub struct KeyPair {
+    certificate: Certificate,
+    key: rsa::PrivateKey,
+    container: Container,
+    /// Certificates in the file besides the key's own (chains, strays).
+    other_certificates: usize,
+}
+
+impl std::fmt::Debug for KeyPair {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("certificate", &self.certificate.info().sha1_thumbprint)
+            .field("container", &self.container)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The two checks that a key belongs to a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MatchChecks {
+    /// The certificate's public key is the key's public half.
+    pub public_key_equal: bool,
+    /// A signature made with the key verifies with the certificate's public key.
+    pub sign_verify: bool,
+}
+
+impl MatchChecks {
+    pub fn ok(&self) -> bool {
+        self.public_key_equal && self.sign_verify
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub algorithm: String,
+    pub bits: usize,
+}
+
+impl KeyPair {
+    /// A key pair from its parts (the checks say whether they belong together).
+    pub fn new(certificate: Certificate, key: rsa::PrivateKey) -> Self {
+        Self {
+            certificate,
+            key,
+            container: Container::KeyFile,
+            other_certificates: 0,
+        }
+    }
+
+    pub fn certificate(&self) -> &Certificate {
+        &self.certificate
+    }
+
+    pub fn container(&self) -> Container {
+        self.container
+    }
+
+    pub fn other_certificates(&self) -> usize {
+        self.other_certificates
+    }
+
+    pub fn key_info(&self) -> KeyInfo {
+        KeyInfo {
+            algorithm: "RSA".into(),
+            bits: self.key.size() * 8,
+        }
+    }
+
+    /// Public-key equality and a sign/verify round trip.
+    pub fn checks(&self) -> MatchChecks {
+        let cert_key = rsa::PublicKey::from_public_key_der(self.certificate.public_key_der()).ok();
+        let public_key_equal = cert_key
+            .as_ref()
+            .is_some_and(|k| *k == self.key.to_public_key());
+        let message = b"certmend key pair check";
+        let sign_verify = match (&cert_key, self.key.pkcs1v15_sign::<sha2::Sha256>(message)) {
+            (Some(public), Ok(signature)) => public
+                .pkcs1v15_verify::<sha2::Sha256>(message, &signature)
+                .is_ok(),
+            _ => false,
+        };
+        MatchChecks {
+            public_key_equal,
+            sign_verify,
+        }
+    }
+
+    /// Fails unless the key belongs to the certificate.
+    pub fn ensure_matches(&self, path: &Path) -> Result<(), KeyPairError> {
+        if self.checks().ok() {
+            Ok(())
+        } else {
+            Err(KeyPairError::KeyMismatch {
+                path: path.to_path_buf(),
+                thumbprint: self.certificate.info().sha1_thumbprint.clone(),
+            })
+        }
+    }
+
+    /// The key pair as a PKCS#12 file protected by `password`.
+    pub fn to_pkcs12(
+        &self,
+        password: &str,
+        encryption: Encryption,
+    ) -> Result<Vec<u8>, KeyPairError> {
+        let iterations = match encryption {
+            Encryption::Modern => MODERN_ITERATIONS,
+            Encryption::Legacy => LEGACY_ITERATIONS,
+        };
+        self.to_pkcs12_with_iterations(password, encryption, iterations)
+    }
+
+    /// [`Self::to_pkcs12`] with another iteration count: only for files whose password
+    /// is no secret (the demo's), where slow key derivation protects nothing.
+    pub(crate) fn to_pkcs12_with_iterations(
+        &self,
+        password: &str,
+        encryption: Encryption,
+        iterations: u32,
+    ) -> Result<Vec<u8>, KeyPairError> {
+        let encode = |e: &dyn std::fmt::Display| KeyPairError::Encode(e.to_string());
+        let pkcs8 = self.key.to_pkcs8_der().map_err(|e| encode(&e))?;
+        let key = p12_keystore::PrivateKey::from_der(pkcs8.as_bytes()).map_err(|e| encode(&e))?;
+        let certificate =
+            p12_keystore::Certificate::from_der(self.certificate.der()).map_err(|e| encode(&e))?;
+        // The local key id ties key and certificate together: the certificate's SHA-1,
+        // as Windows writes it.
+        let local_key_id =
+            hex::decode(&self.certificate.info().sha1_thumbprint).unwrap_or_else(|_| vec![1]);
+        let mut store = KeyStore::new();
+        let alias = self
+            .certificate
+            .info()
+            .common_name
+            .clone()
+            .unwrap_or_else(|| "certmend".into());
+        store.add_entry(
+            &alias,
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(local_key_id, key, [certificate])),
+        );
+        let writer = store.writer(password);
+        let writer = match encryption {
+            Encryption::Modern => writer
+                .encryption_algorithm(EncryptionAlgorithm::PbeWithHmacSha256AndAes256)
+                .mac_algorithm(MacAlgorithm::HmacSha256),
+            Encryption::Legacy => writer
+                .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
+                .mac_algorithm(MacAlgorithm::HmacSha1),
+        }
+        .encryption_iterations(iterations)
+        .mac_iterations(iterations);
+        writer.write().map_err(|e| encode(&e))
+    }
+}
+
+/// Reads a PKCS#12 file.
+pub fn read_pkcs12(path: &Path, password: &str) -> Result<KeyPair, KeyPairError> {
+    let bytes = Zeroizing::new(cert::read_file(path)?);
+    parse_pkcs12(&bytes, password, path)
+}
+
+/// Parses PKCS#12 bytes; `path` names them in messages.
+pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair, KeyPairError> {
+    use p12_keystore::error::Error as P12;
+    let archive = Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+        // The MAC over the contents failed: the password (the file's structure parsed).
+        P12::MacError(_) => KeyPairError::WrongPassword {
+            path: path.to_path_buf(),
+        },
+        // Decryption padding or a key that does not parse after decryption: without
+        // a MAC, this is how a wrong password shows.
+        P12::UnpadError | P12::InvalidPrivateKey => KeyPairError::WrongPassword {
+            path: path.to_path_buf(),
+        },
+        other => KeyPairError::Corrupt {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    })?;
+    let certificates: Vec<Certificate> = archive
+        .certs
+        .iter()
+        .filter_map(|bag| cert::parse(bag.cert.as_der()).ok())
+        .collect();
+    let Some(first_key) = archive.keys.first() else {
+        return Err(KeyPairError::NoKey {
+            path: path.to_path_buf(),
+        });
+    };
+    if certificates.is_empty() {
+        return Err(KeyPairError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    let rsa_key = |bag: &p12_keystore::PrivateKeyBag| {
+        rsa::PrivateKey::from_pkcs8_der(bag.key.as_der()).map_err(|_| KeyPairError::NotRsa {
+            path: path.to_path_buf(),
+            algorithm: bag.key.oid().to_string(),
+        })
+    };
+    // Pair by public key, not by the bags' local key ids (not every tool writes them):
+    // the first key with a certificate of its own; otherwise the first key with the
+    // first certificate, and the checks will say they do not match.
+    let mut keys = Vec::new();
+    for bag in &archive.keys {
+        keys.push(rsa_key(bag)?);
+    }
+    let paired = keys.iter().find_map(|key| {
+        let public = key.to_public_key();
+        certificates
+            .iter()
+            .position(|c| {
+                rsa::PublicKey::from_public_key_der(c.public_key_der()).is_ok_and(|p| p == public)
+            })
+            .map(|i| (key.clone(), i))
+    });
+    let (key, index) = match paired {
+        Some(found) => found,
+        None => (rsa_key(first_key)?, 0),
+    };
+    let other_certificates = certificates.len() - 1;
+    Ok(KeyPair {
+        certificate: certificates.into_iter().nth(index).ok_or_else(|| {
+            KeyPairError::NoCertificate {
+                path: path.to_path_buf(),
+            }
+        })?,
+        key,
+        container: Container::Pkcs12,
+        other_certificates,
+    })
+}
+
+/// Reads a PEM or DER private key (PKCS#8, encrypted PKCS#8, PKCS#1) and its certificate.
+pub fn read_key_file(
+    key_path: &Path,
+    certificate_path: &Path,
+    password: Option<&str>,
+) -> Result<KeyPair, KeyPairError> {
+    let certificate = cert::load(certificate_path)?;
+    let bytes = Zeroizing::new(cert::read_file(key_path)?);
+    let key = parse_key(&bytes, password, key_path)?;
+    Ok(KeyPair {
+        certificate,
+        key,
+        container: Container::KeyFile,
+        other_certificates: 0,
+    })
+}
+
+fn parse_key(
+    bytes: &[u8],
+    password: Option<&str>,
+    path: &Path,
+) -> Result<rsa::PrivateKey, KeyPairError> {
+    let bad = |detail: String| KeyPairError::BadKey {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let wrong = || KeyPairError::WrongPassword {
+        path: path.to_path_buf(),
+    };
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if text.contains("-----BEGIN") {
+            let text = text.trim_start_matches('\u{feff}');
+            if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+                let password = password.ok_or_else(|| {
+                    bad(
+                        "it is encrypted; give its password (--password-file or CERTMEND_PASSWORD)"
+                            .into(),
+                    )
+                })?;
+                return rsa::PrivateKey::from_pkcs8_encrypted_pem(text, password)
+                    .map_err(|_| wrong());
+            }
+            if text.contains("Proc-Type: 4,ENCRYPTED") {
+                return Err(bad(
+                    "old OpenSSL PEM encryption (Proc-Type) is not supported; convert it with `openssl pkcs8 -topk8`".into(),
+                ));
+            }
+            if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
+                return rsa::PrivateKey::from_pkcs1_pem(text).map_err(|e| bad(e.to_string()));
+            }
+            if text.contains("-----BEGIN PRIVATE KEY-----") {
+                return rsa::PrivateKey::from_pkcs8_pem(text).map_err(|e| {
+                    if text.contains("-----BEGIN PRIVATE KEY-----") && is_non_rsa_pkcs8(text) {
+                        KeyPairError::NotRsa {
+                            path: path.to_path_buf(),
+                            algorithm: "not RSA".into(),
+                        }
+                    } else {
+                        bad(e.to_string())
+                    }
+                });
+            }
+            return Err(bad(
+                "no PRIVATE KEY block (expected PKCS#8 or PKCS#1 PEM)".into()
+            ));
+        }
+    }
+    if let Ok(key) = rsa::PrivateKey::from_pkcs8_der(bytes) {
+        return Ok(key);
+    }
+    if let Ok(key) = rsa::PrivateKey::from_pkcs1_der(bytes) {
+        return Ok(key);
+    }
+    match password {
+        Some(password) if rsa::pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes).is_ok() => {
+            rsa::PrivateKey::from_pkcs8_encrypted_der(bytes, password).map_err(|_| wrong())
+        }
+        _ => Err(bad(
+            "not a PKCS#8, encrypted PKCS#8 or PKCS#1 RSA key (PEM or DER)".into(),
+        )),
+    }
+}
+
+/// A PKCS#8 PEM whose algorithm is not rsaEncryption.
+fn is_non_rsa_pkcs8(pem: &str) -> bool {
+    pem_rfc7468::decode_vec(pem.as_bytes())
+        .ok()
+        .and_then(|(_, der)| {
+            rsa::pkcs8::PrivateKeyInfoRef::try_from(der.as_slice())
+                .ok()
+                .map(|info| {
+                    info.algorithm.oid
+                        != rsa::pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1")
+                })
+        })
+        .unwrap_or(false)
+}
+
+/// What `keypair show` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyPairReport {
+    pub file: PathBuf,
+    pub container: Container,
+    pub certificate: CertificateInfo,
+    pub key: KeyInfo,
+    /// Certificates in the file besides the key's own.
+    pub other_certificates: usize,
+    pub checks: Checks,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    /// The file opened with the password (always true in a report: a wrong password is
+    /// an error).
+    pub password_ok: bool,
+    pub key_matches_certificate: bool,
+    pub public_key_equal: bool,
+    pub sign_verify: bool,
+    /// Against `--server`: `current`, `previous` (with when), or `neither`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equals_server_certificate: Option<ServerRelation>,
+}
+
+/// How a key pair's certificate relates to a server's certificates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "relation", rename_all = "snake_case")]
+pub enum ServerRelation {
+    Current,
+    Previous {
+        first_seen: String,
+        last_seen: String,
+    },
+    Neither,
+}
+
+impl KeyPair {
+    pub fn report(&self, file: &Path, server: Option<ServerRelation>) -> KeyPairReport {
+        let checks = self.checks();
+        KeyPairReport {
+            file: file.to_path_buf(),
+            container: self.container,
+            certificate: self.certificate.info().clone(),
+            key: self.key_info(),
+            other_certificates: self.other_certificates,
+            checks: Checks {
+                password_ok: true,
+                key_matches_certificate: checks.ok(),
+                public_key_equal: checks.public_key_equal,
+                sign_verify: checks.sign_verify,
+                equals_server_certificate: server,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo;
+
+    fn demo_pair(seed: u64) -> KeyPair {
+        let key = demo::generate_key_pair(seed).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let spec = demo::CertSpec {
+            common_name: "unit-test".into(),
+            organization: None,
+            serial: vec![1, 2, 3],
+            not_before: now - time::Duration::days(1),
+            not_after: now + time::Duration::days(365),
+        };
+        let der = demo::self_signed_certificate(&key, &spec).unwrap();
+        KeyPair {
+            certificate: cert::parse(&der).unwrap(),
+            key,
+            container: Container::KeyFile,
+            other_certificates: 0,
+        }
+    }
+
+    #[test]
+    fn modern_and_legacy_round_trips() {
+        let pair = demo_pair(1);
+        assert!(pair.checks().ok());
+        for encryption in [Encryption::Modern, Encryption::Legacy] {
+            let bytes = pair.to_pkcs12("pässwörd 日本", encryption).unwrap();
+            let back = parse_pkcs12(&bytes, "pässwörd 日本", Path::new("x.pfx")).unwrap();
+            assert_eq!(back.certificate().der(), pair.certificate().der());
+            assert!(back.checks().ok());
+            assert_eq!(back.key_info().bits, 2048);
+            let err = parse_pkcs12(&bytes, "passwörd", Path::new("x.pfx")).unwrap_err();
+            assert_eq!(err.code(), "keypair.wrong_password", "{encryption:?}");
+            let err = parse_pkcs12(
+                &bytes[..bytes.len() / 2],
+                "pässwörd 日本",
+                Path::new("x.pfx"),
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), "keypair.corrupt", "{err}");
+            assert!(err.to_string().starts_with("x.pfx: "));
+        }
+    }
+
+    #[test]
+    fn a_key_of_another_pair_is_caught_by_both_checks() {
+        let a = demo_pair(1);
+        let b = demo_pair(2);
+        let mixed = KeyPair {
+            certificate: a.certificate.clone(),
+            key: b.key.clone(),
+            ..a.clone()
+        };
+        let checks = mixed.checks();
+        assert!(!checks.public_key_equal);
+        assert!(!checks.sign_verify);
+        let err = mixed.ensure_matches(Path::new("m.pfx")).unwrap_err();
+        assert_eq!(err.code(), "keypair.key_mismatch");
+        // Written and read back, the mismatch is still reported (not silently repaired).
+        let bytes = mixed.to_pkcs12("pw", Encryption::Modern).unwrap();
+        let back = parse_pkcs12(&bytes, "pw", Path::new("m.pfx")).unwrap();
+        assert!(!back.checks().ok());
+    }
+
+    #[test]
+    fn not_pkcs12_at_all() {
+        let err = parse_pkcs12(b"hello", "pw", Path::new("h.pfx")).unwrap_err();
+        assert_eq!(err.code(), "keypair.corrupt");
+    }
+}
