@@ -2,6 +2,7 @@
 //! one function of certmend-core and prints the result (text, or one JSON document with
 //! `--json`). Exit status: 0 success, 1 the check found a problem, 2 bad input or usage.
 
+mod keys;
 mod render;
 mod secrets;
 
@@ -144,6 +145,16 @@ enum Command {
     },
     /// List removable drives to write bundles to.
     Drives,
+    /// Read and check key pairs (PKCS#12, or a private key with its certificate).
+    Keypair {
+        #[command(subcommand)]
+        command: keys::KeypairCommand,
+    },
+    /// Back up, verify and restore the server's key pair.
+    Backup {
+        #[command(subcommand)]
+        command: keys::BackupCommand,
+    },
     /// Write a complete demo server (keys, certificates, agent list, collected certificates).
     Demo {
         /// Folder to create (it stands for a Windows system drive).
@@ -578,6 +589,8 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             }
             Ok(Outcome::Ok)
         }
+        Command::Keypair { command } => keys::run_keypair(command, json, db),
+        Command::Backup { command } => keys::run_backup(command, json, db),
         Command::Demo { dir, seed, force } => {
             let summary =
                 demo::write_demo(&dir, &demo::DemoOptions { seed, force }).map_err(coded)?;

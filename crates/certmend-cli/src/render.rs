@@ -99,7 +99,7 @@ pub fn certificate(path: &Path, info: &CertificateInfo) {
     certificate_body(info);
 }
 
-fn certificate_body(info: &CertificateInfo) {
+pub fn certificate_body(info: &CertificateInfo) {
     let expiry = if info.days_left < 0 {
         format!("EXPIRED {} days ago", -info.days_left)
     } else {

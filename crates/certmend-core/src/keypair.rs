@@ -337,6 +337,20 @@ pub fn read_key_file(
     })
 }
 
+/// Whether a private key file is encrypted (so its password must be asked for).
+pub fn key_file_is_encrypted(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let bytes = Zeroizing::new(bytes);
+    match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => {
+            text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        }
+        _ => rsa::pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes.as_slice()).is_ok(),
+    }
+}
+
 fn parse_key(
     bytes: &[u8],
     password: Option<&str>,

@@ -1,0 +1,470 @@
+//! `certmend keypair ...` and `certmend backup ...`: the server's key pair, its backups
+//! and restores. Thin: arguments and passwords in, certmend-core's results out.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use certmend_core::backup::{self, Recovery, RestorePlan};
+use certmend_core::keypair::{self, Encryption, KeyPair, KeyPairReport};
+use certmend_core::server::CodedMessage;
+use certmend_core::store::Store;
+use certmend_core::{inventory, paths};
+use clap::Subcommand;
+
+use crate::{coded, open_store, render, secrets, Outcome};
+
+#[derive(Subcommand)]
+pub enum KeypairCommand {
+    /// Read a key pair (PKCS#12 .pfx/.p12/OfficeScanAuth.dat, or a PEM/DER key with
+    /// --cert) and check that its key belongs to its certificate.
+    Show {
+        /// The PKCS#12 file, or a private key file (PKCS#8, encrypted PKCS#8, PKCS#1) with --cert.
+        file: PathBuf,
+        /// The certificate for a private key file.
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
+        /// Compare with this server's certificates (current, previous, neither).
+        #[arg(long, value_name = "DIR")]
+        server: Option<PathBuf>,
+        /// File holding the password (first line); else env CERTMEND_PASSWORD, else asked.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BackupCommand {
+    /// Back up a server's key pair (by default its AuthCertBackup\OfficeScanAuth.dat)
+    /// into a new PKCS#12 file under a new password, plus its certificate (.cer).
+    Create {
+        /// The server's install folder.
+        #[arg(long, value_name = "DIR")]
+        server: PathBuf,
+        /// The key pair to back up instead of the server's OfficeScanAuth.dat (PKCS#12).
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// Where to write it (default: backups in certmend's data folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// 3DES and a SHA-1 MAC for old importers (Windows Server 2012 R2/2016); weaker.
+        #[arg(long)]
+        legacy: bool,
+        /// Accept a new backup password shorter than 12 characters.
+        #[arg(long)]
+        allow_weak_password: bool,
+        /// Password of the key pair being read (first line); else env CERTMEND_PASSWORD, else asked.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Password of the new backup (first line); else env CERTMEND_NEW_PASSWORD, else asked twice.
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
+    /// The backups certmend wrote (and the pre-restore copies), newest first.
+    List,
+    /// Prove a backup opens with its password and its key matches its certificate.
+    Verify {
+        file: PathBuf,
+        /// File holding the password (first line); else env CERTMEND_PASSWORD, else asked.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Put a key pair back on a server: AuthCertBackup\OfficeScanAuth.dat and
+    /// PCCSRV\Pccnt\Common\OfcNTCer.dat, after saving the files it replaces.
+    Restore {
+        /// A PKCS#12 key pair file (a certmend backup, an OfficeScanAuth.dat, any .pfx).
+        file: PathBuf,
+        /// The server's install folder.
+        #[arg(long, value_name = "DIR")]
+        server: PathBuf,
+        /// Show what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Where the pre-restore copy goes (default: backups in certmend's data folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// File holding the password (first line); else env CERTMEND_PASSWORD, else asked.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+fn backups_dir(out: Option<PathBuf>) -> Result<PathBuf, CodedMessage> {
+    out.or_else(|| paths::data_dir().map(|d| d.join("backups")))
+        .ok_or_else(|| CodedMessage {
+            code: "backup.no_data_folder".into(),
+            message: "no per-user data folder on this system; give --out".into(),
+        })
+}
+
+fn read_pkcs12(file: &Path, password_file: Option<&Path>) -> Result<KeyPair, CodedMessage> {
+    // A missing file is reported before a password is asked for.
+    if !file.is_file() {
+        keypair::read_pkcs12(file, "").map_err(coded)?;
+    }
+    let password = secrets::file_password(password_file, file)?;
+    keypair::read_pkcs12(file, &password).map_err(coded)
+}
+
+fn report_text(report: &KeyPairReport) {
+    println!("{}", report.file.display());
+    println!(
+        "  Container       {}",
+        match report.container {
+            keypair::Container::Pkcs12 => "PKCS#12",
+            keypair::Container::KeyFile => "private key file + certificate",
+        }
+    );
+    println!(
+        "  Key             {} {} bits",
+        report.key.algorithm, report.key.bits
+    );
+    render::certificate_body(&report.certificate);
+    let c = &report.checks;
+    let yes_no = |b: bool| if b { "yes" } else { "NO" };
+    println!("  Password        ok");
+    println!(
+        "  Key matches     {} (public key equal: {}, sign/verify: {})",
+        yes_no(c.key_matches_certificate),
+        yes_no(c.public_key_equal),
+        yes_no(c.sign_verify)
+    );
+    if let Some(relation) = &c.equals_server_certificate {
+        println!("  Server          {}", relation_text(relation));
+    }
+    if report.other_certificates > 0 {
+        println!(
+            "  Also in file    {} other certificate(s)",
+            report.other_certificates
+        );
+    }
+}
+
+fn relation_text(relation: &keypair::ServerRelation) -> String {
+    match relation {
+        keypair::ServerRelation::Current => "the server's current certificate".into(),
+        keypair::ServerRelation::Previous {
+            first_seen,
+            last_seen,
+        } => format!("a previous certificate of the server (seen {first_seen} to {last_seen})"),
+        keypair::ServerRelation::Neither => {
+            "not a certificate this server is known to have had".into()
+        }
+    }
+}
+
+pub fn run_keypair(
+    command: KeypairCommand,
+    json: bool,
+    db: Option<&Path>,
+) -> Result<Outcome, CodedMessage> {
+    let KeypairCommand::Show {
+        file,
+        cert,
+        server,
+        password_file,
+    } = command;
+    let pair = match &cert {
+        Some(cert) => {
+            // Only an encrypted key needs a password: ask for it only then.
+            let password = if keypair::key_file_is_encrypted(&file) {
+                Some(secrets::file_password(password_file.as_deref(), &file)?)
+            } else {
+                None
+            };
+            keypair::read_key_file(&file, cert, password.as_deref().map(|p| p.as_str()))
+                .map_err(coded)?
+        }
+        None => read_pkcs12(&file, password_file.as_deref())?,
+    };
+    let relation = match &server {
+        Some(dir) => {
+            let mut store = open_store(db)?;
+            let recorded = inventory::open(&mut store, dir).map_err(coded)?;
+            Some(
+                backup::relation(
+                    &store,
+                    recorded.server_id,
+                    &pair.certificate().info().sha256,
+                )
+                .map_err(coded)?,
+            )
+        }
+        None => None,
+    };
+    let report = pair.report(&file, relation);
+    if json {
+        render::json(&report);
+    } else {
+        report_text(&report);
+    }
+    Ok(if report.checks.key_matches_certificate {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
+}
+
+pub fn run_backup(
+    command: BackupCommand,
+    json: bool,
+    db: Option<&Path>,
+) -> Result<Outcome, CodedMessage> {
+    match command {
+        BackupCommand::Create {
+            server,
+            from,
+            out,
+            legacy,
+            allow_weak_password,
+            password_file,
+            new_password_file,
+        } => {
+            let out = backups_dir(out)?;
+            let mut store = open_store(db)?;
+            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            recover(&mut store, &recorded, json)?;
+            let source = match from {
+                Some(from) => from,
+                None => backup::server_key_pair_file(&recorded).map_err(coded)?,
+            };
+            let pair = read_pkcs12(&source, password_file.as_deref())?;
+            pair.ensure_matches(&source).map_err(coded)?;
+            let new_password = secrets::new_password(new_password_file.as_deref())?;
+            backup::check_new_password(&new_password, allow_weak_password).map_err(coded)?;
+            let encryption = if legacy {
+                Encryption::Legacy
+            } else {
+                Encryption::Modern
+            };
+            if legacy {
+                eprintln!("certmend: warning: {}", backup::LEGACY_WARNING);
+            }
+            let created = backup::create(
+                &mut store,
+                Some(recorded.server_id),
+                &pair,
+                &source,
+                &out,
+                &new_password,
+                encryption,
+            )
+            .map_err(coded)?;
+            if json {
+                render::json(&created);
+            } else {
+                println!(
+                    "Backup {} of {} ({}), {} encryption, verified:",
+                    created.backup_id,
+                    created.certificate.subject,
+                    created.certificate.sha1_thumbprint,
+                    if legacy { "legacy" } else { "modern" }
+                );
+                for f in &created.files {
+                    println!(
+                        "  {}  ({} bytes, SHA-256 {})",
+                        f.path.display(),
+                        f.size,
+                        f.sha256
+                    );
+                }
+                println!("Keep the backup password somewhere safe: certmend does not store it.");
+            }
+            Ok(Outcome::Ok)
+        }
+        BackupCommand::List => {
+            let store = open_store(db)?;
+            let rows = store.backups().map_err(coded)?;
+            if json {
+                render::json(&serde_json::json!({ "backups": rows }));
+            } else if rows.is_empty() {
+                println!("No backups recorded yet.");
+            } else {
+                for r in &rows {
+                    println!(
+                        "{:>4}  {}  {:<11} {}  {}  {}",
+                        r.id,
+                        r.created,
+                        r.kind,
+                        r.sha1_thumbprint,
+                        r.encryption.as_deref().unwrap_or("-"),
+                        r.folder
+                    );
+                    for f in &r.files {
+                        println!("        {}  ({} bytes)", f.name, f.size);
+                    }
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+        BackupCommand::Verify {
+            file,
+            password_file,
+        } => {
+            let pair = read_pkcs12(&file, password_file.as_deref())?;
+            let report = pair.report(&file, None);
+            if json {
+                render::json(&report);
+            } else {
+                report_text(&report);
+            }
+            Ok(if report.checks.key_matches_certificate {
+                Outcome::Ok
+            } else {
+                Outcome::Problem
+            })
+        }
+        BackupCommand::Restore {
+            file,
+            server,
+            dry_run,
+            yes,
+            out,
+            password_file,
+        } => {
+            let out = backups_dir(out)?;
+            let mut store = open_store(db)?;
+            let mut recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            if recover(&mut store, &recorded, json)?.is_some() {
+                recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            }
+            let bytes = zeroize::Zeroizing::new(std::fs::read(&file).map_err(|e| {
+                // The core's file errors name the file and say what was wrong.
+                match keypair::read_pkcs12(&file, "") {
+                    Err(k) => coded(k),
+                    Ok(_) => CodedMessage {
+                        code: "file.unreadable".into(),
+                        message: format!("{}: cannot be read: {e}", file.display()),
+                    },
+                }
+            })?);
+            let password = secrets::file_password(password_file.as_deref(), &file)?;
+            let pair = keypair::parse_pkcs12(&bytes, &password, &file).map_err(coded)?;
+            drop(password);
+            pair.ensure_matches(&file).map_err(coded)?;
+            let plan = backup::plan(&store, &recorded, &file, &pair).map_err(coded)?;
+            if dry_run {
+                if json {
+                    render::json(&serde_json::json!({ "plan": plan, "dry_run": true }));
+                } else {
+                    plan_text(&plan);
+                    println!("Dry run: nothing was written.");
+                }
+                return Ok(Outcome::Ok);
+            }
+            if !json {
+                plan_text(&plan);
+            }
+            if !yes {
+                confirm()?;
+            }
+            let restored =
+                backup::restore(&mut store, &recorded, &bytes, &pair, &out).map_err(coded)?;
+            // Record the server's new certificate in its history.
+            inventory::open(&mut store, &server).map_err(coded)?;
+            if json {
+                render::json(&serde_json::json!({ "plan": plan, "restored": restored }));
+            } else {
+                println!("Restored and verified:");
+                for f in &restored.files {
+                    println!("  {}  (SHA-256 {})", f.path.display(), f.sha256);
+                }
+                println!(
+                    "The files it replaced are saved in {} (backup {}).",
+                    restored.pre_restore_folder.display(),
+                    restored.pre_restore_backup_id
+                );
+                println!("Next steps:");
+                for (i, step) in restored.next_steps.iter().enumerate() {
+                    println!("  {}. {step}", i + 1);
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn plan_text(plan: &RestorePlan) {
+    println!("Restore {}", plan.backup_file.display());
+    println!(
+        "  Backup's certificate   {}  {}  ({})",
+        plan.backup_certificate.sha1_thumbprint,
+        plan.backup_certificate.subject,
+        relation_text(&plan.backup_relation)
+    );
+    match &plan.current_certificate {
+        Some(c) => println!(
+            "  Server's certificate   {}  {}",
+            c.sha1_thumbprint, c.subject
+        ),
+        None => println!("  Server's certificate   (none readable)"),
+    }
+    if plan.same_as_current {
+        println!("  The server already has this certificate: only the files are rewritten.");
+    }
+    println!(
+        "  Agents known to hold the backup's certificate: {}; the current one: {}; unknown: {}",
+        plan.agents_holding_backup.len(),
+        plan.agents_holding_current.len(),
+        plan.agents_unknown
+    );
+    if !plan.agents_holding_current.is_empty() && !plan.same_as_current {
+        println!(
+            "  These agents will need a new bundle afterwards: {}",
+            plan.agents_holding_current.join(", ")
+        );
+    }
+    for t in &plan.targets {
+        println!("  Writes                 {}", t.display());
+    }
+}
+
+fn confirm() -> Result<(), CodedMessage> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CodedMessage {
+            code: "backup.needs_confirmation".into(),
+            message: "a restore replaces the server's key pair: run it at a terminal to confirm, or pass --yes; nothing was written".into(),
+        });
+    }
+    eprint!("Type yes to restore: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CodedMessage {
+            code: "backup.needs_confirmation".into(),
+            message: format!("cannot read the answer: {e}; nothing was written"),
+        })?;
+    if answer.trim().eq_ignore_ascii_case("yes") {
+        Ok(())
+    } else {
+        Err(CodedMessage {
+            code: "backup.not_confirmed".into(),
+            message: "not confirmed; nothing was written".into(),
+        })
+    }
+}
+
+/// Finishes or undoes a restore an earlier run left half done, and says so.
+fn recover(
+    store: &mut Store,
+    recorded: &inventory::RecordedServer,
+    json: bool,
+) -> Result<Option<Recovery>, CodedMessage> {
+    let outcome = backup::recover(store, recorded).map_err(coded)?;
+    if let Some(outcome) = &outcome {
+        let what = match outcome {
+            Recovery::Completed => "it had finished; its journal was removed",
+            Recovery::RolledBack => "the server's files were put back as they were before it",
+        };
+        let message = format!("an interrupted restore was found: {what}");
+        if json {
+            eprintln!("certmend: note: {message}");
+        } else {
+            println!("Note: {message}.");
+        }
+    }
+    Ok(outcome)
+}
