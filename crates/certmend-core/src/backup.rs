@@ -622,3 +622,214 @@ pub fn recover(
     )?;
     Ok(Some(outcome))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{demo, inventory};
+
+    struct World {
+        tmp: tempfile::TempDir,
+        store: Store,
+        server: RecordedServer,
+        summary: demo::DemoSummary,
+        previous: KeyPair,
+        previous_bytes: Vec<u8>,
+    }
+
+    fn world() -> World {
+        let tmp = tempfile::tempdir().unwrap();
+        let summary = demo::write_demo(
+            &tmp.path().join("drive"),
+            &demo::DemoOptions {
+                seed: Some(3),
+                force: false,
+            },
+        )
+        .unwrap();
+        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
+        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
+        let previous_bytes = fs::read(&summary.previous_key_pair_file).unwrap();
+        let previous = keypair::parse_pkcs12(
+            &previous_bytes,
+            &summary.key_pair_password,
+            &summary.previous_key_pair_file,
+        )
+        .unwrap();
+        World {
+            tmp,
+            store,
+            server,
+            summary,
+            previous,
+            previous_bytes,
+        }
+    }
+
+    impl World {
+        fn files(&self) -> [Vec<u8>; 2] {
+            [
+                fs::read(&self.summary.key_pair_file).unwrap(),
+                fs::read(&self.summary.certificate).unwrap(),
+            ]
+        }
+        fn pre_restore_dir(&self) -> PathBuf {
+            self.tmp.path().join("backups")
+        }
+        fn restore(&mut self, fault: &dyn Fn(Step) -> Fault) -> Result<Restored, BackupError> {
+            let dir = self.pre_restore_dir();
+            restore_with_faults(
+                &mut self.store,
+                &self.server,
+                &self.previous_bytes,
+                &self.previous,
+                &dir,
+                fault,
+            )
+        }
+    }
+
+    #[test]
+    fn restore_writes_both_files_and_keeps_the_old_ones() {
+        let mut w = world();
+        let before = w.files();
+        let plan = plan(&w.store, &w.server, Path::new("p.pfx"), &w.previous).unwrap();
+        assert!(!plan.same_as_current);
+        assert!(matches!(
+            plan.backup_relation,
+            ServerRelation::Previous { .. }
+        ));
+        let done = w.restore(&|_| Fault::Continue).unwrap();
+        let after = w.files();
+        assert_eq!(after[0], w.previous_bytes);
+        assert_eq!(after[1], w.previous.certificate().der());
+        // The pre-restore copy holds exactly the old files, and the catalog says so.
+        assert_eq!(
+            fs::read(done.pre_restore_folder.join("OfficeScanAuth.dat")).unwrap(),
+            before[0]
+        );
+        assert_eq!(
+            fs::read(done.pre_restore_folder.join("OfcNTCer.dat")).unwrap(),
+            before[1]
+        );
+        let rows = w.store.backups().unwrap();
+        assert_eq!(rows[0].kind, "pre_restore");
+        assert_eq!(rows[0].files.len(), 2);
+        assert!(!journal_path(&w.server).exists());
+        assert_eq!(recover(&mut w.store, &w.server).unwrap(), None);
+    }
+
+    #[test]
+    fn a_failure_at_any_step_rolls_back() {
+        for step in [
+            Step::PreRestoreSaved,
+            Step::JournalWritten,
+            Step::FileReplaced(0),
+            Step::FileReplaced(1),
+        ] {
+            let mut w = world();
+            let before = w.files();
+            let err = w
+                .restore(&|s| {
+                    if s == step {
+                        Fault::Fail(io::Error::other("injected"))
+                    } else {
+                        Fault::Continue
+                    }
+                })
+                .unwrap_err();
+            assert_eq!(w.files(), before, "{step:?}: {err}");
+            if step != Step::PreRestoreSaved {
+                assert_eq!(err.code(), "backup.restore_rolled_back", "{step:?}");
+            }
+            assert!(!journal_path(&w.server).exists(), "{step:?}");
+        }
+    }
+
+    #[test]
+    fn a_process_killed_midway_is_repaired_by_the_next_run() {
+        // Stopped after the first file: a mix, which recovery rolls back.
+        let mut w = world();
+        let before = w.files();
+        w.restore(&|s| {
+            if s == Step::FileReplaced(0) {
+                Fault::Die
+            } else {
+                Fault::Continue
+            }
+        })
+        .unwrap_err();
+        let mixed = w.files();
+        assert_eq!(mixed[0], w.previous_bytes);
+        assert_eq!(mixed[1], before[1]);
+        assert!(journal_path(&w.server).exists());
+        assert_eq!(
+            recover(&mut w.store, &w.server).unwrap(),
+            Some(Recovery::RolledBack)
+        );
+        assert_eq!(w.files(), before);
+        assert!(!journal_path(&w.server).exists());
+
+        // Stopped after the last file, before the journal went: it had finished.
+        let mut w = world();
+        w.restore(&|s| {
+            if s == Step::FileReplaced(1) {
+                Fault::Die
+            } else {
+                Fault::Continue
+            }
+        })
+        .unwrap_err();
+        assert_eq!(
+            recover(&mut w.store, &w.server).unwrap(),
+            Some(Recovery::Completed)
+        );
+        assert_eq!(w.files()[1], w.previous.certificate().der());
+        assert!(!journal_path(&w.server).exists());
+    }
+
+    #[test]
+    fn backups_are_checked_and_never_overwritten() {
+        let mut w = world();
+        let out = w.tmp.path().join("out");
+        let pair = w.previous.clone();
+        let a = create(
+            &mut w.store,
+            None,
+            &pair,
+            Path::new("p.pfx"),
+            &out,
+            "long enough pw",
+            Encryption::Legacy,
+        )
+        .unwrap();
+        let b = create(
+            &mut w.store,
+            None,
+            &pair,
+            Path::new("p.pfx"),
+            &out,
+            "long enough pw",
+            Encryption::Modern,
+        )
+        .unwrap();
+        assert_eq!(a.warnings.len(), 1);
+        assert!(b.warnings.is_empty());
+        let names: std::collections::HashSet<_> = a
+            .files
+            .iter()
+            .chain(&b.files)
+            .map(|f| f.path.clone())
+            .collect();
+        assert_eq!(names.len(), 4, "{names:?}");
+        for f in a.files.iter().chain(&b.files) {
+            assert_eq!(sha256_file(&f.path).unwrap().1, f.sha256);
+        }
+        assert_eq!(
+            check_new_password("short", false).unwrap_err().code(),
+            "backup.weak_password"
+        );
+        check_new_password("short", true).unwrap();
+        check_new_password("日本語のながいパスワードです", false).unwrap();
+    }
+}
