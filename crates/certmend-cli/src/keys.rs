@@ -100,12 +100,10 @@ fn backups_dir(out: Option<PathBuf>) -> Result<PathBuf, CodedMessage> {
 }
 
 fn read_pkcs12(file: &Path, password_file: Option<&Path>) -> Result<KeyPair, CodedMessage> {
-    // A missing file is reported before a password is asked for.
-    if !file.is_file() {
-        keypair::read_pkcs12(file, "").map_err(coded)?;
-    }
+    // Read first: a missing file is reported before a password is asked for.
+    let bytes = keypair::read_bytes(file).map_err(coded)?;
     let password = secrets::file_password(password_file, file)?;
-    keypair::read_pkcs12(file, &password).map_err(coded)
+    keypair::parse_pkcs12(&bytes, &password, file).map_err(coded)
 }
 
 fn report_text(report: &KeyPairReport) {
@@ -330,16 +328,7 @@ pub fn run_backup(
             if recover(&mut store, &recorded, json)?.is_some() {
                 recorded = inventory::open(&mut store, &server).map_err(coded)?;
             }
-            let bytes = zeroize::Zeroizing::new(std::fs::read(&file).map_err(|e| {
-                // The core's file errors name the file and say what was wrong.
-                match keypair::read_pkcs12(&file, "") {
-                    Err(k) => coded(k),
-                    Ok(_) => CodedMessage {
-                        code: "file.unreadable".into(),
-                        message: format!("{}: cannot be read: {e}", file.display()),
-                    },
-                }
-            })?);
+            let bytes = keypair::read_bytes(&file).map_err(coded)?;
             let password = secrets::file_password(password_file.as_deref(), &file)?;
             let pair = keypair::parse_pkcs12(&bytes, &password, &file).map_err(coded)?;
             drop(password);

@@ -242,10 +242,14 @@ impl KeyPair {
     }
 }
 
+/// Reads a key pair file's bytes (zeroized when dropped), with the usual file errors.
+pub fn read_bytes(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyPairError> {
+    Ok(Zeroizing::new(cert::read_file(path)?))
+}
+
 /// Reads a PKCS#12 file.
 pub fn read_pkcs12(path: &Path, password: &str) -> Result<KeyPair, KeyPairError> {
-    let bytes = Zeroizing::new(cert::read_file(path)?);
-    parse_pkcs12(&bytes, password, path)
+    parse_pkcs12(&read_bytes(path)?, password, path)
 }
 
 /// Parses PKCS#12 bytes; `path` names them in messages.
