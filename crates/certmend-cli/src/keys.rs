@@ -102,6 +102,7 @@ fn backups_dir(out: Option<PathBuf>) -> Result<PathBuf, CodedMessage> {
 fn read_pkcs12(file: &Path, password_file: Option<&Path>) -> Result<KeyPair, CodedMessage> {
     // Read first: a missing file is reported before a password is asked for.
     let bytes = keypair::read_bytes(file).map_err(coded)?;
+    keypair::expect_pkcs12(&bytes, file).map_err(coded)?;
     let password = secrets::file_password(password_file, file)?;
     keypair::parse_pkcs12(&bytes, &password, file).map_err(coded)
 }
@@ -329,6 +330,7 @@ pub fn run_backup(
                 recorded = inventory::open(&mut store, &server).map_err(coded)?;
             }
             let bytes = keypair::read_bytes(&file).map_err(coded)?;
+            keypair::expect_pkcs12(&bytes, &file).map_err(coded)?;
             let password = secrets::file_password(password_file.as_deref(), &file)?;
             let pair = keypair::parse_pkcs12(&bytes, &password, &file).map_err(coded)?;
             drop(password);

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cert::CertificateInfo;
-use crate::fsutil::{sha256_file, target_ci, write_atomic};
+use crate::fsutil::{sha256_file, target_ci, write_atomic, write_atomic_as};
 use crate::hexfmt::sha256_hex;
 use crate::inventory::RecordedServer;
 use crate::keypair::{self, Encryption, KeyPair, KeyPairError, ServerRelation};
@@ -161,13 +161,11 @@ pub fn create(
         ))
         .unwrap_or_default();
     let thumb: String = info.sha1_thumbprint.chars().take(8).collect();
-    let base = unique_base(out_dir, &format!("keypair-{stamp}-{thumb}"));
-    let pfx_path = out_dir.join(format!("{base}.pfx"));
-    let cer_path = out_dir.join(format!("{base}.cer"));
+    let (pfx_path, cer_path) = claim_names(out_dir, &format!("keypair-{stamp}-{thumb}"))?;
 
     let written = (|| {
-        let a = write_checked(&pfx_path, &pfx)?;
-        let b = write_checked(&cer_path, pair.certificate().der())?;
+        let a = write_private(&pfx_path, &pfx)?;
+        let b = write_private(&cer_path, pair.certificate().der())?;
         // The backup must open with its password and hold the same key pair.
         let back = keypair::read_pkcs12(&pfx_path, password)?;
         if back.certificate().der() != pair.certificate().der() || !back.checks().ok() {
@@ -230,22 +228,75 @@ fn catalog_file(f: &WrittenFile) -> BackupFile {
     }
 }
 
-/// `base`, or `base-2`, `base-3`... so no earlier backup is ever overwritten.
-fn unique_base(dir: &Path, base: &str) -> String {
-    let taken =
-        |b: &str| dir.join(format!("{b}.pfx")).exists() || dir.join(format!("{b}.cer")).exists();
-    let mut candidate = base.to_string();
-    let mut n = 2;
-    while taken(&candidate) {
-        candidate = format!("{base}-{n}");
-        n += 1;
+/// Claims `<base>.pfx` and `<base>.cer` (or `<base>-2`...) by creating them empty and
+/// exclusively, so no earlier backup, nor one written at the same moment, is ever
+/// overwritten; the real content then replaces these placeholders.
+fn claim_names(dir: &Path, base: &str) -> Result<(PathBuf, PathBuf), BackupError> {
+    for n in 1.. {
+        let name = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        let pfx = dir.join(format!("{name}.pfx"));
+        let cer = dir.join(format!("{name}.cer"));
+        match create_new(&pfx) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(write_err(&pfx)(e)),
+        }
+        match create_new(&cer) {
+            Ok(()) => return Ok((pfx, cer)),
+            Err(e) => {
+                let _ = fs::remove_file(&pfx);
+                if e.kind() != io::ErrorKind::AlreadyExists {
+                    return Err(write_err(&cer)(e));
+                }
+            }
+        }
     }
-    candidate
+    unreachable!("the loop only ends by returning")
+}
+
+fn create_new(path: &Path) -> io::Result<()> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// A new folder `<base>` (or `<base>-2`...), created exclusively: two restores in the
+/// same second never share one.
+fn new_folder(dir: &Path, base: &str) -> Result<PathBuf, BackupError> {
+    fs::create_dir_all(dir).map_err(write_err(dir))?;
+    for n in 1.. {
+        let folder = if n == 1 {
+            dir.join(base)
+        } else {
+            dir.join(format!("{base}-{n}"))
+        };
+        match fs::create_dir(&folder) {
+            Ok(()) => return Ok(folder),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(write_err(&folder)(e)),
+        }
+    }
+    unreachable!("the loop only ends by returning")
 }
 
 /// Writes `bytes` atomically and reads the file back.
 fn write_checked(path: &Path, bytes: &[u8]) -> Result<WrittenFile, BackupError> {
-    write_atomic(path, bytes).map_err(write_err(path))?;
+    write_checked_as(path, bytes, false)
+}
+
+/// [`write_checked`] for certmend's own backup folder: owner-only where the OS allows.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<WrittenFile, BackupError> {
+    write_checked_as(path, bytes, true)
+}
+
+fn write_checked_as(path: &Path, bytes: &[u8], private: bool) -> Result<WrittenFile, BackupError> {
+    write_atomic_as(path, bytes, private).map_err(write_err(path))?;
     let (size, sha256) = sha256_file(path).map_err(write_err(path))?;
     if sha256 != sha256_hex(bytes) {
         return Err(BackupError::ReadBack {
@@ -401,11 +452,7 @@ pub fn restore_with_faults(
             "[year][month][day]-[hour][minute][second]"
         ))
         .unwrap_or_default();
-    let folder = pre_restore_dir.join(unique_base(
-        pre_restore_dir,
-        &format!("pre-restore-{stamp}"),
-    ));
-    fs::create_dir_all(&folder).map_err(write_err(&folder))?;
+    let folder = new_folder(pre_restore_dir, &format!("pre-restore-{stamp}"))?;
     let mut journal = Journal {
         format_version: 1,
         started: crate::store::now_text(),
@@ -423,7 +470,7 @@ pub fn restore_with_faults(
             Some(bytes) => {
                 let name = target.file_name().unwrap_or_default();
                 let copy = folder.join(name);
-                saved.push(write_checked(&copy, bytes)?);
+                saved.push(write_private(&copy, bytes)?);
                 Some(copy)
             }
             None => None,
@@ -588,6 +635,10 @@ pub fn recover(
     server: &RecordedServer,
 ) -> Result<Option<Recovery>, BackupError> {
     let path = journal_path(server);
+    // A journal being written when the process died: the restore had not begun.
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+        let _ = fs::remove_file(dir.join(format!(".certmend-tmp-{}", name.to_string_lossy())));
+    }
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -824,6 +875,13 @@ mod tests {
         assert_eq!(names.len(), 4, "{names:?}");
         for f in a.files.iter().chain(&b.files) {
             assert_eq!(sha256_file(&f.path).unwrap().1, f.sha256);
+            // Readable by the owner only.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = fs::metadata(&f.path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o077, 0, "{}: {mode:o}", f.path.display());
+            }
         }
         assert_eq!(
             check_new_password("short", false).unwrap_err().code(),

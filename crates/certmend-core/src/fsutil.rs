@@ -74,6 +74,12 @@ pub(crate) fn target_ci(base: &Path, segments: &[&str]) -> PathBuf {
 /// new content whenever the process stops: a temporary file beside it, flushed, then
 /// renamed over it.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_as(path, bytes, false)
+}
+
+/// [`write_atomic`]; `private` makes the file readable by its owner only where the OS
+/// has such modes (Unix; on Windows the folder's access rules apply).
+pub(crate) fn write_atomic_as(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
@@ -82,7 +88,16 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".certmend-tmp-{name}"));
     let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if private {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        #[cfg(not(unix))]
+        let _ = private;
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

@@ -36,7 +36,7 @@ pub enum KeyPairError {
     WrongPassword { path: PathBuf },
     #[error("{}: holds a certificate but no private key; a key pair backup needs both", path.display())]
     NoKey { path: PathBuf },
-    #[error("{}: holds a private key but no certificate; give the certificate too", path.display())]
+    #[error("{}: holds a private key but no certificate; give its certificate too (keypair show KEY --cert CERT)", path.display())]
     NoCertificate { path: PathBuf },
     #[error("{}: the private key is {algorithm}, not RSA; Apex One / OfficeScan key pairs are RSA", path.display())]
     NotRsa { path: PathBuf, algorithm: String },
@@ -252,9 +252,32 @@ pub fn read_pkcs12(path: &Path, password: &str) -> Result<KeyPair, KeyPairError>
     parse_pkcs12(&read_bytes(path)?, password, path)
 }
 
+/// Refuses, before any password is asked for, a file that is clearly not PKCS#12 but
+/// half of a key pair: a private key alone (its certificate is missing) or a
+/// certificate alone (its key is missing).
+pub fn expect_pkcs12(bytes: &[u8], path: &Path) -> Result<(), KeyPairError> {
+    let pem_key = std::str::from_utf8(bytes)
+        .is_ok_and(|t| t.contains("-----BEGIN") && t.contains("PRIVATE KEY-----"));
+    let der_key = rsa::pkcs8::PrivateKeyInfoRef::try_from(bytes).is_ok()
+        || rsa::pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes).is_ok()
+        || rsa::PrivateKey::from_pkcs1_der(bytes).is_ok();
+    if pem_key || der_key {
+        return Err(KeyPairError::NoCertificate {
+            path: path.to_path_buf(),
+        });
+    }
+    if cert::parse(bytes).is_ok() {
+        return Err(KeyPairError::NoKey {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
 /// Parses PKCS#12 bytes; `path` names them in messages.
 pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair, KeyPairError> {
     use p12_keystore::error::Error as P12;
+    expect_pkcs12(bytes, path)?;
     let archive = Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
         // The MAC over the contents failed: the password (the file's structure parsed).
         P12::MacError(_) => KeyPairError::WrongPassword {
@@ -288,7 +311,7 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
     let rsa_key = |bag: &p12_keystore::PrivateKeyBag| {
         rsa::PrivateKey::from_pkcs8_der(bag.key.as_der()).map_err(|_| KeyPairError::NotRsa {
             path: path.to_path_buf(),
-            algorithm: bag.key.oid().to_string(),
+            algorithm: algorithm_name(&bag.key.oid().to_string()),
         })
     };
     // Pair by public key, not by the bags' local key ids (not every tool writes them):
@@ -390,13 +413,12 @@ fn parse_key(
             }
             if text.contains("-----BEGIN PRIVATE KEY-----") {
                 return rsa::PrivateKey::from_pkcs8_pem(text).map_err(|e| {
-                    if text.contains("-----BEGIN PRIVATE KEY-----") && is_non_rsa_pkcs8(text) {
-                        KeyPairError::NotRsa {
+                    match pkcs8_algorithm(text).filter(|oid| oid != RSA_ENCRYPTION) {
+                        Some(oid) => KeyPairError::NotRsa {
                             path: path.to_path_buf(),
-                            algorithm: "not RSA".into(),
-                        }
-                    } else {
-                        bad(e.to_string())
+                            algorithm: algorithm_name(&oid),
+                        },
+                        None => bad(e.to_string()),
                     }
                 });
             }
@@ -421,19 +443,24 @@ fn parse_key(
     }
 }
 
-/// A PKCS#8 PEM whose algorithm is not rsaEncryption.
-fn is_non_rsa_pkcs8(pem: &str) -> bool {
-    pem_rfc7468::decode_vec(pem.as_bytes())
-        .ok()
-        .and_then(|(_, der)| {
-            rsa::pkcs8::PrivateKeyInfoRef::try_from(der.as_slice())
-                .ok()
-                .map(|info| {
-                    info.algorithm.oid
-                        != rsa::pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1")
-                })
-        })
-        .unwrap_or(false)
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+
+/// The algorithm OID of a PKCS#8 PEM key.
+fn pkcs8_algorithm(pem: &str) -> Option<String> {
+    let (_, der) = pem_rfc7468::decode_vec(pem.as_bytes()).ok()?;
+    let info = rsa::pkcs8::PrivateKeyInfoRef::try_from(der.as_slice()).ok()?;
+    Some(info.algorithm.oid.to_string())
+}
+
+/// A readable name for a key algorithm OID.
+fn algorithm_name(oid: &str) -> String {
+    match oid {
+        "1.2.840.10045.2.1" => "EC (elliptic curve)".into(),
+        "1.3.101.112" => "Ed25519".into(),
+        "1.3.101.113" => "Ed448".into(),
+        "1.2.840.10040.4.1" => "DSA".into(),
+        other => format!("algorithm {other}"),
+    }
 }
 
 /// What `keypair show` reports.
