@@ -21,8 +21,10 @@ use crate::ErrorCode;
 
 mod backups;
 mod bundles;
+mod pages;
 pub use backups::{AgentHolding, BackupFile, BackupRow, NewBackup};
 pub use bundles::{BundleAgent, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord};
+pub use pages::{AgentPage, AgentQuery, AgentSort, AgentTableRow};
 
 /// Overrides the database path (as `--db` does).
 pub const DB_ENV: &str = "CERTMEND_DB";
@@ -218,7 +220,7 @@ impl ErrorCode for StoreError {
 }
 
 /// Where an agent is in the repair workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// On a CertificateManager list: holds a certificate the server no longer uses.

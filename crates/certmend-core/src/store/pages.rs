@@ -1,0 +1,239 @@
+//! One page of a server's agents for a table that shows 100,000 of them: the window asks
+//! for the rows it can see, never for all of them.
+
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{unix_text, AgentStatus, Store, StoreError};
+
+/// Columns the agents table sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentSort {
+    #[default]
+    Name,
+    Status,
+    Ip,
+    Domain,
+    LastSeen,
+    Bundle,
+    Receipt,
+}
+
+impl AgentSort {
+    fn sql(self) -> &'static str {
+        match self {
+            AgentSort::Name => "a.name COLLATE NOCASE",
+            AgentSort::Status => "a.status",
+            AgentSort::Ip => "coalesce(a.ip, '')",
+            AgentSort::Domain => "coalesce(a.domain, '') COLLATE NOCASE",
+            AgentSort::LastSeen => "a.last_seen",
+            AgentSort::Bundle => "coalesce(b.created, '')",
+            AgentSort::Receipt => "coalesce(r.result, '')",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AgentQuery {
+    pub server_id: i64,
+    pub status: Option<AgentStatus>,
+    /// Matched (case-insensitively) against name, IP, domain and GUID.
+    pub search: Option<String>,
+    pub sort: AgentSort,
+    pub descending: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A row of the agents table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentTableRow {
+    pub id: i64,
+    pub name: String,
+    pub ip: Option<String>,
+    pub domain: Option<String>,
+    pub guid: Option<String>,
+    pub status: String,
+    /// When a list last named the agent.
+    pub last_seen: String,
+    /// The agent's current bundle: id, folder and when it was written.
+    pub bundle_id: Option<String>,
+    pub bundle_created: Option<String>,
+    /// The latest receipt's result word for that bundle (e.g. `REPAIRED`).
+    pub receipt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentPage {
+    /// Rows matching the search and status filter.
+    pub total: u64,
+    /// Per status, the rows matching the search (for the filter chips).
+    pub counts: Vec<(String, u64)>,
+    pub rows: Vec<AgentTableRow>,
+}
+
+const MAX_PAGE: u32 = 1000;
+
+impl Store {
+    pub fn agents_page(&self, q: &AgentQuery) -> Result<AgentPage, StoreError> {
+        let pattern = q
+            .search
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                let escaped = s
+                    .trim()
+                    .to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
+        let matches = "a.server_id = ?1
+            AND (?2 IS NULL OR unicode_lower(a.name) LIKE ?2 ESCAPE '\\'
+                 OR coalesce(a.ip, '') LIKE ?2 ESCAPE '\\'
+                 OR unicode_lower(coalesce(a.domain, '')) LIKE ?2 ESCAPE '\\'
+                 OR a.guid LIKE ?2 ESCAPE '\\')";
+        let mut counts_stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT a.status, count(*) FROM agents a WHERE {matches} GROUP BY a.status"
+            ))
+            .map_err(self.sql())?;
+        let counts: Vec<(String, u64)> = counts_stmt
+            .query_map(params![q.server_id, pattern], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+            })
+            .map_err(self.sql())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())?;
+        let status = q.status.map(AgentStatus::as_str);
+        let total = match status {
+            Some(s) => counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
+            None => counts.iter().map(|(_, n)| n).sum(),
+        };
+        let order = format!(
+            "{} {dir}, a.name COLLATE NOCASE {dir}, a.id",
+            q.sort.sql(),
+            dir = if q.descending { "DESC" } else { "ASC" }
+        );
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT a.id, a.name, a.ip, a.domain, a.guid, a.status, a.last_seen,
+                        b.id, b.created, r.result
+                 FROM agents a
+                 LEFT JOIN bundles b ON b.agent_id = a.id AND b.superseded_by IS NULL
+                 LEFT JOIN receipts r ON r.rowid = (
+                     SELECT max(rowid) FROM receipts WHERE bundle_id = b.id)
+                 WHERE {matches} AND (?3 IS NULL OR a.status = ?3)
+                 ORDER BY {order}
+                 LIMIT ?4 OFFSET ?5"
+            ))
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.server_id,
+                    pattern,
+                    status,
+                    q.limit.clamp(1, MAX_PAGE),
+                    q.offset
+                ],
+                |r| {
+                    Ok(AgentTableRow {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        ip: r.get(2)?,
+                        domain: r.get(3)?,
+                        guid: r
+                            .get::<_, String>(4)
+                            .map(|g| (!g.is_empty()).then_some(g))?,
+                        status: r.get(5)?,
+                        last_seen: unix_text(r.get(6)?),
+                        bundle_id: r.get(7)?,
+                        bundle_created: r.get(8)?,
+                        receipt: r.get(9)?,
+                    })
+                },
+            )
+            .map_err(self.sql())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())?;
+        Ok(AgentPage {
+            total,
+            counts,
+            rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::{Cancel, NoProgress};
+    use crate::{demo, inventory};
+
+    #[test]
+    fn pages_sort_search_and_count() {
+        let tmp = tempfile::tempdir().unwrap();
+        let summary = demo::write_demo(
+            &tmp.path().join("d"),
+            &demo::DemoOptions {
+                seed: Some(5),
+                force: false,
+            },
+        )
+        .unwrap();
+        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
+        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
+        crate::agents::import::import_list(
+            &mut store,
+            server.server_id,
+            &summary.list_file,
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap();
+        let q = |search: Option<&str>, offset, limit, descending| AgentQuery {
+            server_id: server.server_id,
+            search: search.map(str::to_string),
+            offset,
+            limit,
+            descending,
+            ..Default::default()
+        };
+        let all = store.agents_page(&q(None, 0, 1000, false)).unwrap();
+        assert_eq!(all.total, 36);
+        assert_eq!(all.rows.len(), 36);
+        assert_eq!(all.counts, vec![("mismatched".to_string(), 36)]);
+        let mut names: Vec<_> = all.rows.iter().map(|r| r.name.to_lowercase()).collect();
+        let sorted = {
+            let mut s = names.clone();
+            s.sort();
+            s
+        };
+        assert_eq!(names, sorted);
+        // Pages are slices of the same order; descending reverses it.
+        let page = store.agents_page(&q(None, 10, 5, false)).unwrap();
+        assert_eq!(page.total, 36);
+        assert_eq!(page.rows, all.rows[10..15].to_vec());
+        let desc = store.agents_page(&q(None, 0, 1, true)).unwrap();
+        names.reverse();
+        assert_eq!(desc.rows[0].name.to_lowercase(), names[0]);
+        // Search narrows total and counts alike; a status filter only the rows.
+        let acct = store.agents_page(&q(Some("ACCT"), 0, 100, false)).unwrap();
+        assert!(acct.total > 0 && acct.total < 36);
+        assert!(acct.rows.iter().all(|r| r.name.contains("ACCT")));
+        let none = AgentQuery {
+            status: Some(AgentStatus::Repaired),
+            ..q(None, 0, 100, false)
+        };
+        let none = store.agents_page(&none).unwrap();
+        assert_eq!(none.total, 0);
+        assert!(none.rows.is_empty());
+        assert_eq!(none.counts, all.counts);
+    }
+}
