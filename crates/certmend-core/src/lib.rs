@@ -26,6 +26,7 @@ pub mod receipts;
 pub mod script;
 pub mod server;
 pub mod store;
+pub mod watch;
 
 /// A stable, machine-readable code for an error, e.g. `cert.truncated`.
 ///
