@@ -474,14 +474,28 @@ fn new_bundle_id() -> String {
     hex::encode(bytes)
 }
 
-/// Writes bundles for the selected agents of `server` into `options.out_dir`.
-pub fn export(
-    store: &mut Store,
+/// Everything an export needs, checked, with nothing written yet.
+struct Prepared {
+    out_dir: PathBuf,
+    cert_bytes: Vec<u8>,
+    cert_sha256: String,
+    manifest_server: ManifestServer,
+    tools: [Source; 2],
+    tools_bytes: u64,
+    agents: Vec<BundleAgent>,
+    tools_location: ToolsLocation,
+    manifest_options: ManifestOptions,
+    /// Bytes the bundles take on the target, with room for cluster slack.
+    needed: u64,
+    /// Free bytes on the target (the nearest folder of it that exists).
+    available: u64,
+}
+
+fn prepare(
+    store: &Store,
     server: &RecordedServer,
     options: &ExportOptions,
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> Result<ExportReport, BundleError> {
+) -> Result<Prepared, BundleError> {
     // Everything is checked before anything is written.
     let install = &server.report.server.install_folder;
     let cert_path = server
@@ -553,7 +567,6 @@ pub fn export(
     })?;
 
     let out_dir = std::path::absolute(&options.out_dir).unwrap_or_else(|_| options.out_dir.clone());
-    let removed_leftovers = remove_leftovers(&out_dir)?;
 
     let tools_bytes: u64 = tools.iter().map(|t| t.size).sum();
     let per_bundle = cert_bytes.len() as u64
@@ -575,6 +588,73 @@ pub fn export(
         .unwrap_or(&out_dir)
         .to_path_buf();
     let available = fs4::available_space(&existing).map_err(write_err(&existing))?;
+    Ok(Prepared {
+        out_dir,
+        cert_bytes,
+        cert_sha256,
+        manifest_server,
+        tools,
+        tools_bytes,
+        agents,
+        tools_location,
+        manifest_options,
+        needed,
+        available,
+    })
+}
+
+/// What an export would write, for the window's export dialog.
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub out_dir: PathBuf,
+    pub bundles: usize,
+    /// Bytes the bundles take on the target, with room for cluster slack.
+    pub bytes_needed: u64,
+    pub bytes_available: u64,
+    pub fits: bool,
+}
+
+/// Checks an export's options and sizes it, writing nothing.
+pub fn estimate(
+    store: &Store,
+    server: &RecordedServer,
+    options: &ExportOptions,
+) -> Result<Estimate, BundleError> {
+    let p = prepare(store, server, options)?;
+    Ok(Estimate {
+        out_dir: p.out_dir,
+        bundles: p.agents.len(),
+        bytes_needed: p.needed,
+        bytes_available: p.available,
+        fits: p.needed <= p.available,
+    })
+}
+
+/// Writes bundles for the selected agents of `server` into `options.out_dir`.
+pub fn export(
+    store: &mut Store,
+    server: &RecordedServer,
+    options: &ExportOptions,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ExportReport, BundleError> {
+    // Everything is checked before anything is written; leftovers of an interrupted
+    // export are removed first, as they count against the free space.
+    let out_dir = std::path::absolute(&options.out_dir).unwrap_or_else(|_| options.out_dir.clone());
+    let removed_leftovers = remove_leftovers(&out_dir)?;
+    let Prepared {
+        out_dir,
+        cert_bytes,
+        cert_sha256,
+        manifest_server,
+        tools,
+        tools_bytes,
+        agents,
+        tools_location,
+        manifest_options,
+        needed,
+        available,
+    } = prepare(store, server, options)?;
     if needed > available {
         return Err(BundleError::NoSpace {
             path: out_dir,
