@@ -1,12 +1,54 @@
-//! The certmend desktop app: a thin shell. Each command converts arguments, calls one
-//! function of certmend-core and returns its result; errors cross to the UI as
-//! `{code, message}` so the UI can translate them.
+//! The certmend desktop app: a thin shell. Each command converts arguments, calls
+//! certmend-core and returns its result; errors cross to the UI as `{code, message}`
+//! so the UI can translate them. See commands/ for the list, and COMMANDS.md for
+//! what each takes, returns and emits.
 
 mod commands;
+mod state;
+
+use tauri::Manager;
+
+/// Every command the window may call; build.rs lists the same names for the
+/// capability file.
+macro_rules! handlers {
+    () => {
+        tauri::generate_handler![
+            commands::server::open_server,
+            commands::server::choose_server,
+            commands::server::reload_server,
+            commands::agents::start_import,
+            commands::agents::cancel_job,
+            commands::agents::agents_page,
+            commands::agents::compare_collected,
+            commands::agents::classify_drop,
+            commands::repair::list_drives,
+            commands::repair::export_estimate,
+            commands::repair::start_export,
+            commands::repair::read_receipts,
+            commands::repair::open_folder,
+            commands::keys::keypair_show,
+            commands::keys::backup_create,
+            commands::keys::backups_list,
+            commands::keys::backup_verify,
+            commands::keys::restore_plan,
+            commands::keys::restore,
+            commands::history::events,
+            commands::dialogs::pick_files,
+            commands::dialogs::pick_folder,
+        ]
+    };
+}
 
 pub fn run() {
     let result = tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::open_server])
+        .plugin(tauri_plugin_dialog::init())
+        .setup(|app| {
+            let state =
+                state::AppState::open().map_err(|e| format!("{}: {}", e.code, e.message))?;
+            app.manage(state);
+            Ok(())
+        })
+        .invoke_handler(handlers!())
         .run(tauri::generate_context!());
     if let Err(error) = result {
         eprintln!("certmend-app: error[app.start]: {error}");

@@ -16,6 +16,7 @@ pub mod compare;
 pub mod demo;
 mod der_peek;
 pub mod drives;
+pub mod dropped;
 mod fsutil;
 mod hexfmt;
 pub mod inventory;

@@ -1,0 +1,236 @@
+//! Agents: importing CertificateManager lists (a job with progress), the paged table,
+//! and collected certificates dropped on the window.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use certmend_core::agents::import::{import_list, ImportReport};
+use certmend_core::compare::{self, CompareReport};
+use certmend_core::progress::Progress;
+use certmend_core::server::CodedMessage;
+use certmend_core::store::{AgentPage, AgentQuery, Store};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, State};
+
+use super::{blocking, coded, path_from_window};
+use crate::state::{lock, AppState};
+
+/// `job-progress`: bytes (or items) done of the total, at most ten times a second.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobProgress {
+    pub job: u64,
+    pub kind: &'static str,
+    pub done: u64,
+    pub total: u64,
+    pub items_done: u64,
+    pub items_total: u64,
+}
+
+/// `job-done`: the result, or the error, of a job.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobDone {
+    pub job: u64,
+    pub kind: &'static str,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<CodedMessage>,
+}
+
+/// Progress that becomes `job-progress` events, throttled.
+pub struct EventProgress {
+    app: AppHandle,
+    last: Mutex<(Instant, JobProgress)>,
+}
+
+impl EventProgress {
+    pub fn new(app: AppHandle, job: u64, kind: &'static str) -> Self {
+        let start = JobProgress {
+            job,
+            kind,
+            done: 0,
+            total: 0,
+            items_done: 0,
+            items_total: 0,
+        };
+        Self {
+            app,
+            last: Mutex::new((Instant::now() - Duration::from_secs(1), start)),
+        }
+    }
+
+    fn send(&self, change: impl FnOnce(&mut JobProgress)) {
+        let mut last = lock(&self.last);
+        change(&mut last.1);
+        let finished = last.1.total > 0 && last.1.done >= last.1.total;
+        if finished || last.0.elapsed() >= Duration::from_millis(100) {
+            last.0 = Instant::now();
+            let _ = self.app.emit("job-progress", last.1.clone());
+        }
+    }
+}
+
+impl Progress for EventProgress {
+    fn update(&self, done: u64, total: u64) {
+        self.send(|p| {
+            p.done = done;
+            p.total = total;
+        });
+    }
+    fn item(&self, done: u64, total: u64) {
+        self.send(|p| {
+            p.items_done = done;
+            p.items_total = total;
+        });
+    }
+}
+
+/// Runs `work` on its own thread as job `id`, then emits `job-done`.
+pub fn spawn_job<T: Serialize>(
+    app: AppHandle,
+    id: u64,
+    kind: &'static str,
+    work: impl FnOnce(&EventProgress) -> Result<T, CodedMessage> + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        let progress = EventProgress::new(app.clone(), id, kind);
+        let outcome = work(&progress);
+        let (result, error) = match outcome {
+            Ok(value) => (serde_json::to_value(value).ok(), None),
+            Err(error) => (None, Some(error)),
+        };
+        app.state::<AppState>().end_job(id);
+        let _ = app.emit(
+            "job-done",
+            JobDone {
+                job: id,
+                kind,
+                result,
+                error,
+            },
+        );
+    });
+}
+
+/// One file's outcome in an import.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileImport {
+    pub file: PathBuf,
+    pub report: Option<ImportReport>,
+    pub error: Option<CodedMessage>,
+}
+
+/// Imports list files into the server in use, one after the other; returns the job id
+/// at once. Each file is its own transaction: a bad one does not stop the others.
+#[tauri::command]
+pub fn start_import(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+) -> Result<u64, CodedMessage> {
+    let files = paths
+        .iter()
+        .map(|p| path_from_window(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let server = state.server()?;
+    let db = state.db.clone();
+    let (id, cancel) = state.new_job();
+    spawn_job(app, id, "import", move |progress| {
+        let mut store = Store::open(&db).map_err(coded)?;
+        let mut results = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            progress.item(i as u64, files.len() as u64);
+            let outcome = import_list(&mut store, server.server_id, file, progress, &cancel);
+            let cancelled = cancel.is_cancelled();
+            results.push(match outcome {
+                Ok(report) => FileImport {
+                    file: file.clone(),
+                    report: Some(report),
+                    error: None,
+                },
+                Err(e) => FileImport {
+                    file: file.clone(),
+                    report: None,
+                    error: Some(coded(e)),
+                },
+            });
+            if cancelled {
+                break;
+            }
+        }
+        progress.item(files.len() as u64, files.len() as u64);
+        Ok(results)
+    });
+    Ok(id)
+}
+
+#[tauri::command]
+pub fn cancel_job(state: State<'_, AppState>, job: u64) -> bool {
+    state.cancel_job(job)
+}
+
+/// The agents table asks for the rows it shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageRequest {
+    #[serde(flatten)]
+    pub query: AgentQuery,
+}
+
+#[tauri::command]
+pub async fn agents_page(app: AppHandle, request: PageRequest) -> Result<AgentPage, CodedMessage> {
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let server = state.server()?;
+        let query = AgentQuery {
+            server_id: server.server_id,
+            ..request.query
+        };
+        let page = state.store().agents_page(&query).map_err(coded);
+        page
+    })
+    .await
+}
+
+/// Certificates collected from agents (files or folders of them), compared with the
+/// server's.
+#[tauri::command]
+pub async fn compare_collected(
+    app: AppHandle,
+    paths: Vec<String>,
+) -> Result<CompareReport, CodedMessage> {
+    let paths = paths
+        .iter()
+        .map(|p| path_from_window(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let server = state.server()?;
+        let mut store = state.store();
+        compare::compare_collected(&mut store, &server, &paths).map_err(coded)
+    })
+    .await
+}
+
+/// What a dropped file is, so the window can say what will happen before it happens.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dropped {
+    pub path: PathBuf,
+    pub kind: certmend_core::dropped::Kind,
+}
+
+#[tauri::command]
+pub async fn classify_drop(paths: Vec<String>) -> Result<Vec<Dropped>, CodedMessage> {
+    let paths = paths
+        .iter()
+        .map(|p| path_from_window(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    blocking(move || {
+        Ok(paths
+            .into_iter()
+            .map(|path| Dropped {
+                kind: certmend_core::dropped::classify(&path),
+                path,
+            })
+            .collect())
+    })
+    .await
+}

@@ -1,0 +1,200 @@
+//! Repair: drives, the export (a job with progress and Cancel), receipts read back
+//! (on request, and by themselves when a target's receipts change).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use certmend_core::bundle::{self, Estimate, ExportOptions, Selection};
+use certmend_core::drives::{self, Drive};
+use certmend_core::receipts::{self, ReceiptsReport};
+use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
+use certmend_core::server::CodedMessage;
+use certmend_core::store::Store;
+use certmend_core::watch;
+use serde::Deserialize;
+use tauri::{AppHandle, Emitter, Manager, State};
+use zeroize::Zeroizing;
+
+use super::agents::spawn_job;
+use super::{blocking, coded, path_from_window};
+use crate::state::{lock, AppState};
+
+#[tauri::command]
+pub async fn list_drives() -> Result<Vec<Drive>, CodedMessage> {
+    blocking(|| Ok(drives::removable_drives())).await
+}
+
+/// The export dialog's choices.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ExportRequest {
+    pub out_dir: String,
+    /// Agent names; empty with `all_mismatched`.
+    #[serde(default)]
+    pub agents: Vec<String>,
+    #[serde(default)]
+    pub all_mismatched: bool,
+    #[serde(default)]
+    pub shared_tools: bool,
+    /// `seed` or `xg` (values from the server's ofcscan.ini).
+    #[serde(default)]
+    pub xg: bool,
+    /// `en` or `ja`.
+    #[serde(default)]
+    pub language: String,
+    /// Present only when the admin chose to embed the password in the scripts.
+    #[serde(default)]
+    pub embedded_password: Option<String>,
+}
+
+fn options(
+    state: &AppState,
+    request: ExportRequest,
+) -> Result<(ExportOptions, certmend_core::inventory::RecordedServer), CodedMessage> {
+    let server = state.server()?;
+    let out_dir = path_from_window(&request.out_dir)?;
+    let syntax = if request.xg {
+        bundle::xg_syntax(&server, &Default::default()).map_err(coded)?
+    } else {
+        IpXferSyntax::Seed
+    };
+    let options = ExportOptions {
+        out_dir,
+        selection: if request.all_mismatched {
+            Selection::AllMismatched
+        } else {
+            Selection::Agents(request.agents)
+        },
+        ipxfer_dir: None,
+        shared_tools: request.shared_tools,
+        syntax,
+        language: if request.language == "ja" {
+            ScriptLanguage::Ja
+        } else {
+            ScriptLanguage::En
+        },
+        password: match request.embedded_password {
+            Some(p) => Password::Embedded(Zeroizing::new(p)),
+            None => Password::Prompt,
+        },
+    };
+    Ok((options, server))
+}
+
+/// Checks the export's choices and sizes it (bundles, bytes needed, free), writing nothing.
+#[tauri::command]
+pub async fn export_estimate(
+    app: AppHandle,
+    request: ExportRequest,
+) -> Result<Estimate, CodedMessage> {
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let (options, server) = options(&state, request)?;
+        let estimate = bundle::estimate(&state.store(), &server, &options).map_err(coded);
+        estimate
+    })
+    .await
+}
+
+/// Writes the bundles as a job; the target is then watched for receipts.
+#[tauri::command]
+pub fn start_export(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    request: ExportRequest,
+) -> Result<u64, CodedMessage> {
+    let (options, server) = options(&state, request)?;
+    let db = state.db.clone();
+    let (id, cancel) = state.new_job();
+    let app2 = app.clone();
+    spawn_job(app, id, "export", move |progress| {
+        let mut store = Store::open(&db).map_err(coded)?;
+        let report =
+            bundle::export(&mut store, &server, &options, progress, &cancel).map_err(coded)?;
+        let state = app2.state::<AppState>();
+        {
+            let mut targets = lock(&state.targets);
+            if !targets.contains(&report.out_dir) {
+                targets.push(report.out_dir.clone());
+            }
+        }
+        watch_receipts(&app2, &report.out_dir);
+        Ok(report)
+    });
+    Ok(id)
+}
+
+/// Reads the receipts on a stick (its root or its receipts folder).
+#[tauri::command]
+pub async fn read_receipts(app: AppHandle, dir: String) -> Result<ReceiptsReport, CodedMessage> {
+    let dir = path_from_window(&dir)?;
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let mut store = state.store();
+        receipts::read_receipts(&mut store, &dir).map_err(coded)
+    })
+    .await
+}
+
+/// Watches an export target: receipts written there (a stick plugged in again) are
+/// read at once and the window told (`receipts-applied`).
+fn watch_receipts(app: &AppHandle, target: &Path) {
+    let emitter = app.clone();
+    let dir = target.to_path_buf();
+    let watching = watch::watch(target, Duration::from_millis(700), move |paths| {
+        if !paths.iter().any(|p| {
+            p.components()
+                .any(|c| c.as_os_str().eq_ignore_ascii_case(bundle::RECEIPTS_DIR))
+        }) {
+            return;
+        }
+        let state = emitter.state::<AppState>();
+        let report = {
+            let mut store = state.store();
+            receipts::read_receipts(&mut store, &dir)
+        };
+        if let Ok(report) = report {
+            if !report.applied.is_empty() || report_has_problems(&report) {
+                let _ = emitter.emit("receipts-applied", report);
+            }
+        }
+    });
+    if let Ok(w) = watching {
+        let state = app.state::<AppState>();
+        lock(&state.watches).insert(format!("target:{}", target.display()), w);
+    }
+}
+
+fn report_has_problems(r: &ReceiptsReport) -> bool {
+    !r.unknown_bundles.is_empty() || !r.malformed.is_empty() || !r.stale.is_empty()
+}
+
+/// Opens a folder in the OS file manager: only folders this app wrote (export targets,
+/// the backup folder).
+#[tauri::command]
+pub fn open_folder(state: State<'_, AppState>, path: String) -> Result<(), CodedMessage> {
+    let folder = path_from_window(&path)?;
+    let backups = certmend_core::paths::data_dir().map(|d| d.join("backups"));
+    let allowed = lock(&state.targets).iter().any(|t| folder.starts_with(t))
+        || backups.is_some_and(|b| folder.starts_with(&b));
+    if !allowed || !folder.is_dir() {
+        return Err(CodedMessage {
+            code: "app.folder_not_allowed".into(),
+            message: format!("{}: not a folder this app wrote to", folder.display()),
+        });
+    }
+    let opener: (&str, Vec<PathBuf>) = if cfg!(windows) {
+        ("explorer", vec![folder])
+    } else if cfg!(target_os = "macos") {
+        ("open", vec![folder])
+    } else {
+        ("xdg-open", vec![folder])
+    };
+    std::process::Command::new(opener.0)
+        .args(&opener.1)
+        .spawn()
+        .map(drop)
+        .map_err(|e| CodedMessage {
+            code: "app.open_folder".into(),
+            message: format!("cannot open the folder: {e}"),
+        })
+}

@@ -1,0 +1,170 @@
+//! The server in use: found at start, or chosen (folder picker, dropped folder).
+
+use std::time::Duration;
+
+use certmend_core::server::{self, CodedMessage, DetectSources, Opened, ServerReport};
+use certmend_core::store::BackupRow;
+use certmend_core::{inventory, paths, watch};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+
+use super::{blocking, coded, path_from_window};
+use crate::state::{lock, AppState};
+
+/// What the Server view shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerView {
+    pub server_id: i64,
+    pub report: ServerReport,
+    /// Every server found on this machine.
+    pub found: Vec<server::ServerInstall>,
+    pub fell_back_to_demo: bool,
+    /// The newest backup certmend verified of the server's current key pair.
+    pub backup: Option<BackupRow>,
+}
+
+fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
+    let recorded = {
+        let mut store = state.store();
+        inventory::record(&mut store, opened.report.server.clone()).map_err(coded)?
+    };
+    let backup = latest_backup(state, &recorded)?;
+    state.set_server(recorded.clone());
+    Ok(ServerView {
+        server_id: recorded.server_id,
+        report: recorded.report,
+        found: opened.found,
+        fell_back_to_demo: opened.fell_back_to_demo,
+        backup,
+    })
+}
+
+fn latest_backup(
+    state: &AppState,
+    recorded: &inventory::RecordedServer,
+) -> Result<Option<BackupRow>, CodedMessage> {
+    let Some(current) = recorded.certificate.as_ref() else {
+        return Ok(None);
+    };
+    let sha = &current.info().sha256;
+    Ok(state
+        .store()
+        .backups()
+        .map_err(coded)?
+        .into_iter()
+        .find(|b| b.kind == "backup" && &b.certificate_sha256 == sha))
+}
+
+/// The server the app starts on: `$CERTMEND_ROOT` when set, else this machine's server;
+/// with none found, the demo server in the app's data folder.
+#[tauri::command]
+pub async fn open_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
+    let app2 = app.clone();
+    let view = blocking(move || {
+        let state = app2.state::<AppState>();
+        let mut sources = DetectSources::from_system();
+        if let Some(root) = std::env::var_os("CERTMEND_ROOT").filter(|v| !v.is_empty()) {
+            sources = sources.with_root(root);
+        }
+        let demo_dir = paths::demo_dir().ok_or_else(|| CodedMessage {
+            code: "app.no_data_dir".into(),
+            message: "the OS gives no per-user application-data folder for the demo server".into(),
+        })?;
+        let opened = server::open_first_or_demo(&sources, &demo_dir).map_err(coded)?;
+        view(&state, opened)
+    })
+    .await?;
+    watch_certificate(&app, &view);
+    Ok(view)
+}
+
+/// A folder the admin chose or dropped: an install folder, a PCCSRV folder, or a
+/// mounted/copied system drive holding one.
+#[tauri::command]
+pub async fn choose_server(app: AppHandle, path: String) -> Result<ServerView, CodedMessage> {
+    let folder = path_from_window(&path)?;
+    let app2 = app.clone();
+    let view = blocking(move || {
+        let state = app2.state::<AppState>();
+        let install = match server::open(&folder) {
+            Ok(install) => install,
+            Err(open_error) => {
+                // A drive root: look for the default install folders below it.
+                let found = server::detect(&DetectSources::default().with_root(&folder));
+                found.into_iter().next().ok_or_else(|| coded(open_error))?
+            }
+        };
+        let opened = Opened {
+            report: server::report(install),
+            found: Vec::new(),
+            fell_back_to_demo: false,
+        };
+        view(&state, opened)
+    })
+    .await?;
+    watch_certificate(&app, &view);
+    Ok(view)
+}
+
+/// The server in use, read again (after a restore, or when its certificate changed).
+#[tauri::command]
+pub async fn reload_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
+    let app2 = app.clone();
+    blocking(move || {
+        let state = app2.state::<AppState>();
+        let folder = state.server()?.report.server.install_folder;
+        let install = server::open(&folder).map_err(coded)?;
+        view(
+            &state,
+            Opened {
+                report: server::report(install),
+                found: Vec::new(),
+                fell_back_to_demo: false,
+            },
+        )
+    })
+    .await
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CertificateChanged {
+    server_id: i64,
+}
+
+/// Watches the server's PCCSRV\Pccnt\Common folder: a new OfcNTCer.dat makes the
+/// window show a banner (and, once reloaded, bundles made before become stale).
+fn watch_certificate(app: &AppHandle, view: &ServerView) {
+    let Some(folder) = view
+        .report
+        .server
+        .certificate_path()
+        .and_then(|p| p.parent())
+        .map(|p| p.to_path_buf())
+    else {
+        return;
+    };
+    let known = view.report.certificate.as_ref().map(|c| c.sha256.clone());
+    let emitter = app.clone();
+    let server_id = view.server_id;
+    let certificate = view
+        .report
+        .server
+        .certificate_path()
+        .map(|p| p.to_path_buf());
+    let watching = watch::watch(&folder, Duration::from_millis(500), move |_| {
+        let now = certificate
+            .as_deref()
+            .and_then(|p| certmend_core::cert::load(p).ok())
+            .map(|c| c.info().sha256.clone());
+        if now != known {
+            let _ = emitter.emit(
+                "server-certificate-changed",
+                CertificateChanged { server_id },
+            );
+        }
+    });
+    if let Ok(w) = watching {
+        let state = app.state::<AppState>();
+        lock(&state.watches).insert("certificate".into(), w);
+    }
+}
