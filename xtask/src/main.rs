@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod bench_app;
 mod bench_bundles;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
-const BUILD_PACKAGES: &[&str] = &[
+pub(crate) const BUILD_PACKAGES: &[&str] = &[
     "pkg-config",
     "libwebkit2gtk-4.1-dev",
     "libgtk-3-dev",
@@ -24,7 +25,7 @@ const BUILD_PACKAGES: &[&str] = &[
 
 /// What the test suites add: the real window under Xvfb driven through WebDriver,
 /// screenshots, openssl as the independent checker, node for the UI's pure modules.
-const TEST_PACKAGES: &[&str] = &[
+pub(crate) const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "xvfb",
     "xauth",
@@ -34,6 +35,10 @@ const TEST_PACKAGES: &[&str] = &[
     "sqlite3",
     // Japanese text in the window's screenshots.
     "fonts-ipafont-gothic",
+    // One real drag and drop: a GTK drag source (python3-gi) moved by xdotool.
+    "xdotool",
+    "python3-gi",
+    "gir1.2-gtk-3.0",
 ];
 
 /// The generated repair.cmd runs in Wine's cmd.exe with stand-ins built by mingw-w64;
@@ -52,13 +57,15 @@ fn main() -> ExitCode {
         Some("test") => test_all(),
         Some("bench-import") => bench::import(&args[1..]),
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
+        Some("bench-app") => bench_app::app(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
              cargo xtask test             install what the tests need and run every suite\n       \
              cargo xtask bench-import [--agents N] [--runs N]\n                                    \
              time a list import against sqlite3's .import\n       \
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
-             time a bundle export against cp -r of the same bytes"
+             time a bundle export against cp -r of the same bytes\n       \
+             cargo xtask bench-app        start-up, memory and search of the release app"
                 .to_string(),
         ),
     };
@@ -158,7 +165,7 @@ fn cargo_bin_dir() -> PathBuf {
         .join("bin")
 }
 
-fn ensure_tauri_driver() -> Result<PathBuf> {
+pub(crate) fn ensure_tauri_driver() -> Result<PathBuf> {
     let installed = cargo_bin_dir().join("tauri-driver");
     // tauri-driver has no --version; cargo's own list of installed crates says it.
     let listed = cargo()
