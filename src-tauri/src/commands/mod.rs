@@ -44,3 +44,20 @@ pub fn path_from_window(text: &str) -> Result<PathBuf, CodedMessage> {
     }
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_from_the_window_must_be_absolute() {
+        assert!(path_from_window("/tmp/list.csv").is_ok());
+        for bad in ["", "list.csv", "../etc/passwd", "./x"] {
+            assert_eq!(
+                path_from_window(bad).unwrap_err().code,
+                "app.bad_path",
+                "{bad}"
+            );
+        }
+    }
+}

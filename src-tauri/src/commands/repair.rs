@@ -174,8 +174,7 @@ fn report_has_problems(r: &ReceiptsReport) -> bool {
 pub fn open_folder(state: State<'_, AppState>, path: String) -> Result<(), CodedMessage> {
     let folder = path_from_window(&path)?;
     let backups = certmend_core::paths::data_dir().map(|d| d.join("backups"));
-    let allowed = lock(&state.targets).iter().any(|t| folder.starts_with(t))
-        || backups.is_some_and(|b| folder.starts_with(&b));
+    let allowed = folder_allowed(&folder, &lock(&state.targets), backups.as_deref());
     if !allowed || !folder.is_dir() {
         return Err(CodedMessage {
             code: "app.folder_not_allowed".into(),
@@ -197,4 +196,37 @@ pub fn open_folder(state: State<'_, AppState>, path: String) -> Result<(), Coded
             code: "app.open_folder".into(),
             message: format!("cannot open the folder: {e}"),
         })
+}
+
+/// Whether `folder` is inside one this app wrote to. `..` is refused outright: the
+/// check compares path components, and `target/../elsewhere` starts with `target`.
+fn folder_allowed(folder: &Path, targets: &[PathBuf], backups: Option<&Path>) -> bool {
+    if folder
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return false;
+    }
+    targets.iter().any(|t| folder.starts_with(t)) || backups.is_some_and(|b| folder.starts_with(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_folders_the_app_wrote_open() {
+        let targets = vec![PathBuf::from("/media/stick/kits")];
+        let backups = Path::new("/home/a/.local/share/certmend/backups");
+        let allowed = |p: &str| folder_allowed(Path::new(p), &targets, Some(backups));
+        assert!(allowed("/media/stick/kits"));
+        assert!(allowed("/media/stick/kits/PC-01"));
+        assert!(allowed(
+            "/home/a/.local/share/certmend/backups/pre-restore-1"
+        ));
+        assert!(!allowed("/media/stick"));
+        assert!(!allowed("/media/stick/kits/../../../etc"));
+        assert!(!allowed("/media/stick/kitsune"));
+        assert!(!allowed("/etc"));
+    }
 }
