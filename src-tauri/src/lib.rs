@@ -46,6 +46,7 @@ pub fn run() {
             let state =
                 state::AppState::open().map_err(|e| format!("{}: {}", e.code, e.message))?;
             app.manage(state);
+            commands::repair::poll_receipts(app.handle().clone());
             Ok(())
         })
         .invoke_handler(handlers!())

@@ -114,9 +114,14 @@ mod tests {
         assert_eq!(classify(&d.install_folder), Kind::ServerFolder);
         assert_eq!(classify(&d.root), Kind::ServerFolder);
         assert_eq!(classify(&d.collected_folder), Kind::CertificateFolder);
-        let exe = d.install_folder.join("PCCSRV/Admin/Utility/IpXfer/IpXfer.exe");
+        let exe = d
+            .install_folder
+            .join("PCCSRV/Admin/Utility/IpXfer/IpXfer.exe");
         std::fs::write(&exe, [0x4d, 0x5a, 0, 0, 3]).unwrap();
         assert!(matches!(classify(&exe), Kind::Unknown { .. }));
-        assert!(matches!(classify(&tmp.path().join("none")), Kind::Unknown { .. }));
+        assert!(matches!(
+            classify(&tmp.path().join("none")),
+            Kind::Unknown { .. }
+        ));
     }
 }

@@ -211,6 +211,25 @@ pub fn receipts_folder(dir: &Path) -> Result<PathBuf, ReceiptsError> {
     })
 }
 
+/// A cheap fingerprint of a stick's receipts (files, bytes, newest change), to notice
+/// new receipts by polling when a stick comes back (a file watch dies with its mount).
+/// `None` when there is no receipts folder.
+pub fn receipts_signature(dir: &Path) -> Option<(u64, u64, std::time::SystemTime)> {
+    let folder = receipts_folder(dir).ok()?;
+    let mut signature = (0, 0, std::time::UNIX_EPOCH);
+    for entry in fs::read_dir(folder).ok()?.filter_map(Result::ok) {
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() {
+            signature.0 += 1;
+            signature.1 += meta.len();
+            if let Ok(modified) = meta.modified() {
+                signature.2 = signature.2.max(modified);
+            }
+        }
+    }
+    Some(signature)
+}
+
 fn decode(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
@@ -379,4 +398,19 @@ mod tests {
             Some(Repaired)
         );
     }
+
+    #[test]
+    fn the_signature_changes_when_a_receipt_is_added() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(receipts_signature(tmp.path()), None);
+        let folder = tmp.path().join("receipts");
+        fs::create_dir(&folder).unwrap();
+        fs::write(folder.join("PC-1.txt"), b"line\r\n").unwrap();
+        let first = receipts_signature(tmp.path()).unwrap();
+        assert_eq!((first.0, first.1), (1, 6));
+        assert_eq!(receipts_signature(tmp.path()), Some(first));
+        fs::write(folder.join("PC-1.txt"), b"line\r\nline\r\n").unwrap();
+        assert_ne!(receipts_signature(tmp.path()), Some(first));
+    }
+
 }

@@ -164,6 +164,37 @@ fn watch_receipts(app: &AppHandle, target: &Path) {
     }
 }
 
+/// Every few seconds, each export target's receipts are compared with what was seen
+/// before; new ones are read and the window told. This catches a stick plugged in
+/// again, which the file watch (gone with the old mount) cannot.
+pub fn poll_receipts(app: AppHandle) {
+    std::thread::spawn(move || {
+        let mut seen = std::collections::HashMap::new();
+        loop {
+            std::thread::sleep(Duration::from_secs(3));
+            let state = app.state::<AppState>();
+            let targets = lock(&state.targets).clone();
+            for target in targets {
+                let signature = receipts::receipts_signature(&target);
+                if signature.is_none() || seen.get(&target) == Some(&signature) {
+                    seen.insert(target, signature);
+                    continue;
+                }
+                seen.insert(target.clone(), signature);
+                let report = {
+                    let mut store = state.store();
+                    receipts::read_receipts(&mut store, &target)
+                };
+                if let Ok(report) = report {
+                    if !report.applied.is_empty() || report_has_problems(&report) {
+                        let _ = app.emit("receipts-applied", report);
+                    }
+                }
+            }
+        }
+    });
+}
+
 fn report_has_problems(r: &ReceiptsReport) -> bool {
     !r.unknown_bundles.is_empty() || !r.malformed.is_empty() || !r.stale.is_empty()
 }
