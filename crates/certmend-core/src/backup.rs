@@ -183,19 +183,15 @@ pub fn create(
             return Err(e);
         }
     };
-    let backup_id = store.record_backup(&NewBackup {
+    let backup_id = store.record_backup(&catalog_entry(
+        "backup",
         server_id,
-        kind: "backup".into(),
-        source: source.to_string_lossy().into_owned(),
-        certificate_sha256: info.sha256.clone(),
-        sha1_thumbprint: info.sha1_thumbprint.clone(),
-        serial: info.serial.clone(),
-        subject: info.subject.clone(),
-        not_after: info.not_after.clone(),
-        encryption: Some(encryption_name(encryption).into()),
-        folder: out_dir.to_string_lossy().into_owned(),
-        files: files.iter().map(catalog_file).collect(),
-    })?;
+        source,
+        Some(&info),
+        Some(encryption),
+        out_dir,
+        &files,
+    ))?;
     let mut warnings = Vec::new();
     if encryption == Encryption::Legacy {
         warnings.push(LEGACY_WARNING.to_string());
@@ -207,6 +203,33 @@ pub fn create(
         files,
         warnings,
     })
+}
+
+/// The catalog's record of files written: what they hold (a certificate's facts,
+/// empty when there was none), where from, how protected. Never a password.
+fn catalog_entry(
+    kind: &str,
+    server_id: Option<i64>,
+    source: &Path,
+    certificate: Option<&CertificateInfo>,
+    encryption: Option<Encryption>,
+    folder: &Path,
+    files: &[WrittenFile],
+) -> NewBackup {
+    let fact = |f: fn(&CertificateInfo) -> &String| certificate.map(f).cloned().unwrap_or_default();
+    NewBackup {
+        server_id,
+        kind: kind.into(),
+        source: source.to_string_lossy().into_owned(),
+        certificate_sha256: fact(|c| &c.sha256),
+        sha1_thumbprint: fact(|c| &c.sha1_thumbprint),
+        serial: fact(|c| &c.serial),
+        subject: fact(|c| &c.subject),
+        not_after: fact(|c| &c.not_after),
+        encryption: encryption.map(|e| encryption_name(e).into()),
+        folder: folder.to_string_lossy().into_owned(),
+        files: files.iter().map(catalog_file).collect(),
+    }
 }
 
 fn encryption_name(e: Encryption) -> &'static str {
@@ -482,40 +505,15 @@ pub fn restore_with_faults(
             new_sha256: sha256_hex(new),
         });
     }
-    let current = server.certificate.as_ref().map(|c| c.info().clone());
-    let pre_restore_backup_id = store.record_backup(&NewBackup {
-        server_id: Some(server.server_id),
-        kind: "pre_restore".into(),
-        source: server
-            .report
-            .server
-            .install_folder
-            .to_string_lossy()
-            .into_owned(),
-        certificate_sha256: current
-            .as_ref()
-            .map(|c| c.sha256.clone())
-            .unwrap_or_default(),
-        sha1_thumbprint: current
-            .as_ref()
-            .map(|c| c.sha1_thumbprint.clone())
-            .unwrap_or_default(),
-        serial: current
-            .as_ref()
-            .map(|c| c.serial.clone())
-            .unwrap_or_default(),
-        subject: current
-            .as_ref()
-            .map(|c| c.subject.clone())
-            .unwrap_or_default(),
-        not_after: current
-            .as_ref()
-            .map(|c| c.not_after.clone())
-            .unwrap_or_default(),
-        encryption: None,
-        folder: folder.to_string_lossy().into_owned(),
-        files: saved.iter().map(catalog_file).collect(),
-    })?;
+    let pre_restore_backup_id = store.record_backup(&catalog_entry(
+        "pre_restore",
+        Some(server.server_id),
+        &server.report.server.install_folder,
+        server.certificate.as_ref().map(|c| c.info()),
+        None,
+        &folder,
+        &saved,
+    ))?;
     match fault(Step::PreRestoreSaved) {
         Fault::Continue => {}
         Fault::Fail(e) => return Err(write_err(&folder)(e)),
@@ -677,7 +675,7 @@ pub fn recover(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{demo, inventory};
+    use crate::demo;
 
     struct World {
         tmp: tempfile::TempDir,
@@ -689,17 +687,12 @@ mod tests {
     }
 
     fn world() -> World {
-        let tmp = tempfile::tempdir().unwrap();
-        let summary = demo::write_demo(
-            &tmp.path().join("drive"),
-            &demo::DemoOptions {
-                seed: Some(3),
-                force: false,
-            },
-        )
-        .unwrap();
-        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
-        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
+        let crate::testutil::DemoWorld {
+            tmp,
+            summary,
+            store,
+            server,
+        } = crate::testutil::demo_world(3, false);
         let previous_bytes = fs::read(&summary.previous_key_pair_file).unwrap();
         let previous = keypair::parse_pkcs12(
             &previous_bytes,

@@ -27,6 +27,8 @@ pub mod receipts;
 pub mod script;
 pub mod server;
 pub mod store;
+#[cfg(test)]
+mod testutil;
 pub mod watch;
 
 /// A stable, machine-readable code for an error, e.g. `cert.truncated`.

@@ -412,5 +412,4 @@ mod tests {
         fs::write(folder.join("PC-1.txt"), b"line\r\nline\r\n").unwrap();
         assert_ne!(receipts_signature(tmp.path()), Some(first));
     }
-
 }

@@ -1077,7 +1077,6 @@ pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
 mod tests {
     use super::*;
     use crate::progress::NoProgress;
-    use crate::{demo, inventory};
 
     struct Exported {
         _tmp: tempfile::TempDir,
@@ -1085,25 +1084,12 @@ mod tests {
     }
 
     fn export_demo(shared_tools: bool) -> Exported {
-        let tmp = tempfile::tempdir().unwrap();
-        let summary = demo::write_demo(
-            &tmp.path().join("drive"),
-            &demo::DemoOptions {
-                seed: Some(9),
-                force: false,
-            },
-        )
-        .unwrap();
-        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
-        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
-        crate::agents::import::import_list(
-            &mut store,
-            server.server_id,
-            &summary.list_file,
-            &NoProgress,
-            &Cancel::new(),
-        )
-        .unwrap();
+        let crate::testutil::DemoWorld {
+            tmp,
+            mut store,
+            server,
+            ..
+        } = crate::testutil::demo_world(9, true);
         let report = export(
             &mut store,
             &server,

@@ -173,30 +173,12 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::{Cancel, NoProgress};
-    use crate::{demo, inventory};
 
     #[test]
     fn pages_sort_search_and_count() {
-        let tmp = tempfile::tempdir().unwrap();
-        let summary = demo::write_demo(
-            &tmp.path().join("d"),
-            &demo::DemoOptions {
-                seed: Some(5),
-                force: false,
-            },
-        )
-        .unwrap();
-        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
-        let server = inventory::open(&mut store, &summary.install_folder).unwrap();
-        crate::agents::import::import_list(
-            &mut store,
-            server.server_id,
-            &summary.list_file,
-            &NoProgress,
-            &Cancel::new(),
-        )
-        .unwrap();
+        // The whole world stays alive: its folder holds the database.
+        let world = crate::testutil::demo_world(5, true);
+        let (store, server) = (&world.store, &world.server);
         let q = |search: Option<&str>, offset, limit, descending| AgentQuery {
             server_id: server.server_id,
             search: search.map(str::to_string),
