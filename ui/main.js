@@ -1,210 +1,442 @@
-// The window's script: asks Rust for the server through the one command this window may
-// call, and renders it. All facts come from certmend-core; this file only lays them out.
+// The window's frame: the context header (the server in use, never scrolled away), the
+// banners under it, the navigation rail in workflow order, keyboard shortcuts, drops
+// anywhere, and Rust's events. The views live in view-*.js; every fact comes from
+// certmend-core through the commands in src-tauri/COMMANDS.md.
 
-import { detectLanguage, translate, translateError } from "./i18n.js";
-import { expiryLevel, formatBytes, formatDate, groupHex, shortThumbprint } from "./format.js";
+import { app, emit, invoke, listen, navigate, on, refreshCounts, runningJob, setLanguage, t, tError, tText } from "./app.js";
+import { el, fill, keepFocus } from "./dom.js";
+import { dropActs, dropWording, planDrop } from "./drop.js";
+import { baseName, expiryLevel, formatNumber, progressParts, shortThumbprint } from "./format.js";
+import * as agents from "./view-agents.js";
+import * as history from "./view-history.js";
+import * as keys from "./view-keys.js";
+import * as receipts from "./view-receipts.js";
+import * as repair from "./view-repair.js";
+import * as server from "./view-server.js";
+import { button } from "./widgets.js";
 
-const state = {
-  lang: localStorage.getItem("certmend.lang") || detectLanguage(navigator.languages),
-  opened: null,
-  error: null,
-};
+const VIEWS = [server.view, agents.view, repair.view, receipts.view, keys.view, history.view];
+const NAV_TESTIDS = { server: "nav-server", agents: "nav-agents", repair: "nav-repair", receipts: "nav-receipts", keys: "nav-keys", history: "nav-history" };
 
-const t = (key, params) => translate(state.lang, key, params);
-
-/** Builds an element: el("div", {class: "x"}, child, "text", ...). */
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
-    else node.setAttribute(name, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function copyButton(text) {
-  const button = el("button", { type: "button", class: "copy", "aria-label": `${t("copy")} ${text}` }, t("copy"));
-  button.addEventListener("click", async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      button.textContent = t("copied");
-      setTimeout(() => (button.textContent = t("copy")), 1500);
-    } catch {
-      // Clipboard refused (no focus or permission): select the text for Ctrl+C instead.
-      const range = document.createRange();
-      range.selectNodeContents(button.previousElementSibling);
-      getSelection().removeAllRanges();
-      getSelection().addRange(range);
-    }
-  });
-  return button;
-}
-
-function daysText(days) {
-  return days < 0 ? t("cert.expiredAgo", { days: -days }) : t("cert.daysLeft", { days });
-}
+// ---------------------------------------------------------------- header and banners
 
 function renderContext() {
   const box = document.getElementById("context-server");
-  box.replaceChildren();
-  const report = state.opened?.report;
-  if (!report) return;
-  const { server, certificate } = report;
-  if (server.demo) box.append(el("span", { class: "badge demo", "data-testid": "demo-badge" }, t("demo.badge")));
-  box.append(el("span", { class: "product" }, t(`product.${server.product}`)));
-  box.append(el("span", { class: "folder", title: server.install_folder }, server.install_folder));
-  if (certificate) {
-    box.append(
-      el("span", { class: "thumb", title: certificate.sha1_thumbprint }, shortThumbprint(certificate.sha1_thumbprint)),
-      el("span", { class: `days ${expiryLevel(certificate.days_left)}` }, daysText(certificate.days_left)),
-    );
-  }
-}
-
-function banners(report) {
-  const list = [];
-  if (report.server.demo) list.push(el("div", { class: "banner info", role: "note", "data-testid": "demo-banner" }, t("demo.banner")));
-  if (!report.server.complete) {
-    list.push(el("div", { class: "banner error", role: "alert" }, t("server.incomplete", { missing: report.server.missing.join(", ") })));
-  }
-  if (report.certificate_error) {
-    list.push(el(
-        "div",
-        { class: "banner error", role: "alert", "data-testid": "cert-error", title: report.certificate_error.message },
-        translateError(state.lang, report.certificate_error),
-      ));
-  }
-  const cert = report.certificate;
-  if (cert && expiryLevel(cert.days_left) === "warning") {
-    list.push(el("div", { class: "banner warning", role: "alert" }, t("cert.expiryBanner", { days: cert.days_left })));
-  } else if (cert && expiryLevel(cert.days_left) === "expired") {
-    list.push(el("div", { class: "banner error", role: "alert" }, t("cert.expiredBanner", { days: -cert.days_left })));
-  }
-  return list;
-}
-
-function row(label, value, extra) {
-  return [el("dt", {}, label), el("dd", {}, value, extra)];
-}
-
-function certificateCard(cert) {
-  const signature =
-    cert.signature_valid === true ? t("cert.signatureValid") : cert.signature_valid === false ? t("cert.signatureInvalid") : t("cert.signatureUnchecked");
-  return el(
-    "section",
-    { class: "card", "aria-labelledby": "cert-heading", "data-testid": "cert-card" },
-    el("h2", { id: "cert-heading" }, t("cert.heading")),
-    el(
-      "dl",
-      {},
-      row(t("cert.subject"), cert.subject),
-      row(t("cert.issuer"), cert.issuer),
-      row(t("cert.serial"), el("code", {}, cert.serial)),
-      row(t("cert.thumbprint"), el("code", { "data-testid": "thumbprint" }, cert.sha1_thumbprint), copyButton(cert.sha1_thumbprint)),
-      row(t("cert.sha256"), el("code", { class: "long", title: cert.sha256, "data-testid": "sha256" }, groupHex(cert.sha256)), copyButton(cert.sha256)),
-      row(t("cert.validFrom"), formatDate(cert.not_before, state.lang)),
-      row(
-        t("cert.validTo"),
-        formatDate(cert.not_after, state.lang),
-        el("span", { class: `days ${expiryLevel(cert.days_left)}`, "data-testid": "days-left" }, daysText(cert.days_left)),
-      ),
-      row(t("cert.key"), t("cert.keyValue", { algorithm: cert.public_key_algorithm, bits: cert.public_key_bits })),
-      row(t("cert.signature"), `${cert.signature_algorithm} · ${signature}`),
-      row(t("cert.selfSigned"), cert.self_signed ? t("yes") : t("no")),
-    ),
-  );
-}
-
-function serverCard(server) {
-  return el(
-    "section",
-    { class: "card", "aria-labelledby": "server-heading" },
-    el("h2", { id: "server-heading" }, t("server.heading")),
-    el(
-      "dl",
-      {},
-      row(t("server.installFolder"), el("code", {}, server.install_folder)),
-      row(t("server.product"), t(`product.${server.product}`)),
-      row(t("server.location"), t(`location.${server.default_location}`)),
-      row(t("server.foundBy"), t(`foundBy.${server.found_by}`)),
-    ),
-  );
-}
-
-function filesCard(server) {
-  const fileState = (f) => (f.error ? t("files.unreadable") : f.present ? t("files.present") : t("files.missing"));
-  return el(
-    "section",
-    { class: "card", "aria-labelledby": "files-heading" },
-    el("h2", { id: "files-heading" }, t("files.heading")),
-    el(
-      "table",
-      { class: "files", "data-testid": "files" },
-      el("thead", {}, el("tr", {}, ["files.name", "files.state", "files.size", "files.path"].map((k) => el("th", { scope: "col" }, t(k))))),
-      el(
-        "tbody",
-        {},
-        server.files.map((f) =>
-          el(
-            "tr",
-            { class: f.present ? "present" : "missing" },
-            el("td", {}, f.name),
-            el("td", {}, el("span", { class: `pill ${f.present && !f.error ? "ok" : "bad"}` }, fileState(f))),
-            el("td", { class: "num" }, f.size === null ? "" : formatBytes(f.size)),
-            el("td", { class: "path" }, el("code", {}, f.path ?? f.expected)),
-          ),
-        ),
-      ),
-    ),
-  );
-}
-
-function render() {
-  document.documentElement.lang = state.lang;
-  document.getElementById("lang").textContent = t("lang.switch");
-  const status = document.getElementById("status");
-  const view = document.getElementById("server-view");
-  renderContext();
-  if (state.error) {
-    status.textContent = translateError(state.lang, state.error);
-    status.className = "status error";
-    view.hidden = true;
-    return;
-  }
-  const report = state.opened?.report;
+  const report = app.server?.report;
   if (!report) {
-    status.textContent = t("app.loading");
-    view.hidden = true;
+    box.replaceChildren();
     return;
   }
-  status.textContent = "";
-  view.replaceChildren(
-    ...banners(report),
-    el("div", { class: "cards" }, report.certificate ? certificateCard(report.certificate) : null, serverCard(report.server), filesCard(report.server)),
+  const { server: s, certificate } = report;
+  fill(
+    box,
+    s.demo ? el("span", { class: "badge demo", "data-testid": "demo-badge" }, t("demo.badge")) : null,
+    el("span", { class: "product" }, t(`product.${s.product}`)),
+    el("span", { class: "folder", title: s.install_folder }, s.install_folder),
+    certificate ? el("span", { class: "thumb", title: `${t("cert.thumbprint")}: ${certificate.sha1_thumbprint}` }, shortThumbprint(certificate.sha1_thumbprint)) : null,
+    certificate ? el("span", { class: `days ${expiryLevel(certificate.days_left)}` }, server.daysText(certificate.days_left)) : el("span", { class: "days expired" }, t("nav.certError")),
   );
-  view.hidden = false;
-  document.body.dataset.ready = "true";
 }
 
-document.getElementById("lang").addEventListener("click", () => {
-  state.lang = state.lang === "ja" ? "en" : "ja";
-  localStorage.setItem("certmend.lang", state.lang);
-  render();
+function banner(kind, text, action, attrs = {}) {
+  return el("div", { class: `banner ${kind}`, role: kind === "info" ? "note" : "alert", ...attrs }, el("span", { class: "banner-text" }, text), action);
+}
+
+function hasVerifiedBackup() {
+  return Boolean(app.server?.backup);
+}
+
+async function reloadServer() {
+  try {
+    app.server = await invoke("reload_server");
+    app.serverError = null;
+    app.certChanged = false;
+    emit("server-changed");
+  } catch (error) {
+    app.serverError = error;
+  }
+  renderAll();
+}
+
+function renderBanners() {
+  const box = document.getElementById("banners");
+  const report = app.server?.report;
+  const list = [];
+  if (report) {
+    // The header's DEMO badge marks every view; the explanation sits on the Server view.
+    if (report.server.demo && app.view === "server") list.push(banner("info", t("demo.banner"), null, { "data-testid": "demo-banner" }));
+    if (app.certChanged) {
+      list.push(banner("warning", t("banner.certChanged"), button(t("banner.reload"), reloadServer, { id: "banner-reload", testid: "banner-reload" }), { "data-testid": "cert-changed-banner" }));
+    }
+    if (!report.server.complete) list.push(banner("error", t("server.incomplete", { missing: report.server.missing.join(", ") })));
+    if (report.certificate_error) {
+      list.push(
+        el(
+          "div",
+          { class: "banner error", role: "alert", "data-testid": "cert-error", title: report.certificate_error.message },
+          el("span", { class: "banner-text" }, tError(report.certificate_error)),
+          button(t("server.choose"), () => {
+            navigate("server");
+            server.pickServerFolder();
+          }, { id: "banner-choose" }),
+        ),
+      );
+    }
+    const cert = report.certificate;
+    if (cert && expiryLevel(cert.days_left) === "warning") list.push(banner("warning", t("cert.expiryBanner", { days: cert.days_left }), null, { "data-testid": "expiry-banner" }));
+    else if (cert && expiryLevel(cert.days_left) === "expired") list.push(banner("error", t("cert.expiredBanner", { days: -cert.days_left }), null, { "data-testid": "expiry-banner" }));
+    if (cert && !hasVerifiedBackup()) {
+      list.push(banner("warning", el("span", { title: t("banner.noBackupWhy") }, t("banner.noBackup")), app.view === "keys" ? null : button(t("banner.backupNow"), () => navigate("keys", { focus: "backup" }), { id: "banner-backup", testid: "banner-backup" }), { "data-testid": "backup-banner" }));
+    }
+  }
+  keepFocus(box, () => box.replaceChildren(...list));
+}
+
+// ---------------------------------------------------------------- navigation rail
+
+function navState(id) {
+  const c = app.counts;
+  const cert = app.server?.report?.certificate;
+  switch (id) {
+    case "server":
+      if (!app.server) return { text: "" };
+      if (!cert) return { text: t("nav.certError"), level: "bad" };
+      return { text: t("nav.days", { days: formatNumber(cert.days_left, app.lang) }), level: expiryLevel(cert.days_left) === "ok" ? "" : "bad" };
+    case "agents":
+      if (c.all === 0) return { text: t("nav.noAgents") };
+      return c.mismatched ? { text: t("nav.mismatched", { n: formatNumber(c.mismatched, app.lang) }), level: "bad" } : { text: t("nav.agentsAll", { n: formatNumber(c.all, app.lang) }) };
+    case "repair": {
+      const job = runningJob("export");
+      if (job) return { text: t("nav.exporting", { percent: progressParts(job.progress ?? {}).percent }), level: "busy" };
+      return c.bundle_exported ? { text: t("nav.exported", { n: formatNumber(c.bundle_exported, app.lang) }) } : { text: "" };
+    }
+    case "receipts":
+      if (app.receiptsNew) return { text: t("nav.receiptsNew", { n: formatNumber(app.receiptsNew, app.lang) }), level: "busy" };
+      if (app.receiptsProblems) return { text: t("nav.receiptsProblems", { n: formatNumber(app.receiptsProblems, app.lang) }), level: "bad" };
+      return c.repaired ? { text: t("nav.repaired", { n: formatNumber(c.repaired, app.lang) }), level: "good" } : { text: "" };
+    case "keys":
+      if (!cert) return { text: "" };
+      return hasVerifiedBackup() ? { text: t("nav.backupOk"), level: "good" } : { text: t("nav.backupNone"), level: "bad" };
+    default:
+      return { text: "" };
+  }
+}
+
+const SHORTCUTS = { agents: "Ctrl+F", repair: "Ctrl+E", keys: "Ctrl+B" };
+
+// The rail's buttons are built once and updated in place: counts change often, and a
+// button rebuilt under a click (or the keyboard focus) would lose it.
+const navItems = new Map();
+function buildNav() {
+  const rail = document.getElementById("rail");
+  const list = el("ul", {});
+  VIEWS.forEach((v, index) => {
+    const label = el("span", { class: "nav-label" });
+    const state = el("span", { class: "nav-state" });
+    const node = el(
+      "button",
+      {
+        type: "button",
+        class: "nav-item",
+        id: `nav-${v.id}`,
+        "data-testid": NAV_TESTIDS[v.id],
+        "aria-keyshortcuts": SHORTCUTS[v.id] ? `Alt+${index + 1} ${SHORTCUTS[v.id].replace("Ctrl", "Control")}` : `Alt+${index + 1}`,
+        onclick: () => navigate(v.id),
+      },
+      el("span", { class: "nav-step", "aria-hidden": "true" }, String(index + 1)),
+      el("span", { class: "nav-text" }, label, state),
+    );
+    list.append(el("li", {}, node));
+    navItems.set(v.id, { node, label, state });
+  });
+  rail.replaceChildren(list);
+}
+
+function renderNav() {
+  if (navItems.size === 0) buildNav();
+  document.getElementById("rail").setAttribute("aria-label", t("nav.label"));
+  for (const v of VIEWS) {
+    const item = navItems.get(v.id);
+    const state = navState(v.id);
+    const current = app.view === v.id;
+    item.label.textContent = t(`nav.${v.id}`);
+    item.state.textContent = state.text;
+    item.state.className = `nav-state ${state.level ?? ""}`;
+    item.node.classList.toggle("current", current);
+    if (current) item.node.setAttribute("aria-current", "page");
+    else item.node.removeAttribute("aria-current");
+  }
+}
+
+// ---------------------------------------------------------------- views
+
+function showView(id, options = {}) {
+  const view = VIEWS.find((v) => v.id === id) ?? VIEWS[0];
+  app.view = view.id;
+  for (const v of VIEWS) v.section.hidden = v.id !== view.id;
+  document.getElementById("main").classList.toggle("fill", view.id === "agents");
+  if (!app.server && !app.serverError) {
+    view.section.hidden = true;
+    return;
+  }
+  if (view.show) view.show(options);
+  else view.render();
+}
+
+function renderAll() {
+  document.documentElement.lang = app.lang;
+  document.title = "certmend";
+  document.getElementById("lang").textContent = t("lang.switch");
+  document.getElementById("lang").setAttribute("aria-label", t("lang.label"));
+  renderContext();
+  renderBanners();
+  renderNav();
+  const status = document.getElementById("status");
+  if (app.serverError) {
+    status.textContent = tError(app.serverError);
+    status.className = "status error";
+  } else if (!app.server) {
+    status.textContent = t("app.loading");
+    status.className = "status";
+  } else {
+    status.textContent = "";
+    status.className = "status";
+  }
+  const view = VIEWS.find((v) => v.id === app.view);
+  if (view && (app.server || app.serverError)) {
+    view.section.hidden = false;
+    view.render();
+  }
+  if (app.server && document.body.dataset.ready !== "true") {
+    document.body.dataset.ready = "true";
+    // When the server card first showed (the start-up benchmark reads it).
+    document.body.dataset.readyAt = String(Date.now());
+  }
+}
+
+on("navigate", ({ view, options }) => {
+  if (view === "repair" && options?.exportDialog) {
+    showView("repair");
+    renderBanners();
+    renderNav();
+    repair.openExportDialog();
+    return;
+  }
+  showView(view, options);
+  renderBanners();
+  renderNav();
+  // Keyboard users moving along the rail stay on it; anything else (a shortcut, a
+  // banner's action) lands on the view.
+  const inRail = document.getElementById("rail").contains(document.activeElement);
+  if (!options?.focus && !inRail) document.getElementById("main").focus({ preventScroll: true });
+});
+on("render", renderAll);
+on("nav", renderNav);
+on("counts", renderNav);
+on("selection", renderNav);
+
+on("agents-changed", refreshCounts);
+on("server-changed", () => {
+  refreshCounts();
+  renderAll();
 });
 
-async function start() {
-  render();
-  try {
-    state.opened = await window.__TAURI__.core.invoke("open_server");
-  } catch (error) {
-    state.error = error;
+document.getElementById("lang").addEventListener("click", () => {
+  setLanguage(app.lang === "ja" ? "en" : "ja");
+  renderAll();
+});
+
+// ---------------------------------------------------------------- keyboard
+
+document.addEventListener("keydown", (event) => {
+  const ctrl = event.ctrlKey || event.metaKey;
+  const dialogOpen = document.getElementById("export-dialog").open;
+  if (ctrl && !event.altKey && !event.shiftKey) {
+    const key = event.key.toLowerCase();
+    if (key === "o") {
+      event.preventDefault();
+      if (dialogOpen) return;
+      navigate("agents");
+      agents.openLists();
+    } else if (key === "f") {
+      event.preventDefault();
+      if (dialogOpen) return;
+      if (app.view !== "agents") navigate("agents");
+      agents.focusSearch();
+    } else if (key === "e") {
+      event.preventDefault();
+      if (!dialogOpen) navigate("repair", { exportDialog: true });
+    } else if (key === "b") {
+      event.preventDefault();
+      if (!dialogOpen) navigate("keys", { focus: "backup" });
+    }
+    return;
   }
-  render();
+  if (event.altKey && !ctrl && /^[1-6]$/.test(event.key) && !dialogOpen) {
+    event.preventDefault();
+    navigate(VIEWS[Number(event.key) - 1].id);
+  }
+  if (event.key === "Escape" && !document.getElementById("drop-overlay").hidden) hideOverlay();
+});
+
+// ---------------------------------------------------------------- drag and drop
+
+const overlay = document.getElementById("drop-overlay");
+let drop = null; // {paths, plan: Promise}
+
+function hideOverlay() {
+  overlay.hidden = true;
+  overlay.replaceChildren();
+}
+
+function renderOverlay(plan) {
+  const lines = plan ? dropWording(plan) : [{ key: "drop.checking", params: {} }];
+  const refused = plan?.refused ?? [];
+  overlay.replaceChildren(
+    el(
+      "div",
+      { class: `drop-box${plan && !dropActs(plan) ? " refuse" : ""}` },
+      el("p", { class: "drop-title" }, t(plan && !dropActs(plan) ? "drop.refuseTitle" : "drop.title")),
+      el("ul", { class: "drop-lines" }, lines.map((l) => el("li", {}, t(l.key, { ...l.params, path: l.params.path ? baseName(l.params.path) : "" })))),
+      refused.length
+        ? el(
+            "div",
+            { class: "drop-refused" },
+            el("p", {}, t("drop.refused", { n: refused.length })),
+            el("ul", {}, refused.slice(0, 8).map((r) => el("li", {}, el("code", {}, baseName(r.path)), " — ", r.reasonKey ? t(r.reasonKey) : tText(r.reason)))),
+            refused.length > 8 ? el("p", { class: "muted" }, `… +${refused.length - 8}`) : null,
+          )
+        : null,
+    ),
+  );
+  overlay.hidden = false;
+}
+
+async function classify(paths) {
+  try {
+    return planDrop(await invoke("classify_drop", { paths }));
+  } catch (error) {
+    return { ...planDrop([]), error };
+  }
+}
+
+async function onDrop(paths) {
+  const current = drop && sameList(drop.paths, paths) ? drop : { paths, plan: classify(paths) };
+  drop = null;
+  const plan = await current.plan;
+  hideOverlay();
+  if (plan.error) {
+    toast(tError(plan.error));
+    return;
+  }
+  if (plan.refused.length) toast(plan.refused.map((r) => `${baseName(r.path)}: ${r.reasonKey ? t(r.reasonKey) : tText(r.reason)}`).join("\n"));
+  if (plan.serverFolder) {
+    navigate("server");
+    await server.chooseServer(plan.serverFolder);
+    return;
+  }
+  if (plan.lists.length) {
+    navigate("agents");
+    await agents.startImport(plan.lists);
+  }
+  const certs = [...plan.certificates, ...plan.certificateFolders];
+  if (certs.length) {
+    if (app.view !== "agents") navigate("agents");
+    await agents.compareCollected(certs);
+  }
+  if (plan.keyPair) navigate("keys", { keyPair: plan.keyPair });
+}
+
+function sameList(a, b) {
+  return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function watchDrops() {
+  const webview = window.__TAURI__?.webview?.getCurrentWebview?.();
+  if (!webview) return;
+  webview
+    .onDragDropEvent((event) => {
+      if (document.getElementById("export-dialog").open) return;
+      const p = event.payload;
+      if (p.type === "enter") {
+        const paths = p.paths ?? [];
+        drop = { paths, plan: classify(paths) };
+        renderOverlay(null);
+        const mine = drop;
+        drop.plan.then((plan) => {
+          if (drop === mine && !overlay.hidden) renderOverlay(plan);
+        });
+      } else if (p.type === "leave") {
+        drop = null;
+        hideOverlay();
+      } else if (p.type === "drop") {
+        onDrop(p.paths ?? drop?.paths ?? []);
+      }
+    })
+    .catch((error) => console.error("drag and drop", error));
+}
+
+// ---------------------------------------------------------------- toasts
+
+let toastTimer = 0;
+function toast(text) {
+  let box = document.getElementById("toast");
+  if (!box) {
+    box = el("div", { id: "toast", class: "toast", role: "status", "aria-live": "polite" });
+    document.body.append(box);
+  }
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (box.hidden = true), 8000);
+}
+
+on("toast", toast);
+
+// ---------------------------------------------------------------- Rust's events
+
+function watchEvents() {
+  listen("job-progress", ({ payload }) => {
+    if (app.doneJobs.has(payload.job)) return;
+    const job = app.jobs.get(payload.job) ?? { kind: payload.kind };
+    job.progress = payload;
+    app.jobs.set(payload.job, job);
+    emit("job-progress", payload);
+    if (payload.kind === "export") renderNav();
+  });
+  listen("job-done", ({ payload }) => {
+    app.jobs.delete(payload.job);
+    app.doneJobs.add(payload.job);
+    emit("job-done", payload);
+    renderNav();
+  });
+  listen("receipts-applied", ({ payload }) => {
+    emit("receipts", payload);
+    if (payload.applied?.length) emit("agents-changed");
+  });
+  listen("server-certificate-changed", ({ payload }) => {
+    if (!app.server || payload.server_id === app.server.server_id) {
+      app.certChanged = true;
+      renderBanners();
+    }
+  });
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  renderAll();
+  watchEvents();
+  watchDrops();
+  try {
+    app.server = await invoke("open_server");
+    app.serverError = null;
+  } catch (error) {
+    app.serverError = error;
+  }
+  showView("server");
+  renderAll();
+  refreshCounts();
 }
 
 start();

@@ -1,0 +1,166 @@
+// The Receipts view: what repair.cmd reported back, read from a stick on request or
+// by themselves when an export target's receipts change (`receipts-applied`).
+
+import { app, emit, invoke, on, t, tText } from "./app.js";
+import { el, fill, keepFocus } from "./dom.js";
+import { baseName, formatDateTime, formatNumber } from "./format.js";
+import { button, errorBox, notice, receiptText, statusPill } from "./widgets.js";
+
+const section = document.getElementById("receipts-view");
+const local = {
+  /** Newest first: {at, live, report} or {at, error}. */
+  results: [],
+  reading: false,
+};
+
+function remember(entry) {
+  local.results.unshift(entry);
+  local.results.length = Math.min(local.results.length, 5);
+}
+
+async function readReceipts() {
+  try {
+    const dir = await invoke("pick_folder");
+    if (!dir) return;
+    local.reading = true;
+    render();
+    const report = await invoke("read_receipts", { dir });
+    remember({ at: new Date().toISOString(), live: false, report });
+    if (report.applied.length) emit("agents-changed");
+  } catch (error) {
+    remember({ at: new Date().toISOString(), error });
+  }
+  local.reading = false;
+  render();
+}
+
+const PROBLEMS = [
+  ["unknown_bundles", "receipts.unknown"],
+  ["malformed", "receipts.malformed"],
+  ["stale", "receipts.stale"],
+];
+
+function resultSection(entry, index) {
+  const head = (title) =>
+    el(
+      "div",
+      { class: "report-head" },
+      el("h2", {}, title, el("span", { class: "muted" }, ` · ${formatDateTime(entry.at, app.lang)}`)),
+      el("button", { type: "button", class: "link", onclick: () => { local.results.splice(index, 1); render(); } }, t("close")),
+    );
+  if (entry.error) {
+    return el("section", { class: "card result", "data-testid": "receipts-result" }, head(t("receipts.failed")), errorBox(entry.error));
+  }
+  const r = entry.report;
+  const problems = PROBLEMS.flatMap(([field, key]) => (r[field] ?? []).map((p) => ({ ...p, key })));
+  return el(
+    "section",
+    { class: "card result", "data-testid": "receipts-result" },
+    head(entry.live ? t("receipts.liveHeading") : t("receipts.readHeading")),
+    el("p", { class: "facts" }, t("receipts.summary", { files: formatNumber(r.files, app.lang), lines: formatNumber(r.lines, app.lang) }), " · ", el("code", {}, r.folder)),
+    el(
+      "ul",
+      { class: "counts" },
+      el("li", {}, el("span", { class: "n" }, formatNumber(r.applied.length, app.lang)), " ", t("receipts.applied")),
+      el("li", {}, el("span", { class: "n" }, formatNumber(r.already_read, app.lang)), " ", t("receipts.alreadyRead")),
+      el("li", { class: problems.length ? "bad" : "" }, el("span", { class: "n" }, formatNumber(problems.length, app.lang)), " ", t("receipts.problems")),
+    ),
+    r.applied.length
+      ? el(
+          "table",
+          { class: "data" },
+          el(
+            "thead",
+            {},
+            el("tr", {}, ["receipts.agent", "receipts.result", "receipts.change", "receipts.where"].map((k) => el("th", { scope: "col" }, t(k)))),
+          ),
+          el(
+            "tbody",
+            {},
+            r.applied.map((a) =>
+              el(
+                "tr",
+                { "data-testid": "receipt-applied" },
+                el("td", {}, a.agent, a.computer && a.computer.toLowerCase() !== a.agent.toLowerCase() ? el("span", { class: "muted" }, ` (${a.computer})`) : null),
+                el("td", { class: `receipt-${String(a.result).toLowerCase()}` }, receiptText(a.result), a.superseded ? el("span", { class: "muted" }, ` · ${t("receipts.superseded")}`) : null),
+                el("td", {}, statusPill(a.status_before), el("span", { class: "arrow", "aria-label": t("receipts.becomes") }, " → "), statusPill(a.status_after)),
+                el("td", { class: "muted", title: a.file }, `${baseName(a.file)}:${a.line}`),
+              ),
+            ),
+          ),
+        )
+      : el("p", { class: "muted" }, t("receipts.nothingNew")),
+    problems.length
+      ? el(
+          "div",
+          { class: "problems" },
+          el("h3", {}, t("receipts.problemsHeading")),
+          el(
+            "table",
+            { class: "data" },
+            el("thead", {}, el("tr", {}, ["receipts.kind", "receipts.where", "import.reason", "import.text"].map((k) => el("th", { scope: "col" }, t(k))))),
+            el(
+              "tbody",
+              {},
+              problems.map((p) =>
+                el(
+                  "tr",
+                  { "data-testid": "receipt-problem" },
+                  el("td", {}, el("span", { class: "pill bad" }, t(p.key))),
+                  el("td", { class: "muted", title: p.file }, `${baseName(p.file)}:${p.line}`),
+                  el("td", {}, tText(p.reason)),
+                  el("td", {}, el("code", { class: "raw" }, p.text)),
+                ),
+              ),
+            ),
+          ),
+        )
+      : null,
+  );
+}
+
+export function render() {
+  app.receiptsNew = 0;
+  app.receiptsProblems = 0;
+  emit("nav");
+  keepFocus(section, () =>
+    fill(
+      section,
+      el(
+        "div",
+        { class: "view-head" },
+        el("h1", {}, t("nav.receipts")),
+        el("div", { class: "toolbar" }, button(t("receipts.read"), readReceipts, { primary: true, testid: "read-receipts", id: "read-receipts", disabled: local.reading })),
+      ),
+      el("p", { class: "intro" }, t("receipts.intro")),
+      local.reading ? notice("info", el("p", {}, t("receipts.reading"))) : null,
+      ...local.results.map(resultSection),
+    ),
+  );
+}
+
+/** The problem lines of a report, as one string (to tell a repeated report apart). */
+function problemKey(report) {
+  return PROBLEMS.flatMap(([field]) => (report[field] ?? []).map((p) => `${field}|${p.file}|${p.line}|${p.reason}`)).join("\n");
+}
+
+on("receipts", (report) => {
+  // The watcher reads the stick again on every change there: lines it could not use
+  // come back each time. A report that changes nothing and repeats the last one's
+  // problems is not news.
+  const last = local.results.find((r) => r.live && r.report);
+  if (report.applied.length === 0 && last && problemKey(last.report) === problemKey(report)) return;
+  remember({ at: new Date().toISOString(), live: true, report });
+  if (app.view === "receipts") render();
+  else {
+    app.receiptsNew += report.applied.length;
+    app.receiptsProblems = problemKey(report) === "" ? 0 : problemKey(report).split("\n").length;
+    emit("nav");
+  }
+});
+
+on("server-changed", () => {
+  local.results = [];
+});
+
+export const view = { id: "receipts", section, render };

@@ -1,0 +1,449 @@
+// The Repair view and its export dialog: where to write the bundles (removable drives
+// first), the options, a live estimate, then the export as a job with progress and
+// Cancel, and a result that ends with the next action.
+
+import { app, emit, invoke, navigate, on, refreshCounts, runningJob, t } from "./app.js";
+import { el, fill, keepFocus, trapFocus } from "./dom.js";
+import { formatBytes, formatNumber } from "./format.js";
+import { debounce } from "./query.js";
+import { namesWithStatus } from "./view-agents.js";
+import { button, card, errorBox, notice, progressSlot } from "./widgets.js";
+
+const section = document.getElementById("repair-view");
+const dialog = document.getElementById("export-dialog");
+trapFocus(dialog);
+
+const local = {
+  /** The last export: {at, result} or {at, error}. */
+  last: null,
+  startError: null,
+};
+
+/** The dialog's choices (kept while the window is open, except the password). */
+const choice = {
+  scope: "selection", // "selection" | "mismatched"
+  drives: null,
+  drivesError: null,
+  target: null, // a path
+  folder: null, // a folder chosen with the picker
+  embed: false,
+  xg: false,
+  shared: false,
+  language: null, // script language; null = the window's
+  estimate: null,
+  estimateError: null,
+  estimating: false,
+  starting: false,
+  expanded: null, // names of a hand-edited status selection
+};
+
+const progress = progressSlot("export");
+const password = el("input", { type: "password", id: "export-password", autocomplete: "off", class: "text" });
+
+// ---------------------------------------------------------------- the request
+
+async function selectionRequest() {
+  if (choice.scope === "mismatched") return { all_mismatched: true, agents: [] };
+  const direct = app.selection.exportSelection();
+  if (direct) return direct;
+  if (!choice.expanded) {
+    const { status, excluded, extra } = app.selection.expand;
+    const names = (await namesWithStatus(status)).filter((n) => !excluded.has(n));
+    choice.expanded = [...new Set([...names, ...extra])];
+  }
+  return { all_mismatched: false, agents: choice.expanded };
+}
+
+async function exportRequest() {
+  return {
+    out_dir: choice.target,
+    ...(await selectionRequest()),
+    shared_tools: choice.shared,
+    xg: choice.xg,
+    language: choice.language ?? app.lang,
+    embedded_password: choice.embed ? password.value : null,
+  };
+}
+
+let estimateToken = 0;
+async function estimate() {
+  const token = ++estimateToken;
+  choice.estimate = null;
+  choice.estimateError = null;
+  if (!choice.target || (choice.embed && password.value === "")) {
+    choice.estimating = false;
+    renderEstimate();
+    return;
+  }
+  choice.estimating = true;
+  renderEstimate();
+  try {
+    const answer = await invoke("export_estimate", { request: await exportRequest() });
+    if (token !== estimateToken) return;
+    choice.estimate = answer;
+  } catch (error) {
+    if (token !== estimateToken) return;
+    choice.estimateError = error;
+  }
+  choice.estimating = false;
+  renderEstimate();
+}
+const estimateSoon = debounce(estimate, 200);
+
+async function loadDrives() {
+  choice.drives = null;
+  choice.drivesError = null;
+  renderDialog();
+  try {
+    choice.drives = await invoke("list_drives");
+    if (!choice.target && choice.drives.length) choice.target = choice.drives[0].mount_point;
+  } catch (error) {
+    choice.drives = [];
+    choice.drivesError = error;
+  }
+  renderDialog();
+  estimate();
+}
+
+async function chooseFolder() {
+  try {
+    const path = await invoke("pick_folder");
+    if (path) {
+      choice.folder = path;
+      choice.target = path;
+      renderDialog("export-target-folder");
+      estimate();
+    }
+  } catch (error) {
+    choice.estimateError = error;
+    renderEstimate();
+  }
+}
+
+async function start() {
+  if (!choice.estimate?.fits || choice.starting) return;
+  choice.starting = true;
+  renderEstimate();
+  try {
+    const request = await exportRequest();
+    const id = await invoke("start_export", { request });
+    local.target = request.out_dir;
+    if (!app.jobs.has(id) && !app.doneJobs.has(id)) app.jobs.set(id, { kind: "export", progress: null });
+    local.startError = null;
+    local.last = null;
+    closeDialog();
+    navigate("repair");
+  } catch (error) {
+    choice.estimateError = error;
+  }
+  choice.starting = false;
+  renderEstimate();
+}
+
+// ---------------------------------------------------------------- the dialog
+
+/** Opens the export dialog for the selection (or every mismatched agent). */
+export function openExportDialog() {
+  if (runningJob("export")) {
+    navigate("repair");
+    return;
+  }
+  choice.scope = app.selection.empty ? "mismatched" : "selection";
+  choice.expanded = null;
+  choice.estimate = null;
+  choice.estimateError = null;
+  password.value = "";
+  renderDialog();
+  if (!dialog.open) dialog.showModal();
+  loadDrives();
+}
+
+function closeDialog() {
+  password.value = "";
+  estimateSoon.cancel();
+  if (dialog.open) dialog.close();
+}
+
+dialog.addEventListener("close", () => {
+  // Escape or the Cancel button: the password never stays in the page.
+  password.value = "";
+});
+
+function radio(name, value, checked, label, onchange, extra = {}) {
+  const id = `${name}-${String(value).replace(/[^a-z0-9]/gi, "_")}`;
+  return el(
+    "label",
+    { class: "option", for: id },
+    el("input", { type: "radio", name, id, value, checked, onchange, ...extra }),
+    el("span", {}, ...[].concat(label)),
+  );
+}
+
+function changed(update, { structure = false, focus = null } = {}) {
+  return (event) => {
+    update(event);
+    if (structure) renderDialog(focus ?? event?.target?.id);
+    estimateSoon();
+  };
+}
+
+function renderDialog(focusId) {
+  const focused = focusId ?? document.activeElement?.id;
+  const size = app.selection.size;
+  const drives = choice.drives;
+  const targetRadios = [];
+  if (drives === null) targetRadios.push(el("p", { class: "muted" }, t("export.lookingForDrives")));
+  else {
+    for (const d of drives) {
+      targetRadios.push(
+        radio(
+          "export-target",
+          d.mount_point,
+          choice.target === d.mount_point,
+          [el("strong", {}, d.mount_point), " ", el("span", { class: "muted" }, `${d.device}${d.free !== null && d.free !== undefined ? ` · ${t("export.free", { size: formatBytes(d.free) })}` : ""}`)],
+          changed(() => (choice.target = d.mount_point)),
+          { "data-testid": "export-drive" },
+        ),
+      );
+    }
+    if (drives.length === 0) targetRadios.push(el("p", { class: "muted" }, t("export.noDrives")));
+  }
+  if (choice.folder) {
+    targetRadios.push(radio("export-target", "folder", choice.target === choice.folder, [t("export.folder"), " ", el("code", {}, choice.folder)], changed(() => (choice.target = choice.folder)), { id: "export-target-folder" }));
+  }
+  const passwordBlock = choice.embed
+    ? el(
+        "div",
+        { class: "embed" },
+        el("label", { for: "export-password" }, t("export.password")),
+        password,
+        notice("warning", el("p", {}, t("export.embedWarning"))),
+      )
+    : null;
+  dialog.replaceChildren(
+    el(
+      "form",
+      { method: "dialog", class: "dialog-form", onsubmit: (e) => { e.preventDefault(); start(); } },
+      el("h2", { id: "export-title" }, t("export.title")),
+      el(
+        "div",
+        { class: "dialog-body" },
+      el(
+        "fieldset",
+        {},
+        el("legend", {}, t("export.which")),
+        radio("export-scope", "selection", choice.scope === "selection", t(size === 1 ? "export.scopeSelection.one" : "export.scopeSelection", { n: formatNumber(size, app.lang) }), changed(() => (choice.scope = "selection")), { disabled: size === 0 }),
+        radio("export-scope", "mismatched", choice.scope === "mismatched", t("export.scopeMismatched", { n: formatNumber(app.counts.mismatched, app.lang) }), changed(() => (choice.scope = "mismatched"))),
+      ),
+      el(
+        "fieldset",
+        {},
+        el("legend", {}, t("export.target")),
+        ...targetRadios,
+        el("div", { class: "row-buttons" }, button(t("export.chooseFolder"), chooseFolder, { id: "export-choose-folder" }), button(t("export.refreshDrives"), loadDrives)),
+        choice.drivesError ? errorBox(choice.drivesError) : null,
+      ),
+      el(
+        "fieldset",
+        {},
+        el("legend", {}, t("export.passwordLegend")),
+        radio("export-embed", "prompt", !choice.embed, [t("export.prompt"), " ", el("span", { class: "muted" }, t("export.recommended"))], changed(() => {
+          choice.embed = false;
+          password.value = "";
+        }, { structure: true })),
+        radio("export-embed", "embed", choice.embed, t("export.embed"), changed(() => (choice.embed = true), { structure: true, focus: "export-password" })),
+        passwordBlock,
+      ),
+      el(
+        "fieldset",
+        {},
+        el("legend", {}, t("export.syntax")),
+        radio("export-syntax", "seed", !choice.xg, t("export.seed"), changed(() => (choice.xg = false))),
+        radio("export-syntax", "xg", choice.xg, t("export.xg"), changed(() => (choice.xg = true))),
+      ),
+      el(
+        "fieldset",
+        {},
+        el("legend", {}, t("export.more")),
+        el(
+          "label",
+          { class: "option", for: "export-shared" },
+          el("input", { type: "checkbox", id: "export-shared", checked: choice.shared, onchange: changed((e) => (choice.shared = e.target.checked)) }),
+          el("span", {}, t("export.shared")),
+        ),
+        el(
+          "label",
+          { class: "inline", for: "export-language" },
+          el("span", {}, t("export.language")),
+          el(
+            "select",
+            { id: "export-language", onchange: changed((e) => (choice.language = e.target.value)) },
+            el("option", { value: "en", selected: (choice.language ?? app.lang) === "en" }, "English"),
+            el("option", { value: "ja", selected: (choice.language ?? app.lang) === "ja" }, "日本語"),
+          ),
+        ),
+      ),
+      ),
+      el(
+        "div",
+        { class: "dialog-foot" },
+        el("div", { class: "estimate", id: "export-estimate", "data-testid": "export-estimate", "aria-live": "polite" }),
+        el(
+          "div",
+          { class: "dialog-buttons" },
+          button(t("cancel"), closeDialog, { testid: "export-cancel" }),
+          el("button", { type: "submit", class: "button primary", id: "export-start", "data-testid": "export-start" }, t("export.start")),
+        ),
+      ),
+    ),
+  );
+  renderEstimate();
+  const again = focused ? document.getElementById(focused) : null;
+  if (again && dialog.contains(again)) again.focus();
+}
+
+password.addEventListener("input", () => estimateSoon());
+
+function renderEstimate() {
+  const box = document.getElementById("export-estimate");
+  const startButton = document.getElementById("export-start");
+  if (!box) return;
+  let content;
+  if (!choice.target) content = el("p", { class: "muted" }, t("export.chooseTarget"));
+  else if (choice.embed && password.value === "") content = el("p", { class: "muted" }, t("export.typePassword"));
+  else if (choice.estimateError) content = errorBox(choice.estimateError);
+  else if (choice.estimating || !choice.estimate) content = el("p", { class: "muted" }, t("export.estimating"));
+  else {
+    const e = choice.estimate;
+    const words = t(e.bundles === 1 ? "export.estimate.one" : "export.estimate", {
+      n: formatNumber(e.bundles, app.lang),
+      needed: formatBytes(e.bytes_needed),
+      free: formatBytes(e.bytes_available),
+    });
+    content = e.fits
+      ? el("p", { class: "estimate-ok" }, words)
+      : el("div", {}, el("p", { class: "estimate-bad" }, words), notice("error", el("p", {}, t("export.noSpace"))));
+  }
+  box.replaceChildren(content);
+  if (startButton) startButton.disabled = !(choice.estimate?.fits && !choice.estimating && !choice.estimateError) || choice.starting;
+}
+
+// ---------------------------------------------------------------- the view
+
+function resultBox() {
+  const last = local.last;
+  if (!last) return null;
+  if (last.error) {
+    const cancelled = last.error.code === "bundle.cancelled";
+    return el(
+      "section",
+      { class: "card result", "data-testid": "export-result", "aria-labelledby": "export-result-heading" },
+      el("h2", { id: "export-result-heading" }, t(cancelled ? "export.cancelledHeading" : "export.failedHeading")),
+      errorBox(last.error, {}, cancelled ? "warning" : "error"),
+      cancelled ? el("p", {}, t("export.cancelledNext")) : null,
+      cancelled && local.target
+        ? el(
+            "div",
+            { class: "next" },
+            button(t("export.openFolder"), () => openFolder(local.target), { testid: "open-folder", id: "export-open-folder" }),
+            el("p", { class: "next-step" }, t("export.eject")),
+          )
+        : null,
+      local.openError ? errorBox(local.openError) : null,
+    );
+  }
+  const r = last.result;
+  const n = r.bundles.length;
+  return el(
+    "section",
+    { class: "card result", "data-testid": "export-result", "aria-labelledby": "export-result-heading" },
+    el("h2", { id: "export-result-heading" }, t(n === 1 ? "export.done.one" : "export.done", { n: formatNumber(n, app.lang), size: formatBytes(r.bytes) })),
+    el("dl", {}, el("dt", {}, t("export.folderLabel")), el("dd", {}, el("code", {}, r.out_dir)), r.shared_tools ? [el("dt", {}, t("export.sharedLabel")), el("dd", {}, el("code", {}, r.shared_tools))] : null),
+    r.password_embedded ? notice("warning", el("p", {}, t("export.embeddedDone"))) : null,
+    r.removed_leftovers?.length ? el("p", { class: "muted" }, t("export.leftovers", { n: r.removed_leftovers.length })) : null,
+    el(
+      "div",
+      { class: "next" },
+      button(t("export.openFolder"), () => openFolder(r.out_dir), { primary: true, testid: "open-folder", id: "export-open-folder" }),
+      el("p", { class: "next-step" }, t("export.eject")),
+      el("p", { class: "muted" }, t("export.thenRun")),
+    ),
+    local.openError ? errorBox(local.openError) : null,
+  );
+}
+
+async function openFolder(path) {
+  try {
+    await invoke("open_folder", { path });
+    local.openError = null;
+  } catch (error) {
+    local.openError = error;
+  }
+  render();
+}
+
+export function render() {
+  const job = runningJob("export");
+  const size = app.selection.size;
+  const c = app.counts;
+  progress.refresh(job);
+  keepFocus(section, () => fill(section,
+    el(
+      "div",
+      { class: "view-head" },
+      el("h1", {}, t("nav.repair")),
+      el("div", { class: "toolbar" }, button(t("repair.export"), openExportDialog, { primary: true, shortcut: "Ctrl+E", testid: "open-export", id: "open-export", disabled: Boolean(job) || (size === 0 && c.mismatched === 0) })),
+    ),
+    el("ol", { class: "steps" }, el("li", {}, t("repair.step1")), el("li", {}, t("repair.step2")), el("li", {}, t("repair.step3"))),
+    progress.node,
+    local.startError ? errorBox(local.startError) : null,
+    resultBox(),
+    card(
+      "repair-state",
+      t("repair.state"),
+      el(
+        "ul",
+        { class: "counts" },
+        ["mismatched", "bundle_exported", "repaired", "repair_failed", "reinstall_recommended"].map((s) =>
+          el("li", {}, el("span", { class: "n" }, formatNumber(c[s], app.lang)), " ", el("span", { class: `pill status-${s}` }, t(`status.${s}`))),
+        ),
+      ),
+      el("p", {}, size ? t("repair.selection", { n: formatNumber(size, app.lang) }) : t("repair.noSelection")),
+    ),
+  ));
+}
+
+// ---------------------------------------------------------------- events
+
+on("job-progress", (p) => {
+  if (p.kind === "export") progress.refresh(runningJob("export"));
+});
+
+on("job-done", async (done) => {
+  if (done.kind !== "export") return;
+  local.last = { at: new Date().toISOString(), result: done.result, error: done.error };
+  local.openError = null;
+  app.selection.clear();
+  emit("selection");
+  emit("agents-changed");
+  await refreshCounts();
+  if (app.view !== "repair") emit("toast", t(done.error ? "export.stoppedToast" : "export.doneToast"));
+  else render();
+});
+
+on("selection", () => {
+  choice.expanded = null;
+  if (!section.hidden) render();
+});
+on("counts", () => {
+  if (!section.hidden) render();
+});
+
+window.addEventListener("beforeunload", (event) => {
+  if (runningJob("export")) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+export const view = { id: "repair", section, render };
