@@ -23,6 +23,7 @@ const COMMANDS: &[&str] = &[
     "events",
     "pick_files",
     "pick_folder",
+    "quit_app",
 ];
 
 fn main() {

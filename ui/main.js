@@ -415,10 +415,17 @@ function watchEvents() {
     if (payload.applied?.length) emit("agents-changed");
   });
   listen("server-certificate-changed", ({ payload }) => {
-    if (!app.server || payload.server_id === app.server.server_id) {
-      app.certChanged = true;
-      renderBanners();
-    }
+    if (app.server && payload.server_id !== app.server.server_id) return;
+    // A change the window already shows (e.g. its own restore, then a reload) is no news.
+    const shown = app.server?.report?.certificate?.sha256 ?? null;
+    if (payload.sha256 === shown) return;
+    app.certChanged = true;
+    renderBanners();
+  });
+  // Rust keeps the window open while an export runs and asks here first.
+  listen("close-requested", async ({ payload }) => {
+    const kinds = (payload?.running ?? []).map((k) => t(`job.${k}`)).join(", ");
+    if (window.confirm(t("close.confirm", { jobs: kinds }))) await invoke("quit_app");
   });
 }
 

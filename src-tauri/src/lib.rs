@@ -35,6 +35,7 @@ macro_rules! handlers {
             commands::history::events,
             commands::dialogs::pick_files,
             commands::dialogs::pick_folder,
+            commands::server::quit_app,
         ]
     };
 }
@@ -48,6 +49,21 @@ pub fn run() {
             app.manage(state);
             commands::repair::poll_receipts(app.handle().clone());
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing while an import or export runs: ask the window first (it calls
+            // quit_app when the admin agrees). A finished bundle stays complete either way.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                let running = window.state::<state::AppState>().running();
+                if !running.is_empty() {
+                    api.prevent_close();
+                    let _ = tauri::Emitter::emit(
+                        window,
+                        "close-requested",
+                        serde_json::json!({ "running": running }),
+                    );
+                }
+            }
         })
         .invoke_handler(handlers!())
         .run(tauri::generate_context!());

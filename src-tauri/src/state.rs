@@ -17,7 +17,7 @@ pub struct AppState {
     pub db: PathBuf,
     store: Mutex<Store>,
     server: Mutex<Option<RecordedServer>>,
-    jobs: Mutex<HashMap<u64, Cancel>>,
+    jobs: Mutex<HashMap<u64, (&'static str, Cancel)>>,
     next_job: AtomicU64,
     /// Folders this app exported bundles to: the only ones `open_folder` opens besides
     /// the backup folder, and the ones watched for receipts.
@@ -70,21 +70,32 @@ impl AppState {
         *lock(&self.server) = Some(server);
     }
 
-    /// A new job id with its cancellation token.
-    pub fn new_job(&self) -> (u64, Cancel) {
+    /// A new job id of `kind` (`import`, `export`) with its cancellation token.
+    pub fn new_job(&self, kind: &'static str) -> (u64, Cancel) {
         let id = self.next_job.fetch_add(1, Ordering::Relaxed);
         let cancel = Cancel::new();
-        lock(&self.jobs).insert(id, cancel.clone());
+        lock(&self.jobs).insert(id, (kind, cancel.clone()));
         (id, cancel)
     }
 
     pub fn cancel_job(&self, id: u64) -> bool {
         match lock(&self.jobs).get(&id) {
-            Some(cancel) => {
+            Some((_, cancel)) => {
                 cancel.cancel();
                 true
             }
             None => false,
+        }
+    }
+
+    /// Kinds of the jobs running now.
+    pub fn running(&self) -> Vec<&'static str> {
+        lock(&self.jobs).values().map(|(kind, _)| *kind).collect()
+    }
+
+    pub fn cancel_all(&self) {
+        for (_, cancel) in lock(&self.jobs).values() {
+            cancel.cancel();
         }
     }
 

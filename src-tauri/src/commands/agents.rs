@@ -133,7 +133,7 @@ pub fn start_import(
         .collect::<Result<Vec<_>, _>>()?;
     let server = state.server()?;
     let db = state.db.clone();
-    let (id, cancel) = state.new_job();
+    let (id, cancel) = state.new_job("import");
     spawn_job(app, id, "import", move |progress| {
         let mut store = Store::open(&db).map_err(coded)?;
         let mut results = Vec::new();

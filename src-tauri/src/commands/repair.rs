@@ -104,7 +104,7 @@ pub fn start_export(
 ) -> Result<u64, CodedMessage> {
     let (options, server) = options(&state, request)?;
     let db = state.db.clone();
-    let (id, cancel) = state.new_job();
+    let (id, cancel) = state.new_job("export");
     let app2 = app.clone();
     spawn_job(app, id, "export", move |progress| {
         let mut store = Store::open(&db).map_err(coded)?;

@@ -110,7 +110,7 @@ pub async fn choose_server(app: AppHandle, path: String) -> Result<ServerView, C
 #[tauri::command]
 pub async fn reload_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
     let app2 = app.clone();
-    blocking(move || {
+    let view = blocking(move || {
         let state = app2.state::<AppState>();
         let folder = state.server()?.report.server.install_folder;
         let install = server::open(&folder).map_err(coded)?;
@@ -123,17 +123,23 @@ pub async fn reload_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
             },
         )
     })
-    .await
+    .await?;
+    // Watch again from what is there now.
+    watch_certificate(&app, &view);
+    Ok(view)
 }
 
+/// `server-certificate-changed`: OfcNTCer.dat differs from what the window shows.
 #[derive(Debug, Clone, Serialize)]
 struct CertificateChanged {
     server_id: i64,
+    /// SHA-256 of the file now; none when it is gone or unreadable.
+    sha256: Option<String>,
 }
 
 /// Watches the server's PCCSRV\Pccnt\Common folder: a new OfcNTCer.dat makes the
 /// window show a banner (and, once reloaded, bundles made before become stale).
-fn watch_certificate(app: &AppHandle, view: &ServerView) {
+pub fn watch_certificate(app: &AppHandle, view: &ServerView) {
     let Some(folder) = view
         .report
         .server
@@ -159,7 +165,10 @@ fn watch_certificate(app: &AppHandle, view: &ServerView) {
         if now != known {
             let _ = emitter.emit(
                 "server-certificate-changed",
-                CertificateChanged { server_id },
+                CertificateChanged {
+                    server_id,
+                    sha256: now,
+                },
             );
         }
     });
@@ -167,4 +176,18 @@ fn watch_certificate(app: &AppHandle, view: &ServerView) {
         let state = app.state::<AppState>();
         lock(&state.watches).insert("certificate".into(), w);
     }
+}
+
+/// Stops running jobs (an export keeps the bundles it finished) and quits: the window's
+/// answer to `close-requested`.
+#[tauri::command]
+pub fn quit_app(app: AppHandle) {
+    let state = app.state::<AppState>();
+    state.cancel_all();
+    // Give jobs a moment to stop between files, so no temporary folder is left behind.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !state.running().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    app.exit(0);
 }

@@ -487,6 +487,9 @@ struct Prepared {
     manifest_options: ManifestOptions,
     /// Bytes the bundles take on the target, with room for cluster slack.
     needed: u64,
+    /// Bytes of the files themselves (what progress counts), README and manifest
+    /// estimated.
+    to_write: u64,
     /// Free bytes on the target (the nearest folder of it that exists).
     available: u64,
 }
@@ -581,6 +584,13 @@ fn prepare(
         } else {
             0
         };
+    let per_bundle_files = cert_bytes.len() as u64
+        + probe.len() as u64
+        + 2 * 1024 // README.txt, about
+        + 2 * 1024 // manifest.json, about
+        + if options.shared_tools { 0 } else { tools_bytes };
+    let to_write = per_bundle_files * agents.len() as u64
+        + if options.shared_tools { tools_bytes } else { 0 };
     // Measured on the nearest folder that exists: nothing is created before this check.
     let existing = out_dir
         .ancestors()
@@ -599,6 +609,7 @@ fn prepare(
         tools_location,
         manifest_options,
         needed,
+        to_write,
         available,
     })
 }
@@ -653,6 +664,7 @@ pub fn export(
         tools_location,
         manifest_options,
         needed,
+        to_write,
         available,
     } = prepare(store, server, options)?;
     if needed > available {
@@ -704,7 +716,7 @@ pub fn export(
     fs::create_dir_all(&out_dir).map_err(write_err(&out_dir))?;
 
     let mut bytes_done = 0u64;
-    let total_bytes = needed;
+    let mut total_bytes = to_write;
     let shared_tools = if options.shared_tools {
         let dir = write_shared_tools(&out_dir, &tools, cancel)?;
         bytes_done += tools_bytes;
@@ -764,7 +776,14 @@ pub fn export(
                     break;
                 }
                 bytes_done += bundle.files.iter().map(|f| f.size).sum::<u64>();
-                progress.update(bytes_done.min(total_bytes), total_bytes);
+                // README and manifest sizes were estimated: never past the end, and
+                // exactly at the end after the last bundle.
+                total_bytes = if i + 1 == total {
+                    bytes_done
+                } else {
+                    total_bytes.max(bytes_done + 1)
+                };
+                progress.update(bytes_done, total_bytes);
                 progress.item(i as u64 + 1, total as u64);
                 written.push(bundle);
             }
@@ -1083,7 +1102,18 @@ mod tests {
         report: ExportReport,
     }
 
+    /// Remembers every progress report.
+    #[derive(Default)]
+    struct Recorded(std::sync::Mutex<Vec<(u64, u64)>>);
+
+    impl Progress for Recorded {
+        fn update(&self, done: u64, total: u64) {
+            self.0.lock().unwrap().push((done, total));
+        }
+    }
+
     fn export_demo(shared_tools: bool) -> Exported {
+        let progress = Recorded::default();
         let crate::testutil::DemoWorld {
             tmp,
             mut store,
@@ -1102,10 +1132,17 @@ mod tests {
                 language: ScriptLanguage::En,
                 password: Password::Prompt,
             },
-            &NoProgress,
+            &progress,
             &Cancel::new(),
         )
         .unwrap();
+        // Bytes reported only grow, never pass the total, and end exactly at it.
+        let updates = progress.0.into_inner().unwrap();
+        assert!(updates.windows(2).all(|w| w[0].0 <= w[1].0), "{updates:?}");
+        assert!(updates.iter().all(|(done, total)| done <= total), "{updates:?}");
+        let (done, total) = *updates.last().unwrap();
+        assert_eq!(done, total);
+        assert_eq!(done, report.bytes);
         Exported { _tmp: tmp, report }
     }
 
