@@ -589,8 +589,8 @@ fn prepare(
         + 2 * 1024 // README.txt, about
         + 2 * 1024 // manifest.json, about
         + if options.shared_tools { 0 } else { tools_bytes };
-    let to_write = per_bundle_files * agents.len() as u64
-        + if options.shared_tools { tools_bytes } else { 0 };
+    let to_write =
+        per_bundle_files * agents.len() as u64 + if options.shared_tools { tools_bytes } else { 0 };
     // Measured on the nearest folder that exists: nothing is created before this check.
     let existing = out_dir
         .ancestors()
@@ -1139,7 +1139,10 @@ mod tests {
         // Bytes reported only grow, never pass the total, and end exactly at it.
         let updates = progress.0.into_inner().unwrap();
         assert!(updates.windows(2).all(|w| w[0].0 <= w[1].0), "{updates:?}");
-        assert!(updates.iter().all(|(done, total)| done <= total), "{updates:?}");
+        assert!(
+            updates.iter().all(|(done, total)| done <= total),
+            "{updates:?}"
+        );
         let (done, total) = *updates.last().unwrap();
         assert_eq!(done, total);
         assert_eq!(done, report.bytes);

@@ -245,10 +245,12 @@ impl Store {
         if inserted == 0 {
             return Ok(ReceiptOutcome::AlreadyRead);
         }
-        let before: String = tx
-            .query_row("SELECT status FROM agents WHERE id = ?1", [agent_id], |r| {
-                r.get(0)
-            })
+        let (before, server_id): (String, i64) = tx
+            .query_row(
+                "SELECT status, server_id FROM agents WHERE id = ?1",
+                [agent_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(sql)?;
         let after = match new_status {
             Some(status) if status.as_str() != before => {
@@ -264,7 +266,7 @@ impl Store {
         insert_event(
             &tx,
             "receipt.read",
-            None,
+            Some(server_id),
             Some(receipt.computer),
             &serde_json::json!({
                 "bundle": receipt.bundle_id,
