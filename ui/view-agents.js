@@ -17,7 +17,7 @@ const section = document.getElementById("agents-view");
 
 const local = {
   query: defaultQuery(),
-  cache: new PageCache({ pageSize: PAGE_SIZE, maxPages: 80 }),
+  cache: new PageCache({ pageSize: PAGE_SIZE, maxPages: 16 }),
   /** Rows matching the query, from the newest agents_page answer (null before one). */
   total: null,
   /** Per status, following the search (for the chips). */

@@ -63,9 +63,13 @@ fn app_pid(app: &Path) -> u32 {
     found.last().expect("the app is running").1
 }
 
-/// PSS in KiB of `root` and every process below it.
+/// PSS in KiB of `root` and every process below it (and each one's, by name).
 fn pss_tree(root: u32) -> u64 {
-    let mut total = 0;
+    pss_by_process(root).iter().map(|(_, kib)| kib).sum()
+}
+
+fn pss_by_process(root: u32) -> Vec<(String, u64)> {
+    let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
@@ -86,14 +90,27 @@ fn pss_tree(root: u32) -> u64 {
             continue;
         }
         if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) {
-            total += text
+            let kib = text
                 .lines()
                 .find_map(|l| l.strip_prefix("Pss:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
                 .unwrap_or(0);
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            found.push((name, kib));
         }
     }
-    total
+    found
+}
+
+fn breakdown(root: u32) -> String {
+    pss_by_process(root)
+        .iter()
+        .map(|(name, kib)| format!("{name} {:.1}", *kib as f64 / 1024.0))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn js_number(client: &Client, script: &str) -> f64 {
@@ -172,6 +189,7 @@ async fn startup_memory_and_search() {
         wait_until_ready(&client).await;
         open_agents_view(&client).await;
         let kib = pss_tree(app_pid(&app));
+        println!("  empty, by process (MB): {}", breakdown(app_pid(&app)));
         client.close().await.unwrap();
         kib
     };
@@ -213,6 +231,7 @@ async fn startup_memory_and_search() {
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     let loaded = pss_tree(app_pid(&app));
+    println!("  100,000, by process (MB): {}", breakdown(app_pid(&app)));
     say(format!(
         "memory (PSS of the app and its WebKit processes, Agents view): {:.1} MB empty, {:.1} MB with 100,000 agents: +{:.1} MB",
         empty as f64 / 1024.0,
