@@ -1095,7 +1095,6 @@ pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::progress::NoProgress;
 
     struct Exported {
         _tmp: tempfile::TempDir,
