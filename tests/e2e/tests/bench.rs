@@ -166,9 +166,15 @@ async fn startup_memory_and_search() {
         let client = driver.open_app().await;
         wait_until_ready(&client).await;
         let ready_at = js_number(&client, "return Number(document.body.dataset.readyAt)").await;
+        let page_start = js_number(&client, "return performance.timeOrigin").await;
         let started = start_time(app_pid(&app));
         if run > 0 {
             startups.push(ready_at / 1000.0 - started);
+            println!(
+                "  run {run}: process start → page load {:.0} ms, page load → server card {:.0} ms",
+                (page_start / 1000.0 - started) * 1000.0,
+                ready_at - page_start
+            );
         }
         client.close().await.unwrap();
     }
