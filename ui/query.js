@@ -60,6 +60,14 @@ export function countsByStatus(counts) {
   return result;
 }
 
+/**
+ * Agents an "all mismatched" export takes: every one not yet repaired or resolved
+ * (the core's rule), which includes those already given a bundle or whose repair failed.
+ */
+export function notYetRepaired(counts) {
+  return (counts.mismatched ?? 0) + (counts.bundle_exported ?? 0) + (counts.repair_failed ?? 0) + (counts.reinstall_recommended ?? 0);
+}
+
 /** Calls `fn` once `ms` after the last call (the search box: ~150 ms). */
 export function debounce(fn, ms) {
   let timer = null;

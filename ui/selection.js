@@ -83,12 +83,13 @@ export class Selection {
 
   /**
    * What to put in an ExportRequest. `{all_mismatched: true}` when exactly the
-   * mismatched agents are selected; `{agents}` for rows picked by name; `null` when the
-   * names of a status selection must be fetched first (some were then unticked or
-   * others added): `expand` then says which.
+   * mismatched agents are selected and `allMismatchedIsExact` (an all-mismatched export
+   * also takes agents already given a bundle or whose repair failed: only when there are
+   * none is it the same set); `{agents}` for rows picked by name; `null` when the names
+   * of a status selection must be fetched first: `expand` then says which.
    */
-  exportSelection() {
-    if (this.status === "mismatched" && this.excluded.size === 0 && this.names.size === 0) {
+  exportSelection(allMismatchedIsExact = true) {
+    if (allMismatchedIsExact && this.status === "mismatched" && this.excluded.size === 0 && this.names.size === 0) {
       return { all_mismatched: true, agents: [] };
     }
     if (this.status === null) return { all_mismatched: false, agents: [...this.names] };

@@ -5,7 +5,7 @@
 import { app, emit, invoke, navigate, on, refreshCounts, runningJob, t } from "./app.js";
 import { el, fill, keepFocus, trapFocus } from "./dom.js";
 import { formatBytes, formatNumber } from "./format.js";
-import { debounce } from "./query.js";
+import { debounce, notYetRepaired } from "./query.js";
 import { namesWithStatus } from "./view-agents.js";
 import { button, card, errorBox, notice, progressSlot } from "./widgets.js";
 
@@ -44,7 +44,7 @@ const password = el("input", { type: "password", id: "export-password", autocomp
 
 async function selectionRequest() {
   if (choice.scope === "mismatched") return { all_mismatched: true, agents: [] };
-  const direct = app.selection.exportSelection();
+  const direct = app.selection.exportSelection(notYetRepaired(app.counts) === app.counts.mismatched);
   if (direct) return direct;
   if (!choice.expanded) {
     const { status, excluded, extra } = app.selection.expand;
@@ -233,7 +233,7 @@ function renderDialog(focusId) {
         {},
         el("legend", {}, t("export.which")),
         radio("export-scope", "selection", choice.scope === "selection", t(size === 1 ? "export.scopeSelection.one" : "export.scopeSelection", { n: formatNumber(size, app.lang) }), changed(() => (choice.scope = "selection")), { disabled: size === 0 }),
-        radio("export-scope", "mismatched", choice.scope === "mismatched", t("export.scopeMismatched", { n: formatNumber(app.counts.mismatched, app.lang) }), changed(() => (choice.scope = "mismatched"))),
+        radio("export-scope", "mismatched", choice.scope === "mismatched", t("export.scopeMismatched", { n: formatNumber(notYetRepaired(app.counts), app.lang) }), changed(() => (choice.scope = "mismatched"))),
       ),
       el(
         "fieldset",

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ariaSort, countsByStatus, debounce, defaultQuery, nextSort, pageRequest, queryKey, searchTerm } from "../query.js";
+import { ariaSort, countsByStatus, debounce, defaultQuery, nextSort, notYetRepaired, pageRequest, queryKey, searchTerm } from "../query.js";
 
 test("the agents_page request carries only what is set", () => {
   const q = defaultQuery();
@@ -54,4 +54,10 @@ test("debounce calls once after the typing stops", async () => {
   d("abc");
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(calls, ["abc"]);
+});
+
+test("an all-mismatched export takes every agent not yet repaired or resolved", () => {
+  const counts = countsByStatus([["mismatched", 5], ["bundle_exported", 3], ["repair_failed", 1], ["reinstall_recommended", 2], ["repaired", 7], ["resolved", 4]]);
+  assert.equal(notYetRepaired(counts), 11);
+  assert.equal(notYetRepaired(countsByStatus([])), 0);
 });

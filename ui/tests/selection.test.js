@@ -55,3 +55,11 @@ test("an empty selection", () => {
   s.toggle(rows[0], 0);
   assert.ok(s.empty, "unticking the last one leaves nothing selected");
 });
+
+test("select all mismatched asks for the names once other unrepaired agents exist", () => {
+  const s = new Selection();
+  s.allWithStatus("mismatched", 6);
+  // An all-mismatched export would also take agents with a bundle: not the same set.
+  assert.equal(s.exportSelection(false), null);
+  assert.equal(s.expand.status, "mismatched");
+});

@@ -539,7 +539,8 @@ async fn step_export(w: &World) {
     .await;
     let dialog = text_of(c, "[data-testid=export-dialog]").await;
     assert!(
-        dialog.contains("Export repair bundles") && dialog.contains("Every mismatched agent (36)"),
+        dialog.contains("Export repair bundles")
+            && dialog.contains("Every agent not yet repaired (36)"),
         "step 4: export-dialog: {dialog}"
     );
     click(c, "#export-choose-folder").await;
