@@ -74,16 +74,23 @@ mod tests {
         .unwrap();
         let receipts = tmp.path().join("receipts");
         std::fs::create_dir(&receipts).unwrap();
-        for i in 0..20 {
+        let started = std::time::Instant::now();
+        for i in 0..200 {
             std::fs::write(receipts.join(format!("PC-{i}.txt")), b"x").unwrap();
         }
+        let writing = started.elapsed();
         let mut calls = vec![rx.recv_timeout(Duration::from_secs(5)).unwrap()];
         while let Ok(more) = rx.recv_timeout(Duration::from_millis(700)) {
             calls.push(more);
         }
-        // Dozens of events, a call or two (a burst may straddle one quiet period), and
-        // they point at the receipts folder for the caller to read again.
-        assert!(calls.len() <= 2, "{} calls", calls.len());
+        // Hundreds of events become a handful of calls (the debouncer releases each path
+        // once it has been quiet, on its own ticks, so a burst may end in a few calls),
+        // and they point at the receipts folder for the caller to read again.
+        assert!(
+            calls.len() < 20,
+            "{} calls for 200 files written in {writing:?}",
+            calls.len()
+        );
         assert!(calls.iter().flatten().any(|p| p.starts_with(&receipts)));
     }
 }
