@@ -31,7 +31,9 @@ export function planDrop(classified) {
         else plan.refused.push({ path, reasonKey: "drop.oneKeyPair" });
         break;
       default:
-        plan.refused.push({ path, reason: item?.kind?.reason ?? "" });
+        // Rust's code when it sent one (translated by the catalogs), else its text.
+        const code = item?.kind?.code;
+        plan.refused.push(code ? { path, reasonKey: `reason.${code}`, reason: item.kind.reason } : { path, reason: item?.kind?.reason ?? "" });
     }
   }
   // Opening another server changes what the lists and certificates would be checked

@@ -628,7 +628,7 @@ function fileReport(entry) {
               "tbody",
               {},
               rejected.map((line) =>
-                el("tr", { "data-testid": "rejected-line" }, el("td", { class: "num" }, line.line), el("td", {}, tText(line.reason)), el("td", {}, el("code", { class: "raw" }, line.text))),
+                el("tr", { "data-testid": "rejected-line" }, el("td", { class: "num" }, line.line), el("td", {}, line.code ? t(`reason.${line.code}`, line.args ?? {}) : tText(line.reason)), el("td", {}, el("code", { class: "raw" }, line.text))),
               ),
             ),
           ),

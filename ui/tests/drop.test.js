@@ -49,3 +49,9 @@ test("one list, a folder of certificates, a key pair", () => {
   assert.deepEqual(say("en", plan), ["Import 1 list file", "Check the agent certificates in 1 folder", "Open the key pair /k/a.pfx in Key pairs"]);
   assert.equal(plan.refused[0].reasonKey, "drop.oneKeyPair");
 });
+
+test("a refusal with Rust's code is translated from the catalogs", () => {
+  const classified = [{ path: "/x/a.bin", kind: { kind: "unknown", code: "drop.unknown_file", reason: "neither a list, a certificate nor a key pair file" } }];
+  const plan = planDrop(classified);
+  assert.equal(plan.refused[0].reasonKey, "reason.drop.unknown_file");
+});

@@ -21,18 +21,19 @@ pub enum Kind {
     ServerFolder,
     /// A folder of collected agent certificates.
     CertificateFolder,
-    /// Refused, with the reason.
-    Unknown { reason: String },
+    /// Refused, with the reason (`code` for the window to translate).
+    Unknown { code: &'static str, reason: String },
 }
 
 const SNIFF: usize = 64 * 1024;
 
 pub fn classify(path: &Path) -> Kind {
-    let unknown = |reason: &str| Kind::Unknown {
+    let unknown = |code: &'static str, reason: &str| Kind::Unknown {
+        code,
         reason: reason.to_string(),
     };
     let Ok(meta) = std::fs::metadata(path) else {
-        return unknown("not found");
+        return unknown("drop.not_found", "not found");
     };
     if meta.is_dir() {
         if server::open(path).is_ok()
@@ -52,14 +53,17 @@ pub fn classify(path: &Path) -> Kind {
         return if holds_certificates {
             Kind::CertificateFolder
         } else {
-            unknown("a folder with neither a server nor agent certificates in it")
+            unknown(
+                "drop.empty_folder",
+                "a folder with neither a server nor agent certificates in it",
+            )
         };
     }
     let Ok(bytes) = read_head(path) else {
-        return unknown("cannot be read");
+        return unknown("drop.unreadable", "cannot be read");
     };
     if bytes.is_empty() {
-        return unknown("the file is empty");
+        return unknown("drop.empty_file", "the file is empty");
     }
     if cert::parse(&bytes).is_ok() {
         return Kind::Certificate;
@@ -75,7 +79,10 @@ pub fn classify(path: &Path) -> Kind {
     if looks_like_text(&bytes) {
         return Kind::List;
     }
-    unknown("neither a list, a certificate nor a key pair file")
+    unknown(
+        "drop.unknown_file",
+        "neither a list, a certificate nor a key pair file",
+    )
 }
 
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
@@ -118,10 +125,19 @@ mod tests {
             .install_folder
             .join("PCCSRV/Admin/Utility/IpXfer/IpXfer.exe");
         std::fs::write(&exe, [0x4d, 0x5a, 0, 0, 3]).unwrap();
-        assert!(matches!(classify(&exe), Kind::Unknown { .. }));
+        assert!(matches!(
+            classify(&exe),
+            Kind::Unknown {
+                code: "drop.unknown_file",
+                ..
+            }
+        ));
         assert!(matches!(
             classify(&tmp.path().join("none")),
-            Kind::Unknown { .. }
+            Kind::Unknown {
+                code: "drop.not_found",
+                ..
+            }
         ));
     }
 }

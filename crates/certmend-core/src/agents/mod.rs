@@ -130,6 +130,11 @@ pub fn guid_key(guid: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rejected {
     pub line: u64,
+    /// Stable code of the reason (`list.no_name`, ...), for the window to translate.
+    pub code: &'static str,
+    /// Values the reason names (`fields`, `columns`), for the translation.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<&'static str, String>,
     pub reason: String,
     /// The line's text, shortened.
     pub text: String,
@@ -365,15 +370,21 @@ impl Mapper {
     }
 
     fn map(&self, record: Record, delimiter: char) -> ListItem {
-        let reject = |record: &Record, reason: String| {
+        let reject = |record: &Record,
+                      code: &'static str,
+                      args: &[(&'static str, usize)],
+                      reason: String| {
             ListItem::Rejected(Rejected {
                 line: record.line,
+                code,
+                args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
                 reason,
                 text: record.text(delimiter),
             })
         };
         if let Some(error) = &record.error {
-            return reject(&record, error.clone());
+            // The record reader's only error.
+            return reject(&record, "list.unterminated_quote", &[], error.clone());
         }
         if self.header && record.fields.len() != self.columns.len() {
             let reason = format!(
@@ -381,7 +392,11 @@ impl Mapper {
                 record.fields.len(),
                 self.columns.len()
             );
-            return reject(&record, reason);
+            let args = [
+                ("fields", record.fields.len()),
+                ("columns", self.columns.len()),
+            ];
+            return reject(&record, "list.field_count", &args, reason);
         }
         // The name decides whether the line is taken: check it while the record is whole.
         let name = record
@@ -390,11 +405,13 @@ impl Mapper {
             .map(|n| n.trim())
             .unwrap_or("");
         if name.is_empty() {
-            return reject(&record, "no computer name".to_string());
+            return reject(&record, "list.no_name", &[], "no computer name".to_string());
         }
         if name.chars().any(char::is_control) {
             return reject(
                 &record,
+                "list.control_characters",
+                &[],
                 "the computer name contains control characters".to_string(),
             );
         }
@@ -550,6 +567,18 @@ mod tests {
         assert_eq!(lines[2].0, 5);
         assert!(lines[2].1.contains("control"));
         assert_eq!(rejected[0].text, ",10.0.0.2");
+        // Codes and values for the window to translate.
+        let codes: Vec<_> = rejected.iter().map(|r| r.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "list.no_name",
+                "list.field_count",
+                "list.control_characters"
+            ]
+        );
+        assert_eq!(rejected[1].args["fields"], "3");
+        assert_eq!(rejected[1].args["columns"], "2");
     }
 
     #[test]
