@@ -6,6 +6,15 @@ import { el, fill, keepFocus } from "./dom.js";
 import { baseName, formatDateTime, formatNumber } from "./format.js";
 import { button, errorBox, notice, receiptText, statusPill } from "./widgets.js";
 
+/** A receipt problem in the window's language: by its code (a status it names in
+ * words too), else Rust's sentence. */
+function problemText(p) {
+  if (!p.code) return tText(p.reason);
+  const args = { ...(p.args ?? {}) };
+  if (args.status) args.status = t(`status.${args.status}`);
+  return t(`reason.${p.code}`, args);
+}
+
 const section = document.getElementById("receipts-view");
 const local = {
   /** Newest first: {at, live, report} or {at, error}. */
@@ -108,7 +117,7 @@ function resultSection(entry, index) {
                   { "data-testid": "receipt-problem" },
                   el("td", {}, el("span", { class: "pill bad" }, t(p.key))),
                   el("td", { class: "muted", title: p.file }, `${baseName(p.file)}:${p.line}`),
-                  el("td", {}, tText(p.reason)),
+                  el("td", {}, problemText(p)),
                   el("td", {}, el("code", { class: "raw" }, p.text)),
                 ),
               ),

@@ -89,8 +89,13 @@ test("Rust's fixed English sentences have Japanese", () => {
 test("every reason code Rust sends has words in both languages", () => {
   const core = join(ui, "..", "crates", "certmend-core", "src");
   const rust = ["agents/mod.rs", "dropped.rs"].map((f) => readFileSync(join(core, f), "utf8")).join("\n");
-  const codes = [...rust.matchAll(/"((?:list|drop)\.[a-z_]+)"/g)].map((m) => m[1]);
-  assert.ok(codes.length >= 9, `found ${codes.length} codes`);
+  const receipts = readFileSync(join(core, "receipts.rs"), "utf8");
+  const codes = [
+    ...[...rust.matchAll(/"((?:list|drop)\.[a-z_]+)"/g)].map((m) => m[1]),
+    // Receipt problems (LineProblem::new("receipts.…")), not the module's error codes.
+    ...[...receipts.matchAll(/LineProblem::new\(\s*"(receipts\.[a-z_]+)"/g)].map((m) => m[1]),
+  ];
+  assert.ok(codes.length >= 15, `found ${codes.length} codes`);
   for (const code of codes) {
     for (const lang of ["en", "ja"]) assert.ok(`reason.${code}` in catalogs[lang], `${lang}: reason.${code}`);
   }

@@ -425,7 +425,7 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
                 "  {label}: {} line {}: {}  |  {}",
                 p.file.display(),
                 p.line,
-                p.reason,
+                p.problem.reason,
                 p.text
             );
         }

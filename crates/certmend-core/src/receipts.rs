@@ -4,6 +4,7 @@
 //! reading the same receipts again changes nothing. Unknown bundles, malformed lines and
 //! receipts for an older certificate are reported, never silently skipped.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -112,11 +113,35 @@ pub struct Receipt {
     pub result: ReceiptResult,
 }
 
-/// Parses one line; `Err(reason)` when it is not a receipt certmend can use.
-pub fn parse_line(line: &str) -> Result<Receipt, String> {
+/// Why a line is not a receipt certmend can use (or what else is wrong with it): a
+/// stable code with the values it names, for the window to translate, and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineProblem {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<&'static str, String>,
+    pub reason: String,
+}
+
+impl LineProblem {
+    fn new(code: &'static str, args: &[(&'static str, &str)], reason: String) -> Self {
+        Self {
+            code,
+            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+            reason,
+        }
+    }
+}
+
+/// Parses one line; `Err` says why it is not a receipt certmend can use.
+pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
     let mut fields = line.trim_end_matches(['\r', '\n', ' ']).split(';');
     if fields.next() != Some(RECEIPT_MAGIC) {
-        return Err(format!("does not start with {RECEIPT_MAGIC}"));
+        return Err(LineProblem::new(
+            "receipts.not_a_receipt",
+            &[("magic", RECEIPT_MAGIC)],
+            format!("does not start with {RECEIPT_MAGIC}"),
+        ));
     }
     let mut get = std::collections::HashMap::new();
     for field in fields {
@@ -124,17 +149,32 @@ pub fn parse_line(line: &str) -> Result<Receipt, String> {
             Some((key, value)) => {
                 get.insert(key, value.trim());
             }
-            None => return Err(format!("field without '=': {field:?}")),
+            None => {
+                return Err(LineProblem::new(
+                    "receipts.field_without_equals",
+                    &[("field", field)],
+                    format!("field without '=': {field:?}"),
+                ))
+            }
         }
     }
     let field = |key: &str| get.get(key).map(|v| v.to_string()).unwrap_or_default();
     let bundle_id = field("bundle");
     if bundle_id.is_empty() || !bundle_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err("no bundle id".into());
+        return Err(LineProblem::new(
+            "receipts.no_bundle_id",
+            &[],
+            "no bundle id".into(),
+        ));
     }
     let result_word = field("result");
-    let result = ReceiptResult::parse(&result_word)
-        .ok_or_else(|| format!("unknown result {result_word:?}"))?;
+    let result = ReceiptResult::parse(&result_word).ok_or_else(|| {
+        LineProblem::new(
+            "receipts.unknown_result",
+            &[("word", &result_word)],
+            format!("unknown result {result_word:?}"),
+        )
+    })?;
     Ok(Receipt {
         computer: field("computer"),
         bundle_id: bundle_id.to_lowercase(),
@@ -167,7 +207,8 @@ pub struct Applied {
 pub struct Problem {
     pub file: PathBuf,
     pub line: usize,
-    pub reason: String,
+    #[serde(flatten)]
+    pub problem: LineProblem,
     pub text: String,
 }
 
@@ -266,10 +307,10 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                 continue;
             }
             report.lines += 1;
-            let problem = |reason: String| Problem {
+            let problem = |problem: LineProblem| Problem {
                 file: file.clone(),
                 line: number,
-                reason,
+                problem,
                 text: line.chars().take(300).collect(),
             };
             let receipt = match parse_line(line) {
@@ -280,9 +321,13 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                 }
             };
             let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
-                report.unknown_bundles.push(problem(format!(
-                    "bundle {} is not known to this certmend database",
-                    receipt.bundle_id
+                report.unknown_bundles.push(problem(LineProblem::new(
+                    "receipts.unknown_bundle",
+                    &[("bundle", &receipt.bundle_id)],
+                    format!(
+                        "bundle {} is not known to this certmend database",
+                        receipt.bundle_id
+                    ),
                 )));
                 continue;
             };
@@ -319,9 +364,13 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                 ReceiptOutcome::AlreadyRead => report.already_read += 1,
                 ReceiptOutcome::Recorded { before, after } => {
                     if stale {
-                        report.stale.push(problem(format!(
-                            "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
-                            receipt.bundle_id, before
+                        report.stale.push(problem(LineProblem::new(
+                            "receipts.stale",
+                            &[("bundle", &receipt.bundle_id), ("status", &before)],
+                            format!(
+                                "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
+                                receipt.bundle_id, before
+                            ),
                         )));
                     }
                     report.applied.push(Applied {
@@ -354,11 +403,14 @@ mod tests {
         assert_eq!(r.bundle_id, "00ff");
         assert_eq!(r.result, ReceiptResult::Repaired);
         assert_eq!(r.time, "10:01:02.03");
-        assert!(parse_line("hello").unwrap_err().contains("does not start"));
+        let err = parse_line("hello").unwrap_err();
+        assert!(err.reason.contains("does not start"));
+        assert_eq!(err.code, "receipts.not_a_receipt");
         assert!(parse_line("certmend-receipt=1;bundle=;result=REPAIRED").is_err());
-        assert!(parse_line("certmend-receipt=1;bundle=ab;result=MAYBE")
-            .unwrap_err()
-            .contains("MAYBE"));
+        let err = parse_line("certmend-receipt=1;bundle=ab;result=MAYBE").unwrap_err();
+        assert!(err.reason.contains("MAYBE"));
+        assert_eq!(err.code, "receipts.unknown_result");
+        assert_eq!(err.args["word"], "MAYBE");
         assert!(parse_line("certmend-receipt=1;bundle=ab;junk;result=REPAIRED").is_err());
     }
 
