@@ -366,7 +366,7 @@ function createdBox() {
     el("h3", {}, t("keys.created", { thumb: shortThumbprint(c.certificate.sha1_thumbprint) })),
     el("p", {}, t("keys.encryption", { encryption: t(`encryption.${c.encryption}`) })),
     filesTable(c.files),
-    c.warnings.map((w) => notice("warning", el("p", {}, tText(w)))),
+    (c.warning_codes?.length ? c.warning_codes.map((code) => t(`reason.${code}`)) : c.warnings.map((w) => tText(w))).map((w) => notice("warning", el("p", {}, w))),
     el("div", { class: "row-buttons" }, c.files[0] ? button(t("export.openFolder"), () => openFolder(parentFolder(c.files[0].path)), { id: "kp-open-created" }) : null),
     el("p", { class: "next-step" }, t("keys.createdNext")),
   );
@@ -630,7 +630,7 @@ function restoredBox() {
     filesTable(r.files),
     el("p", {}, t("keys.preRestore"), " ", el("code", {}, r.pre_restore_folder), " ", button(t("export.openFolder"), () => openFolder(r.pre_restore_folder))),
     el("h4", {}, t("keys.nextSteps")),
-    el("ol", { class: "next-steps" }, r.next_steps.map((s) => el("li", {}, tText(s)))),
+    el("ol", { class: "next-steps" }, (r.next_step_codes?.length ? r.next_step_codes.map((code) => t(`reason.${code}`)) : r.next_steps.map((s) => tText(s))).map((s) => el("li", {}, s))),
   );
 }
 

@@ -94,8 +94,10 @@ test("every reason code Rust sends has words in both languages", () => {
     ...[...rust.matchAll(/"((?:list|drop)\.[a-z_]+)"/g)].map((m) => m[1]),
     // Receipt problems (LineProblem::new("receipts.…")), not the module's error codes.
     ...[...receipts.matchAll(/LineProblem::new\(\s*"(receipts\.[a-z_]+)"/g)].map((m) => m[1]),
+    // Restore next steps and backup warnings (backup.rs).
+    ...[...readFileSync(join(core, "backup.rs"), "utf8").matchAll(/"((?:restore\.next|backup\.legacy)[.a-z_]*)"/g)].map((m) => m[1]),
   ];
-  assert.ok(codes.length >= 15, `found ${codes.length} codes`);
+  assert.ok(codes.length >= 19, `found ${codes.length} codes`);
   for (const code of codes) {
     for (const lang of ["en", "ja"]) assert.ok(`reason.${code}` in catalogs[lang], `${lang}: reason.${code}`);
   }

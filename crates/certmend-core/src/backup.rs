@@ -129,6 +129,8 @@ pub struct Created {
     /// Every file written, with size and SHA-256.
     pub files: Vec<WrittenFile>,
     pub warnings: Vec<String>,
+    /// The same warnings as stable codes, for the window to translate.
+    pub warning_codes: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -193,8 +195,10 @@ pub fn create(
         &files,
     ))?;
     let mut warnings = Vec::new();
+    let mut warning_codes = Vec::new();
     if encryption == Encryption::Legacy {
         warnings.push(LEGACY_WARNING.to_string());
+        warning_codes.push("backup.legacy_weaker");
     }
     Ok(Created {
         backup_id,
@@ -202,6 +206,7 @@ pub fn create(
         encryption,
         files,
         warnings,
+        warning_codes,
     })
 }
 
@@ -434,7 +439,16 @@ pub struct Restored {
     pub pre_restore_backup_id: i64,
     pub pre_restore_folder: PathBuf,
     pub next_steps: Vec<String>,
+    /// The same steps as stable codes, for the window to translate.
+    pub next_step_codes: Vec<&'static str>,
 }
+
+/// Codes of [`NEXT_STEPS`], in the same order.
+pub const NEXT_STEP_CODES: [&str; 3] = [
+    "restore.next.import_with_setup",
+    "restore.next.restart_service",
+    "restore.next.bundles_stale",
+];
 
 /// What the next step on the Windows server is after a restore.
 pub const NEXT_STEPS: [&str; 3] = [
@@ -577,6 +591,7 @@ pub fn restore_with_faults(
         pre_restore_backup_id,
         pre_restore_folder: folder,
         next_steps: NEXT_STEPS.iter().map(|s| s.to_string()).collect(),
+        next_step_codes: NEXT_STEP_CODES.to_vec(),
     })
 }
 
