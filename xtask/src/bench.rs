@@ -10,16 +10,15 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, ensure_packages, status, workspace_root, Result};
 
-struct Options {
-    agents: usize,
-    runs: usize,
+/// `--agents N --runs N`, shared by the benchmarks.
+pub(crate) struct Options {
+    pub(crate) agents: usize,
+    pub(crate) runs: usize,
 }
 
-fn parse(args: &[String]) -> Result<Options> {
-    let mut options = Options {
-        agents: 100_000,
-        runs: 5,
-    };
+/// Parses `--agents N --runs N` over the given defaults; `name` goes into errors.
+pub(crate) fn parse(name: &str, args: &[String], defaults: Options) -> Result<Options> {
+    let mut options = defaults;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let value = it
@@ -29,7 +28,7 @@ fn parse(args: &[String]) -> Result<Options> {
         match (arg.as_str(), value) {
             ("--agents", Some(v)) => options.agents = v,
             ("--runs", Some(v)) => options.runs = v,
-            _ => return Err(format!("bench-import: bad argument {arg}")),
+            _ => return Err(format!("{name}: bad argument {arg}")),
         }
     }
     Ok(options)
@@ -100,7 +99,14 @@ fn remove_db(path: &Path) {
 }
 
 pub fn import(args: &[String]) -> Result {
-    let options = parse(args)?;
+    let options = parse(
+        "bench-import",
+        args,
+        Options {
+            agents: 100_000,
+            runs: 5,
+        },
+    )?;
     ensure_packages(&["sqlite3", "time"])?;
     let mut build = cargo();
     build.args(["build", "--release", "-p", "certmend-cli"]);

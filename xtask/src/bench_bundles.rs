@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bench::{list_text, measure, median};
+use crate::bench::{list_text, measure, median, parse, Options};
 use crate::{cargo, ensure_packages, status, workspace_root, Result};
 
 /// Size of each IpXfer stand-in.
@@ -22,31 +22,6 @@ const IPXFER_SIZE: usize = 1536 * 1024;
 /// The targets from the issue.
 const TARGET_RATIO: f64 = 1.3;
 const TARGET_PEAK_MB: f64 = 64.0;
-
-struct Options {
-    agents: usize,
-    runs: usize,
-}
-
-fn parse(args: &[String]) -> Result<Options> {
-    let mut options = Options {
-        agents: 1000,
-        runs: 5,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let value = it
-            .next()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|v| *v > 0);
-        match (arg.as_str(), value) {
-            ("--agents", Some(v)) => options.agents = v,
-            ("--runs", Some(v)) => options.runs = v,
-            _ => return Err(format!("bench-bundles: bad argument {arg}")),
-        }
-    }
-    Ok(options)
-}
 
 /// Deterministic pseudo-random bytes (incompressible, like a real executable roughly is).
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -148,7 +123,14 @@ fn mb_per_s(bytes: u64, d: Duration) -> f64 {
 }
 
 pub fn bundles(args: &[String]) -> Result {
-    let options = parse(args)?;
+    let options = parse(
+        "bench-bundles",
+        args,
+        Options {
+            agents: 1000,
+            runs: 5,
+        },
+    )?;
     ensure_packages(&["time"])?;
     let mut build = cargo();
     build.args(["build", "--release", "-p", "certmend-cli"]);

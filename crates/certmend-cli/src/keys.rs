@@ -193,17 +193,7 @@ pub fn run_keypair(
         }
         None => None,
     };
-    let report = pair.report(&file, relation);
-    if json {
-        render::json(&report);
-    } else {
-        report_text(&report);
-    }
-    Ok(if report.checks.key_matches_certificate {
-        Outcome::Ok
-    } else {
-        Outcome::Problem
-    })
+    Ok(print_report(&pair.report(&file, relation), json))
 }
 
 pub fn run_backup(
@@ -224,7 +214,7 @@ pub fn run_backup(
             let out = backups_dir(out)?;
             let mut store = open_store(db)?;
             let recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            recover(&mut store, &recorded, json)?;
+            let recorded = recover(&mut store, recorded, json)?;
             let source = match from {
                 Some(from) => from,
                 None => backup::server_key_pair_file(&recorded).map_err(coded)?,
@@ -303,17 +293,7 @@ pub fn run_backup(
             password_file,
         } => {
             let pair = read_pkcs12(&file, password_file.as_deref())?;
-            let report = pair.report(&file, None);
-            if json {
-                render::json(&report);
-            } else {
-                report_text(&report);
-            }
-            Ok(if report.checks.key_matches_certificate {
-                Outcome::Ok
-            } else {
-                Outcome::Problem
-            })
+            Ok(print_report(&pair.report(&file, None), json))
         }
         BackupCommand::Restore {
             file,
@@ -325,10 +305,8 @@ pub fn run_backup(
         } => {
             let out = backups_dir(out)?;
             let mut store = open_store(db)?;
-            let mut recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            if recover(&mut store, &recorded, json)?.is_some() {
-                recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            }
+            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            let recorded = recover(&mut store, recorded, json)?;
             let bytes = keypair::read_bytes(&file).map_err(coded)?;
             keypair::expect_pkcs12(&bytes, &file).map_err(coded)?;
             let password = secrets::file_password(password_file.as_deref(), &file)?;
@@ -438,13 +416,14 @@ fn confirm() -> Result<(), CodedMessage> {
     }
 }
 
-/// Finishes or undoes a restore an earlier run left half done, and says so.
+/// Finishes or undoes a restore an earlier run left half done, says so, and gives the
+/// server as it is now.
 fn recover(
     store: &mut Store,
-    recorded: &inventory::RecordedServer,
+    recorded: inventory::RecordedServer,
     json: bool,
-) -> Result<Option<Recovery>, CodedMessage> {
-    let outcome = backup::recover(store, recorded).map_err(coded)?;
+) -> Result<inventory::RecordedServer, CodedMessage> {
+    let (recorded, outcome) = backup::recover_server(store, recorded).map_err(coded)?;
     if let Some(outcome) = &outcome {
         let what = match outcome {
             Recovery::Completed => "it had finished; its journal was removed",
@@ -457,5 +436,20 @@ fn recover(
             println!("Note: {message}.");
         }
     }
-    Ok(outcome)
+    Ok(recorded)
+}
+
+/// Prints a key pair's report; a key that does not belong to its certificate is a
+/// problem (exit 1).
+fn print_report(report: &KeyPairReport, json: bool) -> Outcome {
+    if json {
+        render::json(report);
+    } else {
+        report_text(report);
+    }
+    if report.checks.key_matches_certificate {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    }
 }

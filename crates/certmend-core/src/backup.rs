@@ -37,6 +37,8 @@ pub enum BackupError {
     KeyPair(#[from] KeyPairError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Inventory(#[from] crate::inventory::InventoryError),
     #[error("the new backup password is {chars} characters; use at least {MIN_PASSWORD_CHARS} (or --allow-weak-password)")]
     WeakPassword { chars: usize },
     #[error("{}: the server has no key pair backup here (AuthCertBackup\\OfficeScanAuth.dat); give the key pair file with --from", path.display())]
@@ -62,6 +64,7 @@ impl ErrorCode for BackupError {
         match self {
             BackupError::KeyPair(e) => e.code(),
             BackupError::Store(e) => e.code(),
+            BackupError::Inventory(e) => e.code(),
             BackupError::WeakPassword { .. } => "backup.weak_password",
             BackupError::NoServerKeyPair { .. } => "backup.no_server_key_pair",
             BackupError::Write { .. } => "backup.write",
@@ -628,6 +631,35 @@ fn roll_back(journal: &Journal) -> Result<(), BackupError> {
         }
     }
     Ok(())
+}
+
+/// [`recover`], then the server read again when a restore was finished or undone (its
+/// certificate may have changed), so callers go on with what is on disk.
+pub fn recover_server(
+    store: &mut Store,
+    server: RecordedServer,
+) -> Result<(RecordedServer, Option<Recovery>), BackupError> {
+    let outcome = recover(store, &server)?;
+    if outcome.is_none() {
+        return Ok((server, None));
+    }
+    let reread = crate::inventory::open(store, &server.report.server.install_folder)?;
+    Ok((reread, outcome))
+}
+
+/// The newest backup certmend wrote of the server's current key pair, if any.
+pub fn latest_backup(
+    store: &Store,
+    server: &RecordedServer,
+) -> Result<Option<crate::store::BackupRow>, StoreError> {
+    let Some(current) = server.certificate.as_ref() else {
+        return Ok(None);
+    };
+    let sha = &current.info().sha256;
+    Ok(store
+        .backups()?
+        .into_iter()
+        .find(|b| b.kind == "backup" && &b.certificate_sha256 == sha))
 }
 
 /// What [`recover`] found and did.

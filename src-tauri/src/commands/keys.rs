@@ -183,17 +183,12 @@ pub async fn restore(app: AppHandle, request: RestoreRequest) -> Result<Restored
 /// The server in use after finishing or undoing an interrupted restore.
 fn recovered_server(state: &AppState) -> Result<inventory::RecordedServer, CodedMessage> {
     let server = state.server()?;
-    let recovered = {
+    let (server, outcome) = {
         let mut store = state.store();
-        backup::recover(&mut store, &server).map_err(coded)?
+        backup::recover_server(&mut store, server).map_err(coded)?
     };
-    if recovered.is_none() {
-        return Ok(server);
+    if outcome.is_some() {
+        state.set_server(server.clone());
     }
-    let mut store = state.store();
-    let reread =
-        inventory::open(&mut store, &server.report.server.install_folder).map_err(coded)?;
-    drop(store);
-    state.set_server(reread.clone());
-    Ok(reread)
+    Ok(server)
 }

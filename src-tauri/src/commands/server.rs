@@ -28,7 +28,7 @@ fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
         let mut store = state.store();
         inventory::record(&mut store, opened.report.server.clone()).map_err(coded)?
     };
-    let backup = latest_backup(state, &recorded)?;
+    let backup = certmend_core::backup::latest_backup(&state.store(), &recorded).map_err(coded)?;
     state.set_server(recorded.clone());
     Ok(ServerView {
         server_id: recorded.server_id,
@@ -37,22 +37,6 @@ fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
         fell_back_to_demo: opened.fell_back_to_demo,
         backup,
     })
-}
-
-fn latest_backup(
-    state: &AppState,
-    recorded: &inventory::RecordedServer,
-) -> Result<Option<BackupRow>, CodedMessage> {
-    let Some(current) = recorded.certificate.as_ref() else {
-        return Ok(None);
-    };
-    let sha = &current.info().sha256;
-    Ok(state
-        .store()
-        .backups()
-        .map_err(coded)?
-        .into_iter()
-        .find(|b| b.kind == "backup" && &b.certificate_sha256 == sha))
 }
 
 /// The server the app starts on: `$CERTMEND_ROOT` when set, else this machine's server;
