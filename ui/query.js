@@ -17,8 +17,12 @@ export function searchTerm(text) {
   return trimmed === "" ? null : trimmed;
 }
 
-/** `{request}` for agents_page: the rows [offset, offset + limit) of `query`. */
-export function pageRequest(query, offset, limit) {
+/**
+ * `{request}` for agents_page: the rows [offset, offset + limit) of `query`; with
+ * `counts: false` only the rows (no total, no per-status counts), for pages of a query
+ * already counted.
+ */
+export function pageRequest(query, offset, limit, { counts = true } = {}) {
   const request = {
     sort: COLUMNS.includes(query.sort) ? query.sort : "name",
     descending: Boolean(query.descending),
@@ -28,6 +32,7 @@ export function pageRequest(query, offset, limit) {
   if (STATUSES.includes(query.status)) request.status = query.status;
   const search = searchTerm(query.search);
   if (search !== null) request.search = search;
+  if (!counts) request.skip_counts = true;
   return request;
 }
 

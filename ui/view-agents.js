@@ -20,6 +20,8 @@ const local = {
   cache: new PageCache({ pageSize: PAGE_SIZE, maxPages: 16 }),
   /** Rows matching the query, from the newest agents_page answer (null before one). */
   total: null,
+  /** The page-cache generation whose total and counts we hold (see fetchPage). */
+  countedGeneration: -1,
   /** Per status, following the search (for the chips). */
   counts: countsByStatus([]),
   /** The row keyboard focus is on. */
@@ -123,10 +125,18 @@ async function fetchPage(page) {
   const generation = local.cache.begin(page);
   const { offset, limit } = local.cache.bounds(page);
   const token = ++fetchToken;
+  // Counting 100,000 rows costs more than a page: count once per query (and after
+  // every refresh, which starts a new generation), then ask only for rows.
+  const counts = local.countedGeneration !== generation;
   try {
-    const answer = await invoke("agents_page", { request: pageRequest(local.query, offset, limit) });
+    const answer = await invoke("agents_page", { request: pageRequest(local.query, offset, limit, { counts }) });
     if (!local.cache.store(page, answer.rows, generation)) return true;
     local.pageError = null;
+    if (answer.total == null) {
+      scheduleRender();
+      return true;
+    }
+    local.countedGeneration = generation;
     const totalChanged = local.total !== answer.total;
     local.total = answer.total;
     local.counts = countsByStatus(answer.counts);
@@ -166,7 +176,7 @@ async function rowsBetween(a, b) {
       continue;
     }
     const limit = Math.min(1000, b - index + 1);
-    const answer = await invoke("agents_page", { request: pageRequest(local.query, index, limit) });
+    const answer = await invoke("agents_page", { request: pageRequest(local.query, index, limit, { counts: false }) });
     if (answer.rows.length === 0) break;
     rows.push(...answer.rows);
     index += answer.rows.length;
@@ -178,7 +188,7 @@ async function rowsBetween(a, b) {
 export async function namesWithStatus(status) {
   const names = [];
   for (let offset = 0; ; offset += 1000) {
-    const answer = await invoke("agents_page", { request: pageRequest({ ...defaultQuery(), status }, offset, 1000) });
+    const answer = await invoke("agents_page", { request: pageRequest({ ...defaultQuery(), status }, offset, 1000, { counts: false }) });
     names.push(...answer.rows.map((r) => r.name));
     if (answer.rows.length < 1000) return names;
   }

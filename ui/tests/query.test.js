@@ -17,6 +17,8 @@ test("the agents_page request carries only what is set", () => {
   assert.equal(pageRequest(q, 0, 5000).limit, 1000, "never more than agents_page allows");
   assert.equal(pageRequest({ ...q, status: "bogus", sort: "bogus" }, 0, 10).status, undefined);
   assert.equal(pageRequest({ ...q, sort: "bogus" }, 0, 10).sort, "name");
+  assert.equal(pageRequest(q, 0, 10).skip_counts, undefined, "counted unless asked not to");
+  assert.equal(pageRequest(q, 100, 100, { counts: false }).skip_counts, true);
 });
 
 test("the cache key changes with what selects rows", () => {

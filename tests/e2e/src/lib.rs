@@ -135,7 +135,45 @@ pub async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// A screenshot for people: the app's X window as the X server shows it, after the
+/// page has painted two frames. Not WebDriver's screenshot: WebKitGTK's snapshot hangs
+/// with compositing off, which is how the app runs (see src-tauri/src/main.rs).
 pub async fn save_screenshot(client: &Client, name: &str) {
-    let png = client.screenshot().await.unwrap();
-    std::fs::write(screenshot_dir().join(name), png).unwrap();
+    client
+        .execute(
+            "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let window = app_window();
+    let path = screenshot_dir().join(name);
+    let status = Command::new("import")
+        .args(["-window", &window])
+        .arg(format!("png:{}", path.display()))
+        .status()
+        .expect("ImageMagick's import runs");
+    assert!(
+        status.success(),
+        "import -window {window} {}",
+        path.display()
+    );
+}
+
+/// The X window id of the visible window titled "certmend" (one app runs at a time).
+fn app_window() -> String {
+    let out = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", "^certmend$"])
+        .output()
+        .expect("xdotool runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            panic!(
+                "no visible certmend window: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
 }

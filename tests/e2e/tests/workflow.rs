@@ -173,22 +173,8 @@ async fn answer_dialogs(client: &Client, files: &[&Path], folder: Option<&Path>)
     how.as_str().unwrap_or_default().to_string()
 }
 
-/// A screenshot for people. WebKit's screenshot can show a frame from before the
-/// last DOM change (the first of a session even one from before the scripts ran):
-/// let the page paint two frames first, and throw the session's first picture away.
+/// A screenshot for people (see certmend_e2e::save_screenshot).
 async fn shot(client: &Client, name: &str) {
-    let frames = "return new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));";
-    js(client, frames, vec![]).await;
-    let first = js(
-        client,
-        "const f = !window.__e2eShot; window.__e2eShot = true; return f;",
-        vec![],
-    )
-    .await;
-    if first == json!(true) {
-        let _ = client.screenshot().await;
-        js(client, frames, vec![]).await;
-    }
     save_screenshot(client, name).await;
 }
 

@@ -45,6 +45,9 @@ pub struct AgentQuery {
     pub descending: bool,
     pub offset: u32,
     pub limit: u32,
+    /// Leave out `total` and `counts`: a table scrolling through a query it already
+    /// counted asks only for rows (counting 100,000 rows costs more than a page).
+    pub skip_counts: bool,
 }
 
 /// A row of the agents table.
@@ -67,10 +70,11 @@ pub struct AgentTableRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentPage {
-    /// Rows matching the search and status filter.
-    pub total: u64,
-    /// Per status, the rows matching the search (for the filter chips).
-    pub counts: Vec<(String, u64)>,
+    /// Rows matching the search and status filter (None with `skip_counts`).
+    pub total: Option<u64>,
+    /// Per status, the rows matching the search, for the filter chips (None with
+    /// `skip_counts`).
+    pub counts: Option<Vec<(String, u64)>>,
     pub rows: Vec<AgentTableRow>,
 }
 
@@ -96,23 +100,28 @@ impl Store {
                  OR coalesce(a.ip, '') LIKE ?2 ESCAPE '\\'
                  OR unicode_lower(coalesce(a.domain, '')) LIKE ?2 ESCAPE '\\'
                  OR a.guid LIKE ?2 ESCAPE '\\')";
-        let mut counts_stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT a.status, count(*) FROM agents a WHERE {matches} GROUP BY a.status"
-            ))
-            .map_err(self.sql())?;
-        let counts: Vec<(String, u64)> = counts_stmt
-            .query_map(params![q.server_id, pattern], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
-            })
-            .map_err(self.sql())?
-            .collect::<Result<_, _>>()
-            .map_err(self.sql())?;
         let status = q.status.map(AgentStatus::as_str);
-        let total = match status {
-            Some(s) => counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
-            None => counts.iter().map(|(_, n)| n).sum(),
+        let (total, counts) = if q.skip_counts {
+            (None, None)
+        } else {
+            let mut counts_stmt = self
+                .conn
+                .prepare(&format!(
+                    "SELECT a.status, count(*) FROM agents a WHERE {matches} GROUP BY a.status"
+                ))
+                .map_err(self.sql())?;
+            let counts: Vec<(String, u64)> = counts_stmt
+                .query_map(params![q.server_id, pattern], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+                })
+                .map_err(self.sql())?
+                .collect::<Result<_, _>>()
+                .map_err(self.sql())?;
+            let total = match status {
+                Some(s) => counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
+                None => counts.iter().map(|(_, n)| n).sum(),
+            };
+            (Some(total), Some(counts))
         };
         let order = format!(
             "{} {dir}, a.name COLLATE NOCASE {dir}, a.id",
@@ -188,9 +197,9 @@ mod tests {
             ..Default::default()
         };
         let all = store.agents_page(&q(None, 0, 1000, false)).unwrap();
-        assert_eq!(all.total, 36);
+        assert_eq!(all.total, Some(36));
         assert_eq!(all.rows.len(), 36);
-        assert_eq!(all.counts, vec![("mismatched".to_string(), 36)]);
+        assert_eq!(all.counts, Some(vec![("mismatched".to_string(), 36)]));
         let mut names: Vec<_> = all.rows.iter().map(|r| r.name.to_lowercase()).collect();
         let sorted = {
             let mut s = names.clone();
@@ -200,21 +209,29 @@ mod tests {
         assert_eq!(names, sorted);
         // Pages are slices of the same order; descending reverses it.
         let page = store.agents_page(&q(None, 10, 5, false)).unwrap();
-        assert_eq!(page.total, 36);
+        assert_eq!(page.total, Some(36));
         assert_eq!(page.rows, all.rows[10..15].to_vec());
+        // A page without counts: the same rows, no total or counts.
+        let rows_only = AgentQuery {
+            skip_counts: true,
+            ..q(None, 10, 5, false)
+        };
+        let rows_only = store.agents_page(&rows_only).unwrap();
+        assert_eq!((rows_only.total, rows_only.counts), (None, None));
+        assert_eq!(rows_only.rows, page.rows);
         let desc = store.agents_page(&q(None, 0, 1, true)).unwrap();
         names.reverse();
         assert_eq!(desc.rows[0].name.to_lowercase(), names[0]);
         // Search narrows total and counts alike; a status filter only the rows.
         let acct = store.agents_page(&q(Some("ACCT"), 0, 100, false)).unwrap();
-        assert!(acct.total > 0 && acct.total < 36);
+        assert!(acct.total.is_some_and(|n| n > 0 && n < 36));
         assert!(acct.rows.iter().all(|r| r.name.contains("ACCT")));
         let none = AgentQuery {
             status: Some(AgentStatus::Repaired),
             ..q(None, 0, 100, false)
         };
         let none = store.agents_page(&none).unwrap();
-        assert_eq!(none.total, 0);
+        assert_eq!(none.total, Some(0));
         assert!(none.rows.is_empty());
         assert_eq!(none.counts, all.counts);
     }
