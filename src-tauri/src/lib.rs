@@ -6,7 +6,7 @@
 mod commands;
 mod state;
 
-use tauri::Manager;
+use tauri::{Manager, Runtime};
 
 /// Every command the window may call; build.rs lists the same names for the
 /// capability file.
@@ -40,8 +40,10 @@ macro_rules! handlers {
     };
 }
 
-pub fn run() {
-    let result = tauri::Builder::default()
+/// The app as the shell builds it, on any runtime: the real window (Wry) in `run`,
+/// Tauri's mock runtime in the command tests (tests/commands.rs).
+pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
         .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let state =
@@ -66,7 +68,15 @@ pub fn run() {
             }
         })
         .invoke_handler(handlers!())
-        .run(tauri::generate_context!());
+}
+
+/// tauri.conf.json, the capabilities and the embedded UI, for any runtime.
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+pub fn run() {
+    let result = builder(tauri::Builder::default()).run(context());
     if let Err(error) = result {
         eprintln!("certmend-app: error[app.start]: {error}");
         std::process::exit(1);

@@ -11,7 +11,7 @@ use certmend_core::progress::Progress;
 use certmend_core::server::CodedMessage;
 use certmend_core::store::{AgentPage, AgentQuery, Store};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 use super::{blocking, coded, path_from_window};
 use crate::state::{lock, AppState};
@@ -37,13 +37,13 @@ pub struct JobDone {
 }
 
 /// Progress that becomes `job-progress` events, throttled.
-pub struct EventProgress {
-    app: AppHandle,
+pub struct EventProgress<R: Runtime> {
+    app: AppHandle<R>,
     last: Mutex<(Instant, JobProgress)>,
 }
 
-impl EventProgress {
-    pub fn new(app: AppHandle, job: u64, kind: &'static str) -> Self {
+impl<R: Runtime> EventProgress<R> {
+    pub fn new(app: AppHandle<R>, job: u64, kind: &'static str) -> Self {
         let start = JobProgress {
             job,
             kind,
@@ -69,7 +69,7 @@ impl EventProgress {
     }
 }
 
-impl Progress for EventProgress {
+impl<R: Runtime> Progress for EventProgress<R> {
     fn update(&self, done: u64, total: u64) {
         self.send(|p| {
             p.done = done;
@@ -85,11 +85,11 @@ impl Progress for EventProgress {
 }
 
 /// Runs `work` on its own thread as job `id`, then emits `job-done`.
-pub fn spawn_job<T: Serialize>(
-    app: AppHandle,
+pub fn spawn_job<R: Runtime, T: Serialize>(
+    app: AppHandle<R>,
     id: u64,
     kind: &'static str,
-    work: impl FnOnce(&EventProgress) -> Result<T, CodedMessage> + Send + 'static,
+    work: impl FnOnce(&EventProgress<R>) -> Result<T, CodedMessage> + Send + 'static,
 ) {
     std::thread::spawn(move || {
         let progress = EventProgress::new(app.clone(), id, kind);
@@ -122,8 +122,8 @@ pub struct FileImport {
 /// Imports list files into the server in use, one after the other; returns the job id
 /// at once. Each file is its own transaction: a bad one does not stop the others.
 #[tauri::command]
-pub fn start_import(
-    app: AppHandle,
+pub fn start_import<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     paths: Vec<String>,
 ) -> Result<u64, CodedMessage> {
@@ -176,7 +176,10 @@ pub struct PageRequest {
 }
 
 #[tauri::command]
-pub async fn agents_page(app: AppHandle, request: PageRequest) -> Result<AgentPage, CodedMessage> {
+pub async fn agents_page<R: Runtime>(
+    app: AppHandle<R>,
+    request: PageRequest,
+) -> Result<AgentPage, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
         let server = state.server()?;
@@ -193,8 +196,8 @@ pub async fn agents_page(app: AppHandle, request: PageRequest) -> Result<AgentPa
 /// Certificates collected from agents (files or folders of them), compared with the
 /// server's.
 #[tauri::command]
-pub async fn compare_collected(
-    app: AppHandle,
+pub async fn compare_collected<R: Runtime>(
+    app: AppHandle<R>,
     paths: Vec<String>,
 ) -> Result<CompareReport, CodedMessage> {
     let paths = paths

@@ -2,7 +2,7 @@
 //! commands, and needs no dialog permission of its own.
 
 use certmend_core::server::CodedMessage;
-use tauri::AppHandle;
+use tauri::{AppHandle, Runtime};
 use tauri_plugin_dialog::DialogExt;
 
 use super::blocking;
@@ -17,7 +17,10 @@ fn to_strings(paths: Vec<tauri_plugin_dialog::FilePath>) -> Vec<String> {
 
 /// `lists`, `certificates` or `key_pair`: the filter the dialog offers first.
 #[tauri::command]
-pub async fn pick_files(app: AppHandle, kind: String) -> Result<Vec<String>, CodedMessage> {
+pub async fn pick_files<R: Runtime>(
+    app: AppHandle<R>,
+    kind: String,
+) -> Result<Vec<String>, CodedMessage> {
     blocking(move || {
         let dialog = app.dialog().file();
         let dialog = match kind.as_str() {
@@ -37,7 +40,7 @@ pub async fn pick_files(app: AppHandle, kind: String) -> Result<Vec<String>, Cod
 }
 
 #[tauri::command]
-pub async fn pick_folder(app: AppHandle) -> Result<Option<String>, CodedMessage> {
+pub async fn pick_folder<R: Runtime>(app: AppHandle<R>) -> Result<Option<String>, CodedMessage> {
     blocking(move || {
         Ok(app
             .dialog()

@@ -2,13 +2,16 @@
 
 use certmend_core::server::CodedMessage;
 use certmend_core::store::EventRow;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Manager, Runtime};
 
 use super::{blocking, coded};
 use crate::state::AppState;
 
 #[tauri::command]
-pub async fn events(app: AppHandle, limit: Option<u32>) -> Result<Vec<EventRow>, CodedMessage> {
+pub async fn events<R: Runtime>(
+    app: AppHandle<R>,
+    limit: Option<u32>,
+) -> Result<Vec<EventRow>, CodedMessage> {
     blocking(move || {
         app.state::<AppState>()
             .store()

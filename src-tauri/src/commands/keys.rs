@@ -8,7 +8,7 @@ use certmend_core::server::CodedMessage;
 use certmend_core::store::BackupRow;
 use certmend_core::{inventory, paths};
 use serde::Deserialize;
-use tauri::{AppHandle, Manager};
+use tauri::{AppHandle, Manager, Runtime};
 use zeroize::Zeroizing;
 
 use super::{blocking, coded, path_from_window};
@@ -47,8 +47,8 @@ fn open_pair(
 }
 
 #[tauri::command]
-pub async fn keypair_show(
-    app: AppHandle,
+pub async fn keypair_show<R: Runtime>(
+    app: AppHandle<R>,
     file: KeyPairFile,
 ) -> Result<KeyPairReport, CodedMessage> {
     blocking(move || {
@@ -81,8 +81,8 @@ pub struct BackupRequest {
 }
 
 #[tauri::command]
-pub async fn backup_create(
-    app: AppHandle,
+pub async fn backup_create<R: Runtime>(
+    app: AppHandle<R>,
     request: BackupRequest,
 ) -> Result<Created, CodedMessage> {
     blocking(move || {
@@ -113,13 +113,13 @@ pub async fn backup_create(
 }
 
 #[tauri::command]
-pub async fn backups_list(app: AppHandle) -> Result<Vec<BackupRow>, CodedMessage> {
+pub async fn backups_list<R: Runtime>(app: AppHandle<R>) -> Result<Vec<BackupRow>, CodedMessage> {
     blocking(move || app.state::<AppState>().store().backups().map_err(coded)).await
 }
 
 #[tauri::command]
-pub async fn backup_verify(
-    app: AppHandle,
+pub async fn backup_verify<R: Runtime>(
+    app: AppHandle<R>,
     file: KeyPairFile,
 ) -> Result<KeyPairReport, CodedMessage> {
     blocking(move || {
@@ -133,7 +133,10 @@ pub async fn backup_verify(
 /// What a restore would change; writes nothing (an interrupted earlier restore is
 /// finished or undone first).
 #[tauri::command]
-pub async fn restore_plan(app: AppHandle, file: KeyPairFile) -> Result<RestorePlan, CodedMessage> {
+pub async fn restore_plan<R: Runtime>(
+    app: AppHandle<R>,
+    file: KeyPairFile,
+) -> Result<RestorePlan, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
         let server = recovered_server(&state)?;
@@ -153,7 +156,10 @@ pub struct RestoreRequest {
 }
 
 #[tauri::command]
-pub async fn restore(app: AppHandle, request: RestoreRequest) -> Result<Restored, CodedMessage> {
+pub async fn restore<R: Runtime>(
+    app: AppHandle<R>,
+    request: RestoreRequest,
+) -> Result<Restored, CodedMessage> {
     if !request.confirmed {
         return Err(CodedMessage {
             code: "backup.not_confirmed".into(),

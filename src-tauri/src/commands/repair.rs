@@ -12,7 +12,7 @@ use certmend_core::server::CodedMessage;
 use certmend_core::store::Store;
 use certmend_core::watch;
 use serde::Deserialize;
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use zeroize::Zeroizing;
 
 use super::agents::spawn_job;
@@ -82,8 +82,8 @@ fn options(
 
 /// Checks the export's choices and sizes it (bundles, bytes needed, free), writing nothing.
 #[tauri::command]
-pub async fn export_estimate(
-    app: AppHandle,
+pub async fn export_estimate<R: Runtime>(
+    app: AppHandle<R>,
     request: ExportRequest,
 ) -> Result<Estimate, CodedMessage> {
     blocking(move || {
@@ -97,8 +97,8 @@ pub async fn export_estimate(
 
 /// Writes the bundles as a job; the target is then watched for receipts.
 #[tauri::command]
-pub fn start_export(
-    app: AppHandle,
+pub fn start_export<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     request: ExportRequest,
 ) -> Result<u64, CodedMessage> {
@@ -125,7 +125,10 @@ pub fn start_export(
 
 /// Reads the receipts on a stick (its root or its receipts folder).
 #[tauri::command]
-pub async fn read_receipts(app: AppHandle, dir: String) -> Result<ReceiptsReport, CodedMessage> {
+pub async fn read_receipts<R: Runtime>(
+    app: AppHandle<R>,
+    dir: String,
+) -> Result<ReceiptsReport, CodedMessage> {
     let dir = path_from_window(&dir)?;
     blocking(move || {
         let state = app.state::<AppState>();
@@ -137,7 +140,7 @@ pub async fn read_receipts(app: AppHandle, dir: String) -> Result<ReceiptsReport
 
 /// Watches an export target: receipts written there (a stick plugged in again) are
 /// read at once and the window told (`receipts-applied`).
-fn watch_receipts(app: &AppHandle, target: &Path) {
+fn watch_receipts<R: Runtime>(app: &AppHandle<R>, target: &Path) {
     let emitter = app.clone();
     let dir = target.to_path_buf();
     let watching = watch::watch(target, Duration::from_millis(700), move |paths| {
@@ -167,7 +170,7 @@ fn watch_receipts(app: &AppHandle, target: &Path) {
 /// Every few seconds, each export target's receipts are compared with what was seen
 /// before; new ones are read and the window told. This catches a stick plugged in
 /// again, which the file watch (gone with the old mount) cannot.
-pub fn poll_receipts(app: AppHandle) {
+pub fn poll_receipts<R: Runtime>(app: AppHandle<R>) {
     std::thread::spawn(move || {
         let mut seen = std::collections::HashMap::new();
         loop {

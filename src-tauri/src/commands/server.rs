@@ -6,7 +6,7 @@ use certmend_core::server::{self, CodedMessage, DetectSources, Opened, ServerRep
 use certmend_core::store::BackupRow;
 use certmend_core::{inventory, paths, watch};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 
 use super::{blocking, coded, path_from_window};
 use crate::state::{lock, AppState};
@@ -42,7 +42,7 @@ fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
 /// The server the app starts on: `$CERTMEND_ROOT` when set, else this machine's server;
 /// with none found, the demo server in the app's data folder.
 #[tauri::command]
-pub async fn open_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
+pub async fn open_server<R: Runtime>(app: AppHandle<R>) -> Result<ServerView, CodedMessage> {
     let app2 = app.clone();
     let view = blocking(move || {
         let state = app2.state::<AppState>();
@@ -65,7 +65,10 @@ pub async fn open_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
 /// A folder the admin chose or dropped: an install folder, a PCCSRV folder, or a
 /// mounted/copied system drive holding one.
 #[tauri::command]
-pub async fn choose_server(app: AppHandle, path: String) -> Result<ServerView, CodedMessage> {
+pub async fn choose_server<R: Runtime>(
+    app: AppHandle<R>,
+    path: String,
+) -> Result<ServerView, CodedMessage> {
     let folder = path_from_window(&path)?;
     let app2 = app.clone();
     let view = blocking(move || {
@@ -92,7 +95,7 @@ pub async fn choose_server(app: AppHandle, path: String) -> Result<ServerView, C
 
 /// The server in use, read again (after a restore, or when its certificate changed).
 #[tauri::command]
-pub async fn reload_server(app: AppHandle) -> Result<ServerView, CodedMessage> {
+pub async fn reload_server<R: Runtime>(app: AppHandle<R>) -> Result<ServerView, CodedMessage> {
     let app2 = app.clone();
     let view = blocking(move || {
         let state = app2.state::<AppState>();
@@ -123,7 +126,7 @@ struct CertificateChanged {
 
 /// Watches the server's PCCSRV\Pccnt\Common folder: a new OfcNTCer.dat makes the
 /// window show a banner (and, once reloaded, bundles made before become stale).
-pub fn watch_certificate(app: &AppHandle, view: &ServerView) {
+pub fn watch_certificate<R: Runtime>(app: &AppHandle<R>, view: &ServerView) {
     let Some(folder) = view
         .report
         .server
@@ -165,7 +168,7 @@ pub fn watch_certificate(app: &AppHandle, view: &ServerView) {
 /// Stops running jobs (an export keeps the bundles it finished) and quits: the window's
 /// answer to `close-requested`.
 #[tauri::command]
-pub fn quit_app(app: AppHandle) {
+pub fn quit_app<R: Runtime>(app: AppHandle<R>) {
     let state = app.state::<AppState>();
     state.cancel_all();
     // Give jobs a moment to stop between files, so no temporary folder is left behind.
