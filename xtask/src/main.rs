@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod bench_app;
 mod bench_bundles;
+mod deny;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 pub(crate) const BUILD_PACKAGES: &[&str] = &[
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         Some("bench-import") => bench::import(&args[1..]),
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
         Some("bench-app") => bench_app::app(&args[1..]),
+        Some("deny") => deny::deny(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
              cargo xtask test             install what the tests need and run every suite\n       \
@@ -65,7 +67,8 @@ fn main() -> ExitCode {
              time a list import against sqlite3's .import\n       \
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
              time a bundle export against cp -r of the same bytes\n       \
-             cargo xtask bench-app        start-up, memory and search of the release app"
+             cargo xtask bench-app        start-up, memory and search of the release app\n       \
+             cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)"
                 .to_string(),
         ),
     };
@@ -166,8 +169,14 @@ fn cargo_bin_dir() -> PathBuf {
 }
 
 pub(crate) fn ensure_tauri_driver() -> Result<PathBuf> {
-    let installed = cargo_bin_dir().join("tauri-driver");
-    // tauri-driver has no --version; cargo's own list of installed crates says it.
+    ensure_cargo_tool("tauri-driver", TAURI_DRIVER_VERSION, "tauri-driver")
+}
+
+/// `crate_name` at `version`, installed with `cargo install --locked` unless cargo's own
+/// list of installed crates already has it (some tools have no --version); returns the
+/// path of its executable `bin`.
+pub(crate) fn ensure_cargo_tool(crate_name: &str, version: &str, bin: &str) -> Result<PathBuf> {
+    let installed = cargo_bin_dir().join(bin);
     let listed = cargo()
         .args(["install", "--list"])
         .output()
@@ -176,17 +185,11 @@ pub(crate) fn ensure_tauri_driver() -> Result<PathBuf> {
     let version_ok = installed.is_file()
         && listed
             .lines()
-            .any(|l| l.starts_with(&format!("tauri-driver v{TAURI_DRIVER_VERSION}:")));
+            .any(|l| l.starts_with(&format!("{crate_name} v{version}:")));
     if !version_ok {
         let mut cmd = cargo();
-        cmd.args([
-            "install",
-            "tauri-driver",
-            "--locked",
-            "--version",
-            TAURI_DRIVER_VERSION,
-        ]);
-        status(cmd, "cargo install tauri-driver")?;
+        cmd.args(["install", crate_name, "--locked", "--version", version]);
+        status(cmd, &format!("cargo install {crate_name} {version}"))?;
     }
     Ok(installed)
 }
@@ -234,6 +237,8 @@ fn test_all() -> Result {
         "warnings",
     ]);
     status(clippy, "cargo clippy -D warnings")?;
+
+    deny::deny(&[])?;
 
     // Unit and black-box suites of the core, the CLI and the app shell.
     let mut unit = cargo();
