@@ -2,6 +2,8 @@
 //! one function of certmend-core and prints the result (text, or one JSON document with
 //! `--json`). Exit status: 0 success, 1 the check found a problem, 2 bad input or usage.
 
+#![forbid(unsafe_code)]
+
 mod keys;
 mod render;
 mod secrets;

@@ -6,6 +6,12 @@
 //! Front ends (the `certmend` CLI and the desktop app) convert arguments and results
 //! and call into here; they hold no domain logic.
 
+// Also set workspace-wide (Cargo.toml); said here so it holds wherever the crate goes.
+#![forbid(unsafe_code)]
+// Everything here reads files from servers, sticks and admins: a malformed one is an
+// error to report, never a panic. Tests may unwrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod agents;
 pub mod backup;
 pub mod bundle;
