@@ -12,6 +12,7 @@ mod bench;
 mod bench_app;
 mod bench_bundles;
 mod deny;
+mod dist;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 pub(crate) const BUILD_PACKAGES: &[&str] = &[
@@ -60,6 +61,7 @@ fn main() -> ExitCode {
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
+        Some("dist") => dist::dist(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
              cargo xtask test             install what the tests need and run every suite\n       \
@@ -68,7 +70,8 @@ fn main() -> ExitCode {
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
              time a bundle export against cp -r of the same bytes\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
-             cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)"
+             cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
+             cargo xtask dist             the release app and its Linux packages (.deb; AppImage where possible)"
                 .to_string(),
         ),
     };
@@ -285,5 +288,8 @@ fn test_all() -> Result {
         .args(["test", "-p", "certmend-e2e", "--", "--test-threads=1"])
         .env("CERTMEND_TAURI_DRIVER", driver)
         .env("CERTMEND_APP", root.join("target/debug/certmend-app"));
-    status(e2e, "end-to-end tests of the real window (xvfb-run)")
+    status(e2e, "end-to-end tests of the real window (xvfb-run)")?;
+
+    // The release build and its packages, as users get them.
+    dist::dist(&[])
 }

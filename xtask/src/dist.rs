@@ -1,0 +1,129 @@
+//! `cargo xtask dist`: the release app and the Linux packages Tauri's bundler makes here.
+//! - `.deb`: the app (UI embedded) and the `certmend` CLI in /usr/bin, a desktop entry and
+//!   the icons; unpacked afterwards, checked for those files, and the packaged CLI run.
+//! - AppImage: tried after the .deb; the bundler downloads AppRun and linuxdeploy from
+//!   GitHub, so on a machine that reaches only the package registries it cannot be
+//!   built — then the run says so and keeps the .deb.
+//!
+//! Windows installers (MSI, NSIS) are built on Windows: see the README.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{cargo, ensure_cargo_tool, ensure_packages, status, workspace_root, Result};
+
+const TAURI_CLI_VERSION: &str = "2.12.4";
+
+pub fn dist(args: &[String]) -> Result {
+    if let Some(arg) = args.first() {
+        return Err(format!("dist: unexpected argument {arg}"));
+    }
+    let mut packages = crate::BUILD_PACKAGES.to_vec();
+    // dpkg-deb to look into the package; file to name what the bundler wrote.
+    packages.extend_from_slice(&["dpkg-dev", "file"]);
+    ensure_packages(&packages)?;
+    ensure_cargo_tool("tauri-cli", TAURI_CLI_VERSION, "cargo-tauri")?;
+    let root = workspace_root();
+    let bundle_dir = root.join("target/release/bundle");
+    // Stale packages of an older version must not be mistaken for this build's.
+    let _ = std::fs::remove_dir_all(&bundle_dir);
+
+    let mut deb = cargo();
+    deb.current_dir(root.join("src-tauri"))
+        .args(["tauri", "build", "--ci", "--bundles", "deb"]);
+    status(deb, "cargo tauri build --bundles deb")?;
+    let deb_file = only_file(&bundle_dir.join("deb"), "deb")?;
+    check_deb(&deb_file)?;
+
+    let mut appimage = cargo();
+    appimage.current_dir(root.join("src-tauri")).args([
+        "tauri",
+        "build",
+        "--ci",
+        "--bundles",
+        "appimage",
+    ]);
+    eprintln!("xtask: cargo tauri build --bundles appimage");
+    let out = appimage
+        .output()
+        .map_err(|e| format!("cargo tauri build --bundles appimage: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    eprint!("{log}");
+    let appimage_note = if out.status.success() {
+        let file = only_file(&bundle_dir.join("appimage"), "AppImage")?;
+        format!("AppImage: {} ({})", file.display(), size(&file))
+    } else if log.contains("Downloading") && log.contains("failed to lookup address") {
+        "AppImage: NOT BUILT — Tauri's bundler downloads AppRun and linuxdeploy from \
+         GitHub, which this machine cannot reach (the .deb above is complete)"
+            .to_string()
+    } else {
+        return Err(format!(
+            "cargo tauri build --bundles appimage failed ({})",
+            out.status
+        ));
+    };
+
+    let app = root.join("target/release/certmend-app");
+    let cli = root.join("target/release/certmend");
+    let report = format!(
+        "release app: {} ({})\nrelease CLI: {} ({})\n.deb: {} ({})\n{appimage_note}\n",
+        app.display(),
+        size(&app),
+        cli.display(),
+        size(&cli),
+        deb_file.display(),
+        size(&deb_file),
+    );
+    print!("{report}");
+    let report_file = root.join("target/dist-report.txt");
+    std::fs::write(&report_file, report).map_err(|e| format!("{}: {e}", report_file.display()))
+}
+
+/// The one file with extension `ext` in `dir`.
+fn only_file(dir: &Path, ext: &str) -> Result<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == ext))
+        .collect();
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        n => Err(format!("{}: {n} .{ext} files, expected one", dir.display())),
+    }
+}
+
+/// Unpacks the .deb and checks what an admin installing it gets: both programs, the
+/// desktop entry and an icon, and a CLI that runs.
+fn check_deb(deb: &Path) -> Result {
+    let out = workspace_root().join("target/dist-check");
+    let _ = std::fs::remove_dir_all(&out);
+    let mut extract = Command::new("dpkg-deb");
+    extract.arg("-x").arg(deb).arg(&out);
+    status(extract, "dpkg-deb -x")?;
+    for wanted in [
+        "usr/bin/certmend-app",
+        "usr/bin/certmend",
+        "usr/share/applications/certmend.desktop",
+        "usr/share/icons/hicolor/128x128/apps/certmend-app.png",
+    ] {
+        if !out.join(wanted).is_file() {
+            return Err(format!("{}: no {wanted} in the package", deb.display()));
+        }
+    }
+    let mut cli = Command::new(out.join("usr/bin/certmend"));
+    cli.arg("--version");
+    status(cli, "the packaged certmend --version")?;
+    let mut info = Command::new("dpkg-deb");
+    info.arg("--field")
+        .arg(deb)
+        .args(["Package", "Version", "Depends"]);
+    status(info, "dpkg-deb --field")
+}
+
+fn size(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => format!("{:.1} MB", m.len() as f64 / 1_000_000.0),
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
