@@ -287,7 +287,8 @@ fn test_all() -> Result {
         .arg(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .args(["test", "-p", "certmend-e2e", "--", "--test-threads=1"])
         .env("CERTMEND_TAURI_DRIVER", driver)
-        .env("CERTMEND_APP", root.join("target/debug/certmend-app"));
+        .env("CERTMEND_APP", root.join("target/debug/certmend-app"))
+        .env("CERTMEND_BIN", root.join("target/debug/certmend"));
     status(e2e, "end-to-end tests of the real window (xvfb-run)")?;
 
     // The release build and its packages, as users get them.
