@@ -68,7 +68,7 @@ export function render() {
               { "data-testid": "history-row" },
               el("td", { class: "nowrap" }, formatDateTime(e.at, app.lang)),
               el("td", {}, el("span", { class: `kind kind-${e.kind.split(".")[0]}` }, kindText(e.kind))),
-              el("td", { title: e.server ?? "" }, e.server ? baseName(e.server) : ""),
+              el("td", { class: "nowrap", title: e.server ?? "" }, e.server ? baseName(e.server) : ""),
               el("td", { title: e.subject ?? "" }, e.subject ? baseName(e.subject) : ""),
               el("td", { title: e.detail ? JSON.stringify(e.detail) : "" }, summaryText(e)),
             ),
