@@ -617,6 +617,11 @@ fn roll_back(journal: &Journal) -> Result<(), BackupError> {
     for f in &journal.files {
         match (&f.old_sha256, &f.saved_copy) {
             (Some(old), Some(copy)) => {
+                // A file the restore had not replaced yet is left alone: nothing to
+                // undo, and rewriting it could fail (a full disk) where it need not.
+                if matches!(sha256_file(&f.target), Ok((_, h)) if &h == old) {
+                    continue;
+                }
                 let bytes = fs::read(copy).map_err(write_err(copy))?;
                 if &sha256_hex(&bytes) != old {
                     return Err(BackupError::ReadBack { path: copy.clone() });
@@ -835,6 +840,30 @@ mod tests {
             }
             assert!(!journal_path(&w.server).exists(), "{step:?}");
         }
+    }
+
+    /// Rolling back rewrites only the files the restore had replaced: one it had not
+    /// reached keeps its inode (so a rollback on a full disk need not write it).
+    #[cfg(unix)]
+    #[test]
+    fn a_rollback_leaves_files_not_yet_replaced_alone() {
+        use std::os::unix::fs::MetadataExt;
+        let mut w = world();
+        let before = w.files();
+        let cert = w.summary.certificate.clone();
+        let inode = fs::metadata(&cert).unwrap().ino();
+        let err = w
+            .restore(&|s| {
+                if s == Step::FileReplaced(0) {
+                    Fault::Fail(io::Error::other("injected"))
+                } else {
+                    Fault::Continue
+                }
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), "backup.restore_rolled_back", "{err}");
+        assert_eq!(w.files(), before);
+        assert_eq!(fs::metadata(&cert).unwrap().ino(), inode, "rewritten");
     }
 
     #[test]

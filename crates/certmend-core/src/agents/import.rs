@@ -162,17 +162,17 @@ fn fingerprint(path: &Path) -> Result<(String, ListEncoding, u64), ImportError> 
     Ok((sha256, encoding, reader.read))
 }
 
-/// Imports the list at `path` for the server `server_id`.
-pub fn import_list(
-    store: &mut Store,
-    server_id: i64,
-    path: &Path,
-    progress: &dyn Progress,
-    cancel: &Cancel,
-) -> Result<ImportReport, ImportError> {
-    let (sha256, encoding, size) = fingerprint(path)?;
-    if let Some(earlier) = store.find_import(server_id, &sha256)? {
-        return Ok(ImportReport {
+impl ImportReport {
+    /// The report for a file imported before (same SHA-256 for the same server):
+    /// nothing read, nothing changed.
+    fn already(
+        path: &Path,
+        sha256: String,
+        server_id: i64,
+        encoding: ListEncoding,
+        earlier: ImportRow,
+    ) -> Self {
+        ImportReport {
             file: path.to_path_buf(),
             sha256,
             server_id,
@@ -188,7 +188,23 @@ pub fn import_list(
             new_agents: 0,
             resolved: 0,
             already_imported: Some(earlier),
-        });
+        }
+    }
+}
+
+/// Imports the list at `path` for the server `server_id`.
+pub fn import_list(
+    store: &mut Store,
+    server_id: i64,
+    path: &Path,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ImportReport, ImportError> {
+    let (sha256, encoding, size) = fingerprint(path)?;
+    if let Some(earlier) = store.find_import(server_id, &sha256)? {
+        return Ok(ImportReport::already(
+            path, sha256, server_id, encoding, earlier,
+        ));
     }
 
     let file_name = path
@@ -223,6 +239,19 @@ pub fn import_list(
         shape = Some(read.clone());
         Ok::<_, ImportError>(read)
     })?;
+    let Some(counts) = counts else {
+        // Another process imported the same file between the check above and the
+        // write lock.
+        let earlier =
+            store
+                .find_import(server_id, &sha256)?
+                .ok_or_else(|| ImportError::Cancelled {
+                    path: path.to_path_buf(),
+                })?;
+        return Ok(ImportReport::already(
+            path, sha256, server_id, encoding, earlier,
+        ));
+    };
     let shape = shape.ok_or_else(|| ImportError::Cancelled {
         path: path.to_path_buf(),
     })?;

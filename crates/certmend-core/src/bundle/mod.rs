@@ -95,6 +95,15 @@ pub enum BundleError {
     Store(#[from] StoreError),
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
+    /// A failure after some bundles were finished (a stick that fills up or is pulled
+    /// out): the cause, and how far the export got. Its code is the cause's.
+    #[error("{source}; the export stopped after {done} of {total} bundles (those are complete, verified and recorded; the other agents have no bundle yet)")]
+    Stopped {
+        done: usize,
+        total: usize,
+        #[source]
+        source: Box<BundleError>,
+    },
     #[error("{}: holds other IpXfer files, which {bundles} bundles on this target use; export to another folder, without --shared-tools, or every agent again", path.display())]
     SharedToolsInUse { path: PathBuf, bundles: usize },
     #[error("the XG syntax needs {what}: give {option}, or the server's PCCSRV\\ofcscan.ini must have {key}")]
@@ -118,6 +127,7 @@ impl ErrorCode for BundleError {
             BundleError::Script(e) => e.code(),
             BundleError::Store(e) => e.code(),
             BundleError::Cancelled { .. } => "bundle.cancelled",
+            BundleError::Stopped { source, .. } => source.code(),
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
             BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
         }
@@ -808,7 +818,15 @@ pub fn export(
             &serde_json::json!({ "bundles": written.len(), "of": total }),
         )?;
     }
-    result?;
+    result.map_err(|e| match e {
+        BundleError::Cancelled { .. } => e,
+        _ if written.is_empty() => e,
+        _ => BundleError::Stopped {
+            done: written.len(),
+            total,
+            source: Box::new(e),
+        },
+    })?;
     Ok(ExportReport {
         out_dir,
         bytes: written
@@ -937,6 +955,47 @@ fn write_bundle(
 ) -> Result<Staged, BundleError> {
     let tmp = out_dir.join(format!("{TEMP_PREFIX}{bundle_id}"));
     fs::create_dir(&tmp).map_err(write_err(&tmp))?;
+    let staged = stage_bundle(
+        &tmp,
+        out_dir,
+        folder_name,
+        bundle_id,
+        agent,
+        cert_bytes,
+        cert_sha256,
+        tools,
+        server,
+        manifest_options,
+        options,
+        tools_location,
+        cancel,
+    );
+    // A bundle that cannot be finished (a stick that fills up, fails or is pulled out)
+    // leaves no half-written folder behind.
+    if staged.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    staged
+}
+
+/// Writes and reads back every file of a bundle in `tmp`; [`write_bundle`] removes
+/// `tmp` when this fails.
+#[allow(clippy::too_many_arguments)]
+fn stage_bundle(
+    tmp: &Path,
+    out_dir: &Path,
+    folder_name: &str,
+    bundle_id: &str,
+    agent: &BundleAgent,
+    cert_bytes: &[u8],
+    cert_sha256: &str,
+    tools: &[Source; 2],
+    server: &ManifestServer,
+    manifest_options: &ManifestOptions,
+    options: &ExportOptions,
+    tools_location: ToolsLocation,
+    cancel: &Cancel,
+) -> Result<Staged, BundleError> {
     let mut files = Vec::new();
 
     write_file(&tmp.join(CERTIFICATE), cert_bytes)?;
@@ -1012,7 +1071,7 @@ fn write_bundle(
     })?;
     // The manifest last: a folder with a manifest has every other file complete.
     write_file(&tmp.join(MANIFEST), &manifest_bytes)?;
-    sync_dir(&tmp);
+    sync_dir(tmp);
 
     // Read everything back from the stick before the bundle takes its name, so a
     // folder with that name is always complete and checked.
@@ -1030,10 +1089,7 @@ fn write_bundle(
         })
         .chain([(tmp.join(MANIFEST), sha256_hex(&manifest_bytes))])
         .try_for_each(|(path, sha256)| check_file(&path, &sha256));
-    if let Err(e) = read_back {
-        let _ = fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
+    read_back?;
     files.push(ManifestFile {
         name: MANIFEST.into(),
         size: manifest_bytes.len() as u64,
@@ -1046,7 +1102,7 @@ fn write_bundle(
             folder: out_dir.join(folder_name),
             files,
         },
-        tmp,
+        tmp: tmp.to_path_buf(),
     })
 }
 
@@ -1066,30 +1122,35 @@ pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
         source: io::Error::new(io::ErrorKind::InvalidData, e),
     })?;
     for f in &manifest.files {
-        // A manifest on a stick is untrusted: only the names certmend writes are followed.
-        let shared = f.name.strip_prefix(&format!("..\\{TOOLS_DIR}\\"));
-        let path = match shared {
-            Some(tool) if [IPXFER.name, IPXFER_X64.name].contains(&tool) => {
-                folder.parent().unwrap_or(folder).join(TOOLS_DIR).join(tool)
-            }
-            None if [CERTIFICATE, SCRIPT, README, IPXFER.name, IPXFER_X64.name]
-                .contains(&f.name.as_str()) =>
-            {
-                folder.join(&f.name)
-            }
-            _ => {
-                return Err(BundleError::Write {
-                    path: manifest_path,
-                    source: io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("the manifest names an unexpected file {:?}", f.name),
-                    ),
-                })
-            }
+        let Some(path) = manifest_file_path(folder, &f.name) else {
+            return Err(BundleError::Write {
+                path: manifest_path,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the manifest names an unexpected file {:?}", f.name),
+                ),
+            });
         };
         check_file(&path, &f.sha256)?;
     }
     Ok(manifest)
+}
+
+/// Where a file a manifest names lives, or `None` for a name certmend never writes.
+/// A manifest on a stick is untrusted: only the names certmend writes are followed
+/// (public for the fuzz targets).
+#[doc(hidden)]
+pub fn manifest_file_path(folder: &Path, name: &str) -> Option<PathBuf> {
+    let shared = name.strip_prefix(&format!("..\\{TOOLS_DIR}\\"));
+    match shared {
+        Some(tool) if [IPXFER.name, IPXFER_X64.name].contains(&tool) => {
+            Some(folder.parent().unwrap_or(folder).join(TOOLS_DIR).join(tool))
+        }
+        None if [CERTIFICATE, SCRIPT, README, IPXFER.name, IPXFER_X64.name].contains(&name) => {
+            Some(folder.join(name))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -1229,5 +1290,69 @@ mod tests {
         for b in &e.report.bundles {
             assert!(!b.folder.join(IPXFER.name).exists());
         }
+    }
+
+    /// A bundle whose files cannot all be written (here an IpXfer "file" that cannot be
+    /// read; on a real stick: full, failing, pulled out) leaves no temporary folder.
+    #[test]
+    fn a_bundle_that_cannot_be_finished_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("stick");
+        fs::create_dir(&out).unwrap();
+        let unreadable = tmp.path().join("not-a-file");
+        fs::create_dir(&unreadable).unwrap();
+        let source = |name| Source {
+            name,
+            path: unreadable.clone(),
+            size: 1,
+            sha256: "00".into(),
+        };
+        let options = ExportOptions {
+            out_dir: out.clone(),
+            selection: Selection::AllMismatched,
+            ipxfer_dir: None,
+            shared_tools: false,
+            syntax: IpXferSyntax::Seed,
+            language: ScriptLanguage::En,
+            password: Password::Prompt,
+        };
+        let server = ManifestServer {
+            install_folder: "C:\\x".into(),
+            certificate_subject: "CN=x".into(),
+            certificate_serial: "01".into(),
+            certificate_sha1_thumbprint: "00".into(),
+            certificate_sha256: "00".into(),
+            certificate_not_after: "2030-01-01T00:00:00Z".into(),
+        };
+        let manifest_options = ManifestOptions {
+            ipxfer_syntax: IpXferSyntax::Seed,
+            language: ScriptLanguage::En,
+            shared_tools: false,
+            password: "prompt".into(),
+        };
+        let agent = BundleAgent {
+            id: 1,
+            name: "PC-1".into(),
+            ip: None,
+            domain: None,
+            guid: None,
+            status: "mismatched".into(),
+        };
+        let result = write_bundle(
+            &out,
+            "PC-1",
+            &new_bundle_id(),
+            &agent,
+            b"cert",
+            &sha256_hex(b"cert"),
+            &[source(IPXFER.name), source(IPXFER_X64.name)],
+            &server,
+            &manifest_options,
+            &options,
+            ToolsLocation::InBundle,
+            &Cancel::new(),
+        );
+        assert!(matches!(result, Err(BundleError::Write { .. })));
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "left on the stick");
     }
 }

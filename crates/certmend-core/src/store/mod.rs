@@ -185,13 +185,13 @@ pub enum StoreError {
         found: i64,
         supported: i64,
     },
-    #[error("{}: cannot open the database: {source}", path.display())]
+    #[error("{}: cannot open the database: {source}{}", path.display(), hint(path, source))]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("{}: database error: {source}", path.display())]
+    #[error("{}: database error: {source}{}", path.display(), hint(path, source))]
     Sql {
         path: PathBuf,
         #[source]
@@ -207,10 +207,84 @@ pub enum StoreError {
     },
 }
 
+/// What SQLite's words leave unsaid: that another program holds the database (after
+/// certmend waited for it), or that the disk holding it is full (SQLite calls a
+/// shared-memory file it cannot grow a "disk I/O error").
+fn is_busy(source: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as E;
+    matches!(
+        source.sqlite_error_code(),
+        Some(E::DatabaseBusy | E::DatabaseLocked)
+    )
+}
+
+/// The folder holding the database when SQLite's error comes from its disk being full
+/// (SQLite calls a shared-memory file it cannot grow a "disk I/O error").
+fn disk_full<'a>(path: &'a Path, source: &rusqlite::Error) -> Option<&'a Path> {
+    use rusqlite::ErrorCode as E;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match source.sqlite_error_code() {
+        Some(E::DiskFull) => Some(dir),
+        Some(E::SystemIoFailure | E::CannotOpen) => {
+            matches!(fs4::available_space(dir), Ok(0)).then_some(dir)
+        }
+        _ => None,
+    }
+}
+
+fn hint(path: &Path, source: &rusqlite::Error) -> String {
+    if is_busy(source) {
+        format!(
+            " (another program is using the database; certmend waited {} s for it: close that program or try again later)",
+            BUSY_TIMEOUT.as_secs()
+        )
+    } else if let Some(dir) = disk_full(path, source) {
+        format!(" (the disk holding {} is full)", dir.display())
+    } else {
+        String::new()
+    }
+}
+
+/// Puts the database in WAL mode (once; it stays). Switching needs an exclusive lock,
+/// and when several processes open a new database at once SQLite answers some of them
+/// SQLITE_BUSY at once instead of calling the busy handler (waiting could deadlock):
+/// so wait and retry here, within the same time the busy handler would give.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        let attempt = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0))
+            .and_then(|mode| {
+                if mode.eq_ignore_ascii_case("wal") {
+                    Ok(())
+                } else {
+                    conn.pragma_update(None, "journal_mode", "WAL")
+                }
+            });
+        match attempt {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl ErrorCode for StoreError {
     fn code(&self) -> &'static str {
         match self {
             StoreError::TooNew { .. } => "store.too_new",
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } if is_busy(source) => {
+                "store.busy"
+            }
+            StoreError::Open { path, source } | StoreError::Sql { path, source }
+                if disk_full(path, source).is_some() =>
+            {
+                "store.disk_full"
+            }
             StoreError::Open { .. } => "store.open",
             StoreError::Sql { .. } => "store.sql",
             StoreError::NoDefaultPath => "store.no_default_path",
@@ -398,8 +472,7 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        switch_to_wal(&conn).map_err(open_err)?;
         // In WAL mode NORMAL loses no committed transaction on a crash, only on power loss.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
@@ -912,14 +985,16 @@ impl Store {
     /// Imports one list in a single transaction: `feed` hands every line to the sink and
     /// returns how the list was read; then agents of the server absent from the list
     /// become `resolved`, the import is logged, and all of it commits. If `feed` fails,
-    /// nothing is stored.
+    /// nothing is stored. `None` (and `feed` not called) when the same file is already
+    /// imported for the server: checked under the write lock, so two processes
+    /// importing one file at once record it once.
     pub fn import_list<E, F>(
         &mut self,
         server_id: i64,
         meta: &ImportMeta<'_>,
         subject: &str,
         feed: F,
-    ) -> Result<ImportCounts, E>
+    ) -> Result<Option<ImportCounts>, E>
     where
         E: From<StoreError>,
         F: FnOnce(&mut ImportSink<'_>) -> Result<crate::agents::ListShape, E>,
@@ -931,15 +1006,20 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let import_id: i64 = tx
+        let import_id: Option<i64> = tx
             .query_row(
                 "INSERT INTO list_imports (server_id, file_name, sha256, encoding, delimiter, header, rows, agents,
                                            duplicates, rejected, resolved, imported_at)
-                 VALUES (?1, ?2, ?3, ?4, '', 0, 0, 0, 0, 0, 0, ?5) RETURNING id",
+                 VALUES (?1, ?2, ?3, ?4, '', 0, 0, 0, 0, 0, 0, ?5)
+                 ON CONFLICT (server_id, sha256) DO NOTHING RETURNING id",
                 params![server_id, meta.file_name, meta.sha256, meta.encoding, now],
                 |r| r.get(0),
             )
+            .optional()
             .map_err(sql)?;
+        let Some(import_id) = import_id else {
+            return Ok(None);
+        };
         let mut known = IdentityMap::default();
         {
             let mut stmt = tx
@@ -1020,7 +1100,7 @@ impl Store {
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)?;
-        Ok(counts)
+        Ok(Some(counts))
     }
 }
 
@@ -1084,6 +1164,37 @@ pub(crate) fn insert_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A busy database says another program holds it and how long certmend waited.
+    #[test]
+    fn a_busy_database_is_explained() {
+        let busy = StoreError::Sql {
+            path: PathBuf::from("state.sqlite3"),
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(5), None),
+        };
+        let text = busy.to_string();
+        assert!(
+            text.starts_with("state.sqlite3: database error: "),
+            "{text}"
+        );
+        assert!(text.contains("another program"), "{text}");
+        assert!(
+            text.contains(&format!("waited {} s", BUSY_TIMEOUT.as_secs())),
+            "{text}"
+        );
+        assert_eq!(busy.code(), "store.busy");
+        let other = StoreError::Sql {
+            path: PathBuf::from("state.sqlite3"),
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(19), None),
+        };
+        assert!(!other.to_string().contains('('), "{other}");
+        assert_eq!(other.code(), "store.sql");
+        let full = StoreError::Sql {
+            path: PathBuf::from("state.sqlite3"),
+            source: rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(13), None),
+        };
+        assert_eq!(full.code(), "store.disk_full");
+    }
 
     #[test]
     fn fresh_database_gets_the_latest_schema_and_wal() {
