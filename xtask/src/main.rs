@@ -13,6 +13,7 @@ mod bench_app;
 mod bench_bundles;
 mod deny;
 mod dist;
+mod fuzz;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 pub(crate) const BUILD_PACKAGES: &[&str] = &[
@@ -49,6 +50,8 @@ const WINE_PACKAGES: &[&str] = &["wine64", "gcc-mingw-w64-x86-64", "locales"];
 
 /// Pinned so every machine drives the window with the same driver.
 const TAURI_DRIVER_VERSION: &str = "2.0.6";
+/// Seconds each fuzz target runs in `cargo xtask test`.
+const FUZZ_SMOKE_SECONDS: u64 = 5;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
              cargo xtask test             install what the tests need and run every suite\n       \
@@ -71,7 +75,9 @@ fn main() -> ExitCode {
              time a bundle export against cp -r of the same bytes\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
-             cargo xtask dist             the release app and its Linux packages (.deb; AppImage where possible)"
+             cargo xtask dist             the release app and its Linux packages (.deb; AppImage where possible)\n       \
+             cargo xtask fuzz [--seconds N] [TARGET...]\n                                    \
+             run the cargo-fuzz targets in fuzz/ (60 s each by default)"
                 .to_string(),
         ),
     };
@@ -290,6 +296,10 @@ fn test_all() -> Result {
         .env("CERTMEND_APP", root.join("target/debug/certmend-app"))
         .env("CERTMEND_BIN", root.join("target/debug/certmend"));
     status(e2e, "end-to-end tests of the real window (xvfb-run)")?;
+
+    // Every reader of untrusted bytes under libFuzzer: a smoke run (seconds each) on
+    // the kept corpus; `cargo xtask fuzz` runs longer.
+    fuzz::fuzz(&["--seconds".to_string(), FUZZ_SMOKE_SECONDS.to_string()])?;
 
     // The release build and its packages, as users get them.
     dist::dist(&[])

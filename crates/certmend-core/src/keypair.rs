@@ -278,6 +278,18 @@ pub fn expect_pkcs12(bytes: &[u8], path: &Path) -> Result<(), KeyPairError> {
 pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair, KeyPairError> {
     use p12_keystore::error::Error as P12;
     expect_pkcs12(bytes, path)?;
+    // p12-keystore hands scrypt parameters to the pkcs5 crate, which panics on an N of
+    // 0 (before any password check when the file has no MAC). PKCS#12 files never use
+    // scrypt (Windows and OpenSSL write PBKDF2 or the PKCS#12 KDF): refuse it.
+    if bytes
+        .windows(SCRYPT_OID_DER.len())
+        .any(|w| w == SCRYPT_OID_DER)
+    {
+        return Err(KeyPairError::Corrupt {
+            path: path.to_path_buf(),
+            detail: "it uses scrypt key derivation, which PKCS#12 files do not".into(),
+        });
+    }
     let archive = Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
         // The MAC over the contents failed: the password (the file's structure parsed).
         P12::MacError(_) => KeyPairError::WrongPassword {
@@ -378,7 +390,9 @@ pub fn key_file_is_encrypted(path: &Path) -> bool {
     }
 }
 
-fn parse_key(
+/// Parses private key bytes (PEM or DER); public for the fuzz targets.
+#[doc(hidden)]
+pub fn parse_key(
     bytes: &[u8],
     password: Option<&str>,
     path: &Path,
@@ -400,6 +414,9 @@ fn parse_key(
                             .into(),
                     )
                 })?;
+                if let Ok((_, der)) = pem_rfc7468::decode_vec(text.as_bytes()) {
+                    check_key_derivation(&der).map_err(bad)?;
+                }
                 return rsa::PrivateKey::from_pkcs8_encrypted_pem(text, password)
                     .map_err(|_| wrong());
             }
@@ -435,11 +452,64 @@ fn parse_key(
     }
     match password {
         Some(password) if rsa::pkcs8::EncryptedPrivateKeyInfoRef::try_from(bytes).is_ok() => {
+            check_key_derivation(bytes).map_err(bad)?;
             rsa::PrivateKey::from_pkcs8_encrypted_der(bytes, password).map_err(|_| wrong())
         }
         _ => Err(bad(
             "not a PKCS#8, encrypted PKCS#8 or PKCS#1 RSA key (PEM or DER)".into(),
         )),
+    }
+}
+
+/// The DER of the scrypt OID (1.3.6.1.4.1.11591.4.11).
+const SCRYPT_OID_DER: &[u8] = &[
+    0x06, 0x09, 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x04, 0x0B,
+];
+
+/// Most PBKDF2 iterations an encrypted key file may ask for (p12-keystore's limit for
+/// PKCS#12 files; certmend's own backups use 600,000).
+const MAX_KDF_ITERATIONS: u32 = 1_000_000;
+/// Most scrypt work (128 * N * r * p bytes) an encrypted key file may ask for.
+const MAX_SCRYPT_WORK_BYTES: u64 = 1 << 30;
+
+/// Refuses an encrypted PKCS#8 key whose key derivation is invalid or too costly, before
+/// any derivation runs: the file sets the cost, and a hostile one could otherwise ask
+/// for 4 billion PBKDF2 iterations (hours), scrypt memory beyond any RAM, or an scrypt
+/// N of 0 (which panics in the pkcs5 crate).
+fn check_key_derivation(der: &[u8]) -> Result<(), String> {
+    use rsa::pkcs8::pkcs5::{pbes2::Kdf, EncryptionScheme};
+    let Ok(info) = rsa::pkcs8::EncryptedPrivateKeyInfoRef::try_from(der) else {
+        return Ok(()); // not encrypted PKCS#8: decoding says what is wrong
+    };
+    // PBES1 counts its iterations in 16 bits: cheap whatever the file says.
+    let EncryptionScheme::Pbes2(params) = &info.encryption_algorithm else {
+        return Ok(());
+    };
+    match &params.kdf {
+        Kdf::Pbkdf2(p) if p.iteration_count > MAX_KDF_ITERATIONS => Err(format!(
+            "its encryption asks for {} PBKDF2 iterations, more than the {MAX_KDF_ITERATIONS} \
+             certmend accepts",
+            p.iteration_count
+        )),
+        Kdf::Scrypt(p) => {
+            let n = p.cost_parameter;
+            let work = 128u64
+                .checked_mul(n)
+                .and_then(|w| w.checked_mul(u64::from(p.block_size)))
+                .and_then(|w| w.checked_mul(u64::from(p.parallelization)));
+            if n < 2 || !n.is_power_of_two() || work.is_none_or(|w| w == 0) {
+                Err("its scrypt parameters are invalid".into())
+            } else if work.is_some_and(|w| w > MAX_SCRYPT_WORK_BYTES) {
+                Err(format!(
+                    "its scrypt parameters (N={n}, r={}, p={}) ask for more work than certmend \
+                     accepts",
+                    p.block_size, p.parallelization
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -591,5 +661,128 @@ mod tests {
     fn not_pkcs12_at_all() {
         let err = parse_pkcs12(b"hello", "pw", Path::new("h.pfx")).unwrap_err();
         assert_eq!(err.code(), "keypair.corrupt");
+    }
+
+    /// An encrypted PKCS#8 key (DER) with the given key derivation and junk ciphertext.
+    fn encrypted_key(kdf: rsa::pkcs8::pkcs5::pbes2::Kdf) -> Vec<u8> {
+        use rsa::pkcs8::der::{asn1::OctetString, Encode};
+        use rsa::pkcs8::pkcs5::{pbes2, EncryptionScheme};
+        let params = pbes2::Parameters {
+            kdf,
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [2; 16] },
+        };
+        rsa::pkcs8::EncryptedPrivateKeyInfoOwned {
+            encryption_algorithm: EncryptionScheme::Pbes2(params),
+            encrypted_data: OctetString::new(vec![0u8; 32]).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// Found while fuzzing (`keyfile` target): the file sets its own key-derivation
+    /// cost, so a hostile key file could hang certmend (PBKDF2), exhaust memory
+    /// (scrypt) or panic the pkcs5 crate (scrypt N = 0) once a password is given.
+    #[test]
+    fn hostile_key_derivation_is_refused_before_it_runs() {
+        use rsa::pkcs8::pkcs5::pbes2::{Kdf, Pbkdf2Params, Pbkdf2Prf, Salt, ScryptParams};
+        let salt = Salt::new([1u8; 8]).unwrap();
+        let pbkdf2 = |iteration_count| {
+            Kdf::Pbkdf2(Pbkdf2Params {
+                salt,
+                iteration_count,
+                key_length: None,
+                prf: Pbkdf2Prf::HmacWithSha256,
+            })
+        };
+        let scrypt = |cost_parameter, block_size, parallelization| {
+            Kdf::Scrypt(ScryptParams {
+                salt,
+                cost_parameter,
+                block_size,
+                parallelization,
+                key_length: None,
+            })
+        };
+        let path = Path::new("hostile.key");
+        let started = std::time::Instant::now();
+        for kdf in [
+            pbkdf2(u32::MAX),
+            pbkdf2(MAX_KDF_ITERATIONS + 1),
+            scrypt(0, 1, 1),
+            scrypt(1 << 40, 8, 1),
+            scrypt(1 << 20, 8, 16),
+            scrypt(3, 1, 1),
+        ] {
+            let der = encrypted_key(kdf);
+            let err = parse_key(&der, Some("pw"), path).unwrap_err();
+            assert_eq!(err.code(), "keypair.bad_key", "{err}");
+            let pem = pem_rfc7468::encode_string(
+                "ENCRYPTED PRIVATE KEY",
+                pem_rfc7468::LineEnding::LF,
+                &der,
+            )
+            .unwrap();
+            let err = parse_key(pem.as_bytes(), Some("pw"), path).unwrap_err();
+            assert_eq!(err.code(), "keypair.bad_key", "{err}");
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Within the limits, derivation runs and the junk fails as a wrong password.
+        for kdf in [pbkdf2(1), scrypt(16, 1, 1)] {
+            let err = parse_key(&encrypted_key(kdf), Some("pw"), path).unwrap_err();
+            assert_eq!(err.code(), "keypair.wrong_password", "{err}");
+        }
+    }
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match content.len() {
+            n @ 0..=127 => out.push(n as u8),
+            n => {
+                let len = (n as u32).to_be_bytes();
+                let skip = len.iter().take_while(|b| **b == 0).count();
+                out.push(0x80 | (4 - skip) as u8);
+                out.extend_from_slice(&len[skip..]);
+            }
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// Found while fuzzing: a PKCS#12 file without a MAC whose encrypted contents use
+    /// scrypt with N = 0 panicked in the pkcs5 crate (through p12-keystore) whatever the
+    /// password. PKCS#12 files never use scrypt: such a file is refused as damaged.
+    #[test]
+    fn pkcs12_with_scrypt_is_refused_without_a_panic() {
+        use rsa::pkcs8::der::Encode;
+        use rsa::pkcs8::pkcs5::pbes2::{self, Kdf, Salt, ScryptParams};
+        use rsa::pkcs8::pkcs5::EncryptionScheme;
+        let data_oid = [
+            0x06, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x01,
+        ];
+        let encrypted_data_oid = [
+            0x06, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x06,
+        ];
+        let scheme = EncryptionScheme::Pbes2(pbes2::Parameters {
+            kdf: Kdf::Scrypt(ScryptParams {
+                salt: Salt::new([1u8; 8]).unwrap(),
+                cost_parameter: 0,
+                block_size: 1,
+                parallelization: 1,
+                key_length: None,
+            }),
+            encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [2; 16] },
+        });
+        let algorithm = scheme.to_der().unwrap();
+        let content_info = [&data_oid[..], &algorithm, &tlv(0x80, &[0u8; 32])].concat();
+        let encrypted = tlv(0x30, &[&[2, 1, 0][..], &tlv(0x30, &content_info)].concat());
+        let safe = tlv(
+            0x30,
+            &[&encrypted_data_oid[..], &tlv(0xA0, &encrypted)].concat(),
+        );
+        let auth_safe = tlv(0x30, &safe);
+        let outer = [&data_oid[..], &tlv(0xA0, &tlv(0x04, &auth_safe))].concat();
+        let pfx = tlv(0x30, &[&[2, 1, 3][..], &tlv(0x30, &outer)].concat());
+        let err = parse_pkcs12(&pfx, "pw", Path::new("scrypt.pfx")).unwrap_err();
+        assert_eq!(err.code(), "keypair.corrupt", "{err}");
     }
 }

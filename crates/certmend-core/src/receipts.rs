@@ -271,7 +271,9 @@ pub fn receipts_signature(dir: &Path) -> Option<(u64, u64, std::time::SystemTime
     Some(signature)
 }
 
-fn decode(bytes: &[u8]) -> String {
+/// A receipt file's text: UTF-8, else CP932 (never fails). Public for the fuzz targets.
+#[doc(hidden)]
+pub fn decode(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
         Ok(text) => text.to_string(),
         // cmd writes in the console code page: CP932 on Japanese Windows.

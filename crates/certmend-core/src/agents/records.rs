@@ -166,8 +166,13 @@ impl RecordSplitter {
         let was_cr = std::mem::replace(&mut self.after_cr, false);
         if c == '\n' && was_cr {
             // Second half of CRLF: the line break was already counted (and, inside
-            // quotes, already stored as LF).
-            self.keep_raw(c);
+            // quotes, already stored as LF). It belongs to the raw text only of a record
+            // still open (inside quotes); after a CR that ended a record, an LF kept
+            // here would start the next record's raw text, and an unterminated quote
+            // there would then be reported twice, every later line number one too high.
+            if !self.raw.is_empty() {
+                self.keep_raw(c);
+            }
             return;
         }
         let line_break = c == '\n' || c == '\r';
@@ -494,6 +499,53 @@ mod tests {
                 (5, Some("PC-Q4"), None),
             ]
         );
+    }
+
+    /// Found by the `list` fuzz target: the LF of a CRLF that ended a slow-path record
+    /// (one with quotes) stayed in the raw text of the next one.
+    #[test]
+    fn crlf_after_a_quoted_record_leaves_nothing_behind() {
+        let text = "h1,h2\r\n\"a,1\",x,\"q\",\r\nb,2\r\n\"open,3\r\nc,4\r\n";
+        let expected = vec![
+            (1, vec!["h1", "h2"], None),
+            (2, vec!["a,1", "x", "q", ""], None),
+            (3, vec!["b", "2"], None),
+            (4, vec![], Some("\"open,3")),
+            (5, vec!["c", "4"], None),
+        ];
+        let summary = |records: &[Record]| -> Vec<(u64, Vec<String>, Option<String>)> {
+            records
+                .iter()
+                .map(|r| {
+                    (
+                        r.line,
+                        r.fields.clone(),
+                        r.error.as_ref().map(|_| r.text(',')),
+                    )
+                })
+                .collect()
+        };
+        let expected: Vec<(u64, Vec<String>, Option<String>)> = expected
+            .into_iter()
+            .map(|(line, fields, text)| {
+                (
+                    line,
+                    fields.into_iter().map(String::from).collect(),
+                    text.map(String::from),
+                )
+            })
+            .collect();
+        assert_eq!(summary(&split(text, ',')), expected);
+        // A CRLF split between two reads (a 64 KiB chunk boundary) is the same, and
+        // leaves no LF at the start of the next record's text.
+        for piece in 1..9 {
+            let records = split_in_pieces(text, ',', piece);
+            assert_eq!(summary(&records), expected, "piece {piece}");
+            assert!(
+                records.iter().all(|r| !r.text(',').starts_with('\n')),
+                "piece {piece}: {records:?}"
+            );
+        }
     }
 
     #[test]
