@@ -736,6 +736,17 @@ pub fn export(
         None
     };
 
+    let source = BundleSource {
+        out_dir: &out_dir,
+        cert_bytes: &cert_bytes,
+        cert_sha256: &cert_sha256,
+        tools: &tools,
+        server: &manifest_server,
+        manifest_options: &manifest_options,
+        options,
+        tools_location,
+        cancel,
+    };
     let mut written = Vec::new();
     let total = agents.len();
     let mut result = Ok(());
@@ -746,20 +757,7 @@ pub fn export(
         }
         let folder_name = &folders[i];
         let bundle_id = new_bundle_id();
-        let outcome = write_bundle(
-            &out_dir,
-            folder_name,
-            &bundle_id,
-            agent,
-            &cert_bytes,
-            &cert_sha256,
-            &tools,
-            &manifest_server,
-            &manifest_options,
-            options,
-            tools_location,
-            cancel,
-        );
+        let outcome = write_bundle(&source, folder_name, &bundle_id, agent);
         match outcome {
             Ok(Staged { bundle, tmp }) => {
                 // Recorded before it takes its name: whenever the export stops, every
@@ -938,38 +936,30 @@ fn replace_dir(tmp: &Path, final_dir: &Path, out_dir: &Path) -> Result<(), Bundl
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every bundle of one export shares.
+#[derive(Clone, Copy)]
+struct BundleSource<'a> {
+    out_dir: &'a Path,
+    cert_bytes: &'a [u8],
+    cert_sha256: &'a str,
+    tools: &'a [Source; 2],
+    server: &'a ManifestServer,
+    manifest_options: &'a ManifestOptions,
+    options: &'a ExportOptions,
+    tools_location: ToolsLocation,
+    cancel: &'a Cancel,
+}
+
 fn write_bundle(
-    out_dir: &Path,
+    source: &BundleSource<'_>,
     folder_name: &str,
     bundle_id: &str,
     agent: &BundleAgent,
-    cert_bytes: &[u8],
-    cert_sha256: &str,
-    tools: &[Source; 2],
-    server: &ManifestServer,
-    manifest_options: &ManifestOptions,
-    options: &ExportOptions,
-    tools_location: ToolsLocation,
-    cancel: &Cancel,
 ) -> Result<Staged, BundleError> {
+    let out_dir = source.out_dir;
     let tmp = out_dir.join(format!("{TEMP_PREFIX}{bundle_id}"));
     fs::create_dir(&tmp).map_err(write_err(&tmp))?;
-    let staged = stage_bundle(
-        &tmp,
-        out_dir,
-        folder_name,
-        bundle_id,
-        agent,
-        cert_bytes,
-        cert_sha256,
-        tools,
-        server,
-        manifest_options,
-        options,
-        tools_location,
-        cancel,
-    );
+    let staged = stage_bundle(source, &tmp, folder_name, bundle_id, agent);
     // A bundle that cannot be finished (a stick that fills up, fails or is pulled out)
     // leaves no half-written folder behind.
     if staged.is_err() {
@@ -980,22 +970,24 @@ fn write_bundle(
 
 /// Writes and reads back every file of a bundle in `tmp`; [`write_bundle`] removes
 /// `tmp` when this fails.
-#[allow(clippy::too_many_arguments)]
 fn stage_bundle(
+    source: &BundleSource<'_>,
     tmp: &Path,
-    out_dir: &Path,
     folder_name: &str,
     bundle_id: &str,
     agent: &BundleAgent,
-    cert_bytes: &[u8],
-    cert_sha256: &str,
-    tools: &[Source; 2],
-    server: &ManifestServer,
-    manifest_options: &ManifestOptions,
-    options: &ExportOptions,
-    tools_location: ToolsLocation,
-    cancel: &Cancel,
 ) -> Result<Staged, BundleError> {
+    let BundleSource {
+        out_dir,
+        cert_bytes,
+        cert_sha256,
+        tools,
+        server,
+        manifest_options,
+        options,
+        tools_location,
+        cancel,
+    } = *source;
     let mut files = Vec::new();
 
     write_file(&tmp.join(CERTIFICATE), cert_bytes)?;
@@ -1338,20 +1330,21 @@ mod tests {
             guid: None,
             status: "mismatched".into(),
         };
-        let result = write_bundle(
-            &out,
-            "PC-1",
-            &new_bundle_id(),
-            &agent,
-            b"cert",
-            &sha256_hex(b"cert"),
-            &[source(IPXFER.name), source(IPXFER_X64.name)],
-            &server,
-            &manifest_options,
-            &options,
-            ToolsLocation::InBundle,
-            &Cancel::new(),
-        );
+        let tools = [source(IPXFER.name), source(IPXFER_X64.name)];
+        let cert_sha256 = sha256_hex(b"cert");
+        let cancel = Cancel::new();
+        let shared = BundleSource {
+            out_dir: &out,
+            cert_bytes: b"cert",
+            cert_sha256: &cert_sha256,
+            tools: &tools,
+            server: &server,
+            manifest_options: &manifest_options,
+            options: &options,
+            tools_location: ToolsLocation::InBundle,
+            cancel: &cancel,
+        };
+        let result = write_bundle(&shared, "PC-1", &new_bundle_id(), &agent);
         assert!(matches!(result, Err(BundleError::Write { .. })));
         assert_eq!(fs::read_dir(&out).unwrap().count(), 0, "left on the stick");
     }
