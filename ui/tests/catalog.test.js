@@ -53,7 +53,7 @@ test("the error codes the window handles are translated in both languages", () =
   const codes = [
     "keypair.wrong_password", "keypair.corrupt", "keypair.key_mismatch", "keypair.no_key", "keypair.no_certificate", "keypair.not_rsa", "keypair.bad_key",
     "backup.weak_password", "backup.no_server_key_pair", "backup.write", "backup.read_back", "backup.restore_rolled_back", "backup.rollback_failed", "backup.not_confirmed",
-    "bundle.cancelled", "bundle.no_space", "bundle.nothing_to_export", "bundle.unknown_agents", "bundle.ipxfer_missing", "bundle.verify", "bundle.write", "bundle.xg_value_missing", "bundle.shared_tools_in_use",
+    "bundle.cancelled", "bundle.no_space", "bundle.nothing_to_export", "bundle.unknown_agents", "bundle.ipxfer_missing", "bundle.verify", "bundle.write", "bundle.xg_value_missing", "bundle.shared_tools_in_use", "bundle.target_busy",
     "list.no_name_column", "list.unknown_encoding", "receipts.no_folder", "import.cancelled",
     "store.busy", "store.disk_full", "app.no_server", "app.bad_path", "app.folder_not_allowed", "app.open_folder", "app.internal", "app.no_data_dir",
     "file.not_found", "file.unreadable", "file.is_directory", "server.not_an_install_folder", "script.password_quote",

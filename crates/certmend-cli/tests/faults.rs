@@ -1602,3 +1602,37 @@ fn one_list_imported_by_several_processes_at_once_is_recorded_once() {
         assert_db_consistent(&w.db, &context);
     }
 }
+
+/// Fault: a second export to the same stick while one runs (the app and the CLI, or two
+/// windows). Expected: the second is refused at once with `bundle.target_busy` naming the
+/// folder and writes nothing; the first is not disturbed (before the lock, the second
+/// removed the first's temporary folders as leftovers and the first failed); after it,
+/// every bundle verifies and an export to the same stick works again.
+#[test]
+fn a_second_export_to_a_stick_in_use_is_refused_and_the_first_completes() {
+    const AGENTS: usize = 16;
+    let w = World::new(29);
+    w.import_names("busy.csv", &numbered("BUSY", AGENTS));
+    let ipxfer = ipxfer_stand_ins(&w.path("ipxfer"), 2 * 1024 * 1024, 7);
+    let stick = w.path("stick");
+    let mut first = w.spawn(&w.bundle_args(&stick, &ipxfer));
+    poll_until("the first export to start writing", || {
+        first.exited() || !temp_folders(&stick).is_empty() || !bundle_folders(&stick).is_empty()
+    });
+    assert!(
+        !first.exited(),
+        "the first export ended before the second could start: use bigger stand-ins"
+    );
+    let second = w.output(&w.bundle_args(&stick, &ipxfer));
+    assert_eq!(second.status.code(), Some(2), "{second:?}");
+    let line = error_line(
+        &String::from_utf8_lossy(&second.stderr),
+        &["bundle.target_busy"],
+    );
+    assert!(line.contains(&stick.display().to_string()), "{line}");
+    let (code, stderr) = first.wait();
+    assert_eq!(code, Some(0), "the first export: {stderr}");
+    assert_exported_and_recorded(&w, &stick, AGENTS, "after both");
+    w.export(&stick, &ipxfer);
+    assert_exported_and_recorded(&w, &stick, AGENTS, "exported again");
+}

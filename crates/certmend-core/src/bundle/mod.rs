@@ -93,6 +93,8 @@ pub enum BundleError {
     Script(#[from] ScriptError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{}: another export is writing to this folder now; wait for it to finish, then export again", path.display())]
+    TargetBusy { path: PathBuf },
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
     /// A failure after some bundles were finished (a stick that fills up or is pulled
@@ -127,6 +129,7 @@ impl ErrorCode for BundleError {
             BundleError::Script(e) => e.code(),
             BundleError::Store(e) => e.code(),
             BundleError::Cancelled { .. } => "bundle.cancelled",
+            BundleError::TargetBusy { .. } => "bundle.target_busy",
             BundleError::Stopped { source, .. } => source.code(),
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
             BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
@@ -651,6 +654,36 @@ pub fn estimate(
     })
 }
 
+/// Held while an export writes to a folder. A second export to the same folder (the app
+/// and the CLI, say) would take the first one's temporary bundle folders for leftovers
+/// of a killed run and remove them: it is refused instead. The lock files live beside
+/// the database (`<database>-export-locks/`, one per target; the stick gets no extra
+/// file); the OS releases a lock when its process ends, however it ends.
+fn lock_target(store: &Store, out_dir: &Path) -> Result<File, BundleError> {
+    // Beside the database like SQLite's own -wal and -shm files.
+    let mut dir = store.path().as_os_str().to_owned();
+    dir.push("-export-locks");
+    let dir = PathBuf::from(dir);
+    fs::create_dir_all(&dir).map_err(write_err(&dir))?;
+    // Lower-cased: on Windows E:\Repair and e:\repair are one folder (elsewhere two
+    // folders differing only in case merely share a lock).
+    let key = out_dir.to_string_lossy().to_lowercase();
+    let path = dir.join(format!("{}.lock", &sha256_hex(key.as_bytes())[..16]));
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(write_err(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(BundleError::TargetBusy {
+            path: out_dir.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(write_err(&path)(e)),
+    }
+}
+
 /// Writes bundles for the selected agents of `server` into `options.out_dir`.
 pub fn export(
     store: &mut Store,
@@ -662,6 +695,7 @@ pub fn export(
     // Everything is checked before anything is written; leftovers of an interrupted
     // export are removed first, as they count against the free space.
     let out_dir = std::path::absolute(&options.out_dir).unwrap_or_else(|_| options.out_dir.clone());
+    let _lock = lock_target(store, &out_dir)?;
     let removed_leftovers = remove_leftovers(&out_dir)?;
     let Prepared {
         out_dir,
@@ -1286,6 +1320,58 @@ mod tests {
 
     /// A bundle whose files cannot all be written (here an IpXfer "file" that cannot be
     /// read; on a real stick: full, failing, pulled out) leaves no temporary folder.
+    #[test]
+    fn a_second_export_to_the_same_folder_is_refused_while_one_runs() {
+        let crate::testutil::DemoWorld {
+            tmp,
+            mut store,
+            server,
+            ..
+        } = crate::testutil::demo_world(9, true);
+        let out = tmp.path().join("stick");
+        let options = ExportOptions {
+            out_dir: out.clone(),
+            selection: Selection::AllMismatched,
+            ipxfer_dir: None,
+            shared_tools: false,
+            syntax: IpXferSyntax::Seed,
+            language: ScriptLanguage::En,
+            password: Password::Prompt,
+        };
+        // Another export holds the folder (in this process here; the lock is the OS's).
+        let running = lock_target(&store, &out).unwrap();
+        let err = export(
+            &mut store,
+            &server,
+            &options,
+            &crate::progress::NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "bundle.target_busy", "{err}");
+        assert!(
+            err.to_string().contains(&out.display().to_string()),
+            "{err}"
+        );
+        assert!(!out.exists(), "nothing written");
+        // The same folder named differently (letter case) is the same target.
+        let upper = PathBuf::from(out.to_string_lossy().to_uppercase());
+        assert!(matches!(
+            lock_target(&store, &upper),
+            Err(BundleError::TargetBusy { .. })
+        ));
+        drop(running);
+        let report = export(
+            &mut store,
+            &server,
+            &options,
+            &crate::progress::NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap();
+        assert_eq!(report.bundles.len(), 36);
+    }
+
     #[test]
     fn a_bundle_that_cannot_be_finished_leaves_nothing_behind() {
         let tmp = tempfile::tempdir().unwrap();
