@@ -199,6 +199,16 @@ pub fn parse_at(bytes: &[u8], now: OffsetDateTime) -> Result<Certificate, ParseE
     let (format, der) = if der_peek::starts_like_der_sequence(bytes) {
         (CertFormat::Der, bytes.to_vec())
     } else if let Some(der) = pem_certificate(bytes)? {
+        // The same rule as for a DER file: x509-parser would take a SEQUENCE tag
+        // without its constructed bit, and the DER kept would then not read back.
+        if !der_peek::starts_like_der_sequence(&der) {
+            return Err(ParseError::Malformed {
+                detail: format!(
+                    "the PEM block does not hold a DER certificate (it starts with byte {:02X}, a certificate with 30)",
+                    der.first().copied().unwrap_or(0)
+                ),
+            });
+        }
         (CertFormat::Pem, der)
     } else {
         return Err(ParseError::Malformed {
@@ -525,6 +535,20 @@ mod tests {
         let from_pem = parse(&with_bom).unwrap();
         assert_eq!(from_pem.info().format, CertFormat::Pem);
         assert_eq!(from_pem.der(), der.as_slice());
+    }
+
+    /// Found by the `cert` fuzz target: PEM around a SEQUENCE whose tag lacks the
+    /// constructed bit (10 instead of 30) was read, though the same bytes as a DER file
+    /// are refused (so the DER kept did not read back).
+    #[test]
+    fn pem_holding_a_non_sequence_is_refused_like_der() {
+        let mut der = sample("a", 2);
+        der[0] = 0x10;
+        let pem = crate::demo::to_pem("CERTIFICATE", &der);
+        let err = parse(pem.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), "cert.malformed", "{err}");
+        assert!(err.to_string().contains("starts with byte 10"), "{err}");
+        assert_eq!(parse(&der).unwrap_err().code(), "cert.malformed");
     }
 
     #[test]
