@@ -34,7 +34,11 @@ struct Outcome {
 }
 
 pub fn fuzz(args: &[String]) -> crate::Result {
-    let (seconds, wanted) = parse_args(args)?;
+    let Options {
+        seconds,
+        seed,
+        targets: wanted,
+    } = parse_args(args)?;
     let root = crate::workspace_root();
     let available = targets(&root.join("fuzz").join("fuzz_targets"))?;
     let chosen: Vec<String> = if wanted.is_empty() {
@@ -62,7 +66,7 @@ pub fn fuzz(args: &[String]) -> crate::Result {
 
     let mut outcomes = Vec::new();
     for target in &chosen {
-        outcomes.push(run_target(&root, target, seconds)?);
+        outcomes.push(run_target(&root, target, seconds, seed)?);
     }
 
     let report = summary(&outcomes, seconds);
@@ -90,34 +94,54 @@ pub fn fuzz(args: &[String]) -> crate::Result {
     }
 }
 
-fn parse_args(args: &[String]) -> crate::Result<(u64, Vec<String>)> {
-    let usage = "usage: cargo xtask fuzz [--seconds N] [TARGET...]";
-    let mut seconds = DEFAULT_SECONDS;
-    let mut targets = Vec::new();
+/// What `cargo xtask fuzz` was asked for.
+#[derive(Debug, PartialEq)]
+struct Options {
+    seconds: u64,
+    /// libFuzzer's `-seed`: the same mutations on every run of the same code and corpus
+    /// (CI's smoke run, so that it fails only when the code changed). Random without.
+    seed: Option<u64>,
+    targets: Vec<String>,
+}
+
+fn parse_args(args: &[String]) -> crate::Result<Options> {
+    let usage = "usage: cargo xtask fuzz [--seconds N] [--seed N] [TARGET...]";
+    let mut options = Options {
+        seconds: DEFAULT_SECONDS,
+        seed: None,
+        targets: Vec::new(),
+    };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
-        let value = if arg == "--seconds" {
-            Some(
-                iter.next()
-                    .ok_or_else(|| format!("--seconds needs a number\n{usage}"))?
-                    .as_str(),
-            )
-        } else {
-            arg.strip_prefix("--seconds=")
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (arg.as_str(), None),
         };
-        if let Some(value) = value {
-            seconds = value
+        if name == "--seconds" || name == "--seed" {
+            let value = match inline {
+                Some(v) => v,
+                None => iter
+                    .next()
+                    .ok_or_else(|| format!("{name} needs a number\n{usage}"))?
+                    .as_str(),
+            };
+            let number: u64 = value
                 .parse()
                 .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| format!("--seconds {value:?}: not a whole number above 0"))?;
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{name} {value:?}: not a whole number above 0"))?;
+            if name == "--seconds" {
+                options.seconds = number;
+            } else {
+                options.seed = Some(number);
+            }
         } else if arg.starts_with('-') {
             return Err(format!("unknown option {arg}\n{usage}"));
         } else {
-            targets.push(arg.clone());
+            options.targets.push(arg.clone());
         }
     }
-    Ok((seconds, targets))
+    Ok(options)
 }
 
 /// The targets: `fuzz/fuzz_targets/*.rs`, sorted.
@@ -149,7 +173,12 @@ fn ensure_cargo_fuzz() -> crate::Result {
 }
 
 /// Runs one target, echoing libFuzzer's output and reading its final numbers.
-fn run_target(root: &Path, target: &str, seconds: u64) -> crate::Result<Outcome> {
+fn run_target(
+    root: &Path,
+    target: &str,
+    seconds: u64,
+    seed: Option<u64>,
+) -> crate::Result<Outcome> {
     // New inputs go to a scratch folder (listed first); the kept corpus is only read.
     let scratch = root.join("target").join("fuzz-corpus").join(target);
     fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
@@ -163,6 +192,7 @@ fn run_target(root: &Path, target: &str, seconds: u64) -> crate::Result<Outcome>
         .arg(format!("-timeout={INPUT_TIMEOUT_SECONDS}"))
         .arg(format!("-rss_limit_mb={RSS_LIMIT_MB}"))
         .arg("-print_final_stats=1")
+        .args(seed.map(|n| format!("-seed={n}")))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let what = format!("fuzz {target} for {seconds} s");
@@ -304,13 +334,22 @@ mod tests {
     #[test]
     fn arguments() {
         let args = |a: &[&str]| parse_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(args(&[]).unwrap(), (60, vec![]));
+        let options = |seconds, seed, targets: &[&str]| Options {
+            seconds,
+            seed,
+            targets: targets.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(args(&[]).unwrap(), options(60, None, &[]));
         assert_eq!(
             args(&["--seconds", "5", "cert"]).unwrap(),
-            (5, vec!["cert".to_string()])
+            options(5, None, &["cert"])
         );
-        assert_eq!(args(&["--seconds=7"]).unwrap(), (7, vec![]));
+        assert_eq!(
+            args(&["--seconds=7", "--seed", "3"]).unwrap(),
+            options(7, Some(3), &[])
+        );
         assert!(args(&["--seconds", "0"]).is_err());
+        assert!(args(&["--seed"]).is_err());
         assert!(args(&["--fast"]).is_err());
     }
 }
