@@ -88,12 +88,25 @@ impl Driver {
             "tauri:options".into(),
             json!({ "application": required_env("CERTMEND_APP") }),
         );
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        ClientBuilder::new(connector)
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("a WebDriver session with the app")
+        // tauri-driver listens before WebKitWebDriver behind it is ready: the first
+        // session request can then end without an answer (hyper's IncompleteMessage).
+        // A few tries, then the error.
+        let mut last = None;
+        for attempt in 0..4 {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(client) => return client,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("a WebDriver session with the app: {last:?}")
     }
 }
 
