@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::{cargo, ensure_cargo_tool, status, workspace_root, Result};
+use crate::{cargo, ensure_cargo_tool, status, status_and_stderr, workspace_root, Result};
 
 const CARGO_DENY_VERSION: &str = "0.20.2";
 
@@ -35,14 +35,9 @@ pub fn deny(args: &[String]) -> Result {
     advisories_check(advisories)
 }
 
-fn advisories_check(mut cmd: Command) -> Result {
-    eprintln!("xtask: cargo deny check advisories");
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cargo deny check advisories: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprint!("{stderr}");
-    if out.status.success() {
+fn advisories_check(cmd: Command) -> Result {
+    let (status, stderr) = status_and_stderr(cmd, "cargo deny check advisories")?;
+    if status.success() {
         return Ok(());
     }
     if stderr.contains("failed to fetch advisory database") {
@@ -55,8 +50,5 @@ fn advisories_check(mut cmd: Command) -> Result {
         );
         return Ok(());
     }
-    Err(format!(
-        "cargo deny check advisories failed ({})",
-        out.status
-    ))
+    Err(format!("cargo deny check advisories failed ({status})"))
 }

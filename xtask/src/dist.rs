@@ -10,7 +10,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, ensure_cargo_tool, ensure_packages, status, workspace_root, Result};
+use crate::{
+    cargo, ensure_cargo_tool, ensure_packages, status, status_and_stderr, workspace_root, Result,
+};
 
 const TAURI_CLI_VERSION: &str = "2.12.4";
 
@@ -43,13 +45,9 @@ pub fn dist(args: &[String]) -> Result {
         "--bundles",
         "appimage",
     ]);
-    eprintln!("xtask: cargo tauri build --bundles appimage");
-    let out = appimage
-        .output()
-        .map_err(|e| format!("cargo tauri build --bundles appimage: {e}"))?;
-    let log = String::from_utf8_lossy(&out.stderr);
-    eprint!("{log}");
-    let appimage_note = if out.status.success() {
+    let (appimage_status, log) =
+        status_and_stderr(appimage, "cargo tauri build --bundles appimage")?;
+    let appimage_note = if appimage_status.success() {
         let file = only_file(&bundle_dir.join("appimage"), "AppImage")?;
         format!("AppImage: {} ({})", file.display(), size(&file))
     } else if log.contains("Downloading") && log.contains("failed to lookup address") {
@@ -58,8 +56,7 @@ pub fn dist(args: &[String]) -> Result {
             .to_string()
     } else {
         return Err(format!(
-            "cargo tauri build --bundles appimage failed ({})",
-            out.status
+            "cargo tauri build --bundles appimage failed ({appimage_status})"
         ));
     };
 

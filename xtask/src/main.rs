@@ -115,6 +115,21 @@ pub(crate) fn status(mut cmd: Command, what: &str) -> Result {
     }
 }
 
+/// Runs `cmd` like [`status`], but keeps its stderr (echoed as well) for the caller
+/// to tell one kind of failure from another; the exit status comes back as it is.
+pub(crate) fn status_and_stderr(
+    mut cmd: Command,
+    what: &str,
+) -> Result<(std::process::ExitStatus, String)> {
+    eprintln!("xtask: {what}");
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprint!("{stderr}");
+    Ok((out.status, stderr))
+}
+
 fn have_command(name: &str) -> bool {
     env::var_os("PATH")
         .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(name).is_file()))

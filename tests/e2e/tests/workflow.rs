@@ -173,11 +173,6 @@ async fn answer_dialogs(client: &Client, files: &[&Path], folder: Option<&Path>)
     how.as_str().unwrap_or_default().to_string()
 }
 
-/// A screenshot for people (see certmend_e2e::save_screenshot).
-async fn shot(client: &Client, name: &str) {
-    save_screenshot(client, name).await;
-}
-
 /// The commands the page invoked since the wrapper was installed.
 async fn calls(client: &Client) -> Vec<String> {
     let value = js(client, "return window.__e2eCalls ?? [];", vec![]).await;
@@ -310,7 +305,7 @@ async fn step_demo_server(w: &World) {
     assert!(days.ends_with("days left"), "step 1: days-left: {days}");
     let nav = text_of(c, "[data-testid=nav-agents]").await;
     assert!(nav.contains("No list yet"), "step 1: nav-agents: {nav}");
-    shot(c, "20-workflow-demo-server.png").await;
+    save_screenshot(c, "20-workflow-demo-server.png").await;
 }
 
 /// Step 2: import the list through "Open lists…" (the dialog answered by the wrapper):
@@ -378,7 +373,7 @@ async fn step_import(w: &World) {
         |t| t == "36 agents",
     )
     .await;
-    shot(c, "21-workflow-import-report.png").await;
+    save_screenshot(c, "21-workflow-import-report.png").await;
 }
 
 /// The cells' texts of each row matching `css`.
@@ -468,7 +463,7 @@ async fn step_filter_and_search(w: &World) {
         chip.contains(&expected.len().to_string()),
         "step 3: chips follow the search: {chip}"
     );
-    shot(c, "22-workflow-search.png").await;
+    save_screenshot(c, "22-workflow-search.png").await;
 
     // Clear the box (Backspace, as a user would).
     type_into(
@@ -551,7 +546,7 @@ async fn step_export(w: &World) {
         dialog.contains(&w.target.display().to_string()),
         "step 4: the dialog names the folder: {dialog}"
     );
-    shot(c, "23-workflow-export-dialog.png").await;
+    save_screenshot(c, "23-workflow-export-dialog.png").await;
     eprintln!("export estimate: {estimate}");
     click(c, "[data-testid=export-start]").await;
     let result = wait_text(
@@ -569,7 +564,7 @@ async fn step_export(w: &World) {
         result.contains(&w.target.display().to_string()),
         "step 4: export-result names the folder: {result}"
     );
-    shot(c, "24-workflow-export-result.png").await;
+    save_screenshot(c, "24-workflow-export-result.png").await;
 
     // On disk: one folder per agent with the six files.
     let mut seen = BTreeSet::new();
@@ -634,7 +629,7 @@ async fn step_export(w: &World) {
     .await;
     let chip = text_of(c, "[data-testid=chip-bundle_exported]").await;
     assert!(chip.contains("36"), "step 4: chip-bundle_exported: {chip}");
-    shot(c, "25-workflow-bundles-exported.png").await;
+    save_screenshot(c, "25-workflow-bundles-exported.png").await;
 }
 
 /// Step 5: a receipt written on the target turns its agent repaired, with no click.
@@ -693,7 +688,7 @@ async fn step_receipt(w: &World) {
     )
     .await;
     assert!(nav.contains("Receipts"), "{nav}");
-    shot(c, "26-workflow-receipt-repaired.png").await;
+    save_screenshot(c, "26-workflow-receipt-repaired.png").await;
 
     click(c, "[data-testid=nav-receipts]").await;
     let result = wait_text(
@@ -725,7 +720,7 @@ async fn step_receipt(w: &World) {
         "step 5: receipt-applied: {}",
         applied[0]
     );
-    shot(c, "27-workflow-receipts-view.png").await;
+    save_screenshot(c, "27-workflow-receipts-view.png").await;
 }
 
 /// Step 6: back up the server's key pair, check the files with openssl, verify the backup.
@@ -825,7 +820,7 @@ async fn step_backup(w: &World) {
     })
     .await;
     assert!(nav.contains("Key pairs"), "{nav}");
-    shot(c, "28-workflow-backup-created.png").await;
+    save_screenshot(c, "28-workflow-backup-created.png").await;
 
     // Verify it: the row's "Verify…", then the backup's password.
     let row = c
@@ -872,7 +867,7 @@ async fn step_backup(w: &World) {
         vec![],
     )
     .await;
-    shot(c, "29-workflow-backup-verified.png").await;
+    save_screenshot(c, "29-workflow-backup-verified.png").await;
 }
 
 /// Step 7: History: the import, the export, the receipt and the backup.
@@ -921,7 +916,7 @@ async fn step_history(w: &World) {
             && at("Bundles exported") < at("List imported"),
         "step 7: history newest first: {rows:#?}"
     );
-    shot(c, "30-workflow-history.png").await;
+    save_screenshot(c, "30-workflow-history.png").await;
 }
 
 /// Step 8: the window in Japanese, and back.
@@ -965,7 +960,7 @@ async fn step_japanese(w: &World) {
     assert_eq!(text_of(c, "#lang").await, "English");
     let lang = js(c, "return document.documentElement.lang;", vec![]).await;
     assert_eq!(lang, json!("ja"));
-    shot(c, "31-workflow-history-ja.png").await;
+    save_screenshot(c, "31-workflow-history-ja.png").await;
 
     click(c, "[data-testid=nav-agents]").await;
     assert_eq!(text_of(c, "#agents-view h1").await, "エージェント");
@@ -986,7 +981,7 @@ async fn step_japanese(w: &World) {
             && !pills.is_empty(),
         "step 8: status pills in Japanese: {pills:?}"
     );
-    shot(c, "32-workflow-agents-ja.png").await;
+    save_screenshot(c, "32-workflow-agents-ja.png").await;
 
     click(c, "#lang").await;
     wait_text(c, "[data-testid=nav-agents]", Duration::from_secs(5), |t| {
@@ -996,7 +991,7 @@ async fn step_japanese(w: &World) {
     assert_eq!(text_of(c, "#agents-view h1").await, "Agents");
     assert_eq!(text_of(c, "[data-testid=agent-count]").await, "36 agents");
     assert_eq!(text_of(c, "#lang").await, "日本語");
-    shot(c, "33-workflow-agents-en.png").await;
+    save_screenshot(c, "33-workflow-agents-en.png").await;
 }
 
 #[tokio::test(flavor = "current_thread")]
