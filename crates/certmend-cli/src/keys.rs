@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::output::outln;
 use certmend_core::backup::{self, Recovery, RestorePlan};
 use certmend_core::keypair::{self, Encryption, KeyPair, KeyPairReport};
 use certmend_core::server::CodedMessage;
@@ -108,33 +109,34 @@ fn read_pkcs12(file: &Path, password_file: Option<&Path>) -> Result<KeyPair, Cod
 }
 
 fn report_text(report: &KeyPairReport) {
-    println!("{}", report.file.display());
-    println!(
+    outln!("{}", report.file.display());
+    outln!(
         "  Container       {}",
         match report.container {
             keypair::Container::Pkcs12 => "PKCS#12",
             keypair::Container::KeyFile => "private key file + certificate",
         }
     );
-    println!(
+    outln!(
         "  Key             {} {} bits",
-        report.key.algorithm, report.key.bits
+        report.key.algorithm,
+        report.key.bits
     );
     render::certificate_body(&report.certificate);
     let c = &report.checks;
     let yes_no = |b: bool| if b { "yes" } else { "NO" };
-    println!("  Password        ok");
-    println!(
+    outln!("  Password        ok");
+    outln!(
         "  Key matches     {} (public key equal: {}, sign/verify: {})",
         yes_no(c.key_matches_certificate),
         yes_no(c.public_key_equal),
         yes_no(c.sign_verify)
     );
     if let Some(relation) = &c.equals_server_certificate {
-        println!("  Server          {}", relation_text(relation));
+        outln!("  Server          {}", relation_text(relation));
     }
     if report.other_certificates > 0 {
-        println!(
+        outln!(
             "  Also in file    {} other certificate(s)",
             report.other_certificates
         );
@@ -244,7 +246,7 @@ pub fn run_backup(
             if json {
                 render::json(&created);
             } else {
-                println!(
+                outln!(
                     "Backup {} of {} ({}), {} encryption, verified:",
                     created.backup_id,
                     created.certificate.subject,
@@ -252,14 +254,14 @@ pub fn run_backup(
                     if legacy { "legacy" } else { "modern" }
                 );
                 for f in &created.files {
-                    println!(
+                    outln!(
                         "  {}  ({} bytes, SHA-256 {})",
                         f.path.display(),
                         f.size,
                         f.sha256
                     );
                 }
-                println!("Keep the backup password somewhere safe: certmend does not store it.");
+                outln!("Keep the backup password somewhere safe: certmend does not store it.");
             }
             Ok(Outcome::Ok)
         }
@@ -269,10 +271,10 @@ pub fn run_backup(
             if json {
                 render::json(&serde_json::json!({ "backups": rows }));
             } else if rows.is_empty() {
-                println!("No backups recorded yet.");
+                outln!("No backups recorded yet.");
             } else {
                 for r in &rows {
-                    println!(
+                    outln!(
                         "{:>4}  {}  {:<11} {}  {}  {}",
                         r.id,
                         r.created,
@@ -282,7 +284,7 @@ pub fn run_backup(
                         r.folder
                     );
                     for f in &r.files {
-                        println!("        {}  ({} bytes)", f.name, f.size);
+                        outln!("        {}  ({} bytes)", f.name, f.size);
                     }
                 }
             }
@@ -319,7 +321,7 @@ pub fn run_backup(
                     render::json(&serde_json::json!({ "plan": plan, "dry_run": true }));
                 } else {
                     plan_text(&plan);
-                    println!("Dry run: nothing was written.");
+                    outln!("Dry run: nothing was written.");
                 }
                 return Ok(Outcome::Ok);
             }
@@ -336,18 +338,18 @@ pub fn run_backup(
             if json {
                 render::json(&serde_json::json!({ "plan": plan, "restored": restored }));
             } else {
-                println!("Restored and verified:");
+                outln!("Restored and verified:");
                 for f in &restored.files {
-                    println!("  {}  (SHA-256 {})", f.path.display(), f.sha256);
+                    outln!("  {}  (SHA-256 {})", f.path.display(), f.sha256);
                 }
-                println!(
+                outln!(
                     "The files it replaced are saved in {} (backup {}).",
                     restored.pre_restore_folder.display(),
                     restored.pre_restore_backup_id
                 );
-                println!("Next steps:");
+                outln!("Next steps:");
                 for (i, step) in restored.next_steps.iter().enumerate() {
-                    println!("  {}. {step}", i + 1);
+                    outln!("  {}. {step}", i + 1);
                 }
             }
             Ok(Outcome::Ok)
@@ -356,37 +358,38 @@ pub fn run_backup(
 }
 
 fn plan_text(plan: &RestorePlan) {
-    println!("Restore {}", plan.backup_file.display());
-    println!(
+    outln!("Restore {}", plan.backup_file.display());
+    outln!(
         "  Backup's certificate   {}  {}  ({})",
         plan.backup_certificate.sha1_thumbprint,
         plan.backup_certificate.subject,
         relation_text(&plan.backup_relation)
     );
     match &plan.current_certificate {
-        Some(c) => println!(
+        Some(c) => outln!(
             "  Server's certificate   {}  {}",
-            c.sha1_thumbprint, c.subject
+            c.sha1_thumbprint,
+            c.subject
         ),
-        None => println!("  Server's certificate   (none readable)"),
+        None => outln!("  Server's certificate   (none readable)"),
     }
     if plan.same_as_current {
-        println!("  The server already has this certificate: only the files are rewritten.");
+        outln!("  The server already has this certificate: only the files are rewritten.");
     }
-    println!(
+    outln!(
         "  Agents known to hold the backup's certificate: {}; the current one: {}; unknown: {}",
         plan.agents_holding_backup.len(),
         plan.agents_holding_current.len(),
         plan.agents_unknown
     );
     if !plan.agents_holding_current.is_empty() && !plan.same_as_current {
-        println!(
+        outln!(
             "  These agents will need a new bundle afterwards: {}",
             plan.agents_holding_current.join(", ")
         );
     }
     for t in &plan.targets {
-        println!("  Writes                 {}", t.display());
+        outln!("  Writes                 {}", t.display());
     }
 }
 
@@ -433,7 +436,7 @@ fn recover(
         if json {
             eprintln!("certmend: note: {message}");
         } else {
-            println!("Note: {message}.");
+            outln!("Note: {message}.");
         }
     }
     Ok(recorded)

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod keys;
+mod output;
 mod render;
 mod secrets;
 

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use crate::output::outln;
 use certmend_core::cert::{CertificateInfo, Comparison};
 use certmend_core::demo::DemoSummary;
 use certmend_core::server::{DefaultLocation, Product, ServerInstall, ServerReport};
@@ -9,7 +10,7 @@ use serde::Serialize;
 
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => outln!("{text}"),
         // Our types always serialise; say so loudly if that ever changes.
         Err(e) => eprintln!("certmend: error[internal.json]: {e}"),
     }
@@ -42,11 +43,11 @@ fn location(l: DefaultLocation) -> &'static str {
 pub fn detected(servers: &[ServerInstall], root: Option<&Path>) {
     if servers.is_empty() {
         match root {
-            Some(root) => println!(
+            Some(root) => outln!(
                 "No OfficeScan / Apex One server found under {} (looked in Program Files and Program Files (x86), \\Trend Micro\\OfficeScan and \\Trend Micro\\Apex One).",
                 root.display()
             ),
-            None => println!(
+            None => outln!(
                 "No OfficeScan / Apex One server found on this machine. Use --root DIR for a mounted or copied drive."
             ),
         }
@@ -54,7 +55,7 @@ pub fn detected(servers: &[ServerInstall], root: Option<&Path>) {
     }
     for (i, s) in servers.iter().enumerate() {
         if i > 0 {
-            println!();
+            outln!();
         }
         server(s);
     }
@@ -62,8 +63,8 @@ pub fn detected(servers: &[ServerInstall], root: Option<&Path>) {
 
 pub fn server(s: &ServerInstall) {
     let demo = if s.demo { "  [DEMO DATA]" } else { "" };
-    println!("{}{demo}", s.install_folder.display());
-    println!(
+    outln!("{}{demo}", s.install_folder.display());
+    outln!(
         "  {} · {} · {}",
         product(s.product),
         location(s.default_location),
@@ -72,30 +73,31 @@ pub fn server(s: &ServerInstall) {
     for f in &s.files {
         match (&f.path, f.size, &f.sha256, &f.error) {
             (Some(path), Some(size), Some(sha), _) => {
-                println!(
+                outln!(
                     "  ok       {:<24} {:>10} bytes  SHA-256 {sha}",
-                    f.name, size
+                    f.name,
+                    size
                 );
-                println!("           {}", path.display());
+                outln!("           {}", path.display());
             }
-            (Some(_), _, _, Some(error)) => println!("  error    {:<24} {error}", f.name),
-            _ => println!("  missing  {:<24} (expected {})", f.name, f.expected),
+            (Some(_), _, _, Some(error)) => outln!("  error    {:<24} {error}", f.name),
+            _ => outln!("  missing  {:<24} (expected {})", f.name, f.expected),
         }
     }
 }
 
 pub fn server_report(report: &ServerReport) {
     server(&report.server);
-    println!();
+    outln!();
     match (&report.certificate, &report.certificate_error) {
         (Some(info), _) => certificate_body(info),
-        (None, Some(error)) => println!("Certificate: {}", error.message),
-        (None, None) => println!("Certificate: not read"),
+        (None, Some(error)) => outln!("Certificate: {}", error.message),
+        (None, None) => outln!("Certificate: not read"),
     }
 }
 
 pub fn certificate(path: &Path, info: &CertificateInfo) {
-    println!("{}", path.display());
+    outln!("{}", path.display());
     certificate_body(info);
 }
 
@@ -110,25 +112,26 @@ pub fn certificate_body(info: &CertificateInfo) {
         Some(false) => "INVALID",
         None => "not checked",
     };
-    println!("  Subject         {}", info.subject);
-    println!("  Issuer          {}", info.issuer);
-    println!("  Serial          {}", info.serial);
-    println!("  Thumbprint      {}  (SHA-1)", info.sha1_thumbprint);
-    println!("  SHA-256         {}", info.sha256);
-    println!("  Valid from      {}", info.not_before);
-    println!("  Valid to        {}  ({expiry})", info.not_after);
-    println!(
+    outln!("  Subject         {}", info.subject);
+    outln!("  Issuer          {}", info.issuer);
+    outln!("  Serial          {}", info.serial);
+    outln!("  Thumbprint      {}  (SHA-1)", info.sha1_thumbprint);
+    outln!("  SHA-256         {}", info.sha256);
+    outln!("  Valid from      {}", info.not_before);
+    outln!("  Valid to        {}  ({expiry})", info.not_after);
+    outln!(
         "  Public key      {} {} bits",
-        info.public_key_algorithm, info.public_key_bits
+        info.public_key_algorithm,
+        info.public_key_bits
     );
-    println!(
+    outln!(
         "  Signature       {} · {signature}",
         info.signature_algorithm
     );
-    println!("  Self-signed     {}", yes_no(info.self_signed));
-    println!("  Format          {}", info.format);
+    outln!("  Self-signed     {}", yes_no(info.self_signed));
+    outln!("  Format          {}", info.format);
     for warning in &info.warnings {
-        println!("  Note            {warning}");
+        outln!("  Note            {warning}");
     }
 }
 
@@ -139,54 +142,54 @@ pub fn comparison(
     b_info: &CertificateInfo,
     c: &Comparison,
 ) {
-    println!("A  {}  {}", a_info.sha1_thumbprint, a.display());
-    println!("B  {}  {}", b_info.sha1_thumbprint, b.display());
-    println!("  Same certificate  {}", yes_no(c.same_certificate));
-    println!("  Same public key   {}", yes_no(c.same_public_key));
-    println!("  Same subject      {}", yes_no(c.same_subject));
-    println!("  Same serial       {}", yes_no(c.same_serial));
+    outln!("A  {}  {}", a_info.sha1_thumbprint, a.display());
+    outln!("B  {}  {}", b_info.sha1_thumbprint, b.display());
+    outln!("  Same certificate  {}", yes_no(c.same_certificate));
+    outln!("  Same public key   {}", yes_no(c.same_public_key));
+    outln!("  Same subject      {}", yes_no(c.same_subject));
+    outln!("  Same serial       {}", yes_no(c.same_serial));
     if c.same_certificate {
-        println!("Identical.");
+        outln!("Identical.");
     } else if c.same_public_key {
-        println!("Different certificates of the same key pair (e.g. a renewal).");
+        outln!("Different certificates of the same key pair (e.g. a renewal).");
     } else {
-        println!(
+        outln!(
             "Different key pairs: an agent holding one does not trust a server using the other."
         );
     }
 }
 
 pub fn demo(s: &DemoSummary) {
-    println!("Demo server written to {}", s.root.display());
-    println!("  Install folder      {}", s.install_folder.display());
-    println!("  Certificate         {}", s.certificate.display());
-    println!("  Current thumbprint  {}", s.current_sha1_thumbprint);
-    println!(
+    outln!("Demo server written to {}", s.root.display());
+    outln!("  Install folder      {}", s.install_folder.display());
+    outln!("  Certificate         {}", s.certificate.display());
+    outln!("  Current thumbprint  {}", s.current_sha1_thumbprint);
+    outln!(
         "  Previous thumbprint {}  (the key pair lost in the \"rebuild\")",
         s.previous_sha1_thumbprint
     );
-    println!("  Key pair            {}", s.key_pair_file.display());
-    println!(
+    outln!("  Key pair            {}", s.key_pair_file.display());
+    outln!(
         "  Previous key pair   {}",
         s.previous_key_pair_file.display()
     );
-    println!(
+    outln!(
         "  Key pair password   {}  (demo data only)",
         s.key_pair_password
     );
-    println!(
+    outln!(
         "  Agent list          {} ({} agents)",
         s.list_file.display(),
         s.list_agents
     );
-    println!(
+    outln!(
         "  Collected certs     {} ({} current, {} previous)",
         s.collected_folder.display(),
         s.collected_current,
         s.collected_previous
     );
-    println!("  Seed                {}", s.seed);
-    println!("Try: certmend detect --root {}", s.root.display());
+    outln!("  Seed                {}", s.seed);
+    outln!("Try: certmend detect --root {}", s.root.display());
 }
 
 fn delimiter_name(d: &str) -> &'static str {
@@ -219,17 +222,18 @@ pub fn import(
     r: &certmend_core::agents::import::ImportReport,
     chosen: &certmend_core::inventory::ChosenServer,
 ) {
-    println!("{}", r.file.display());
+    outln!("{}", r.file.display());
     let how = if chosen.chosen_by == "given" {
         "given with --server"
     } else {
         "the server read last"
     };
-    println!("  Server      {} ({how})", chosen.install_folder.display());
+    outln!("  Server      {} ({how})", chosen.install_folder.display());
     if let Some(earlier) = &r.already_imported {
-        println!(
+        outln!(
             "  Already imported on {} (same SHA-256, as {}): nothing changed.",
-            earlier.imported_at, earlier.file_name
+            earlier.imported_at,
+            earlier.file_name
         );
         return;
     }
@@ -239,12 +243,12 @@ pub fn import(
         "no header recognised: first column taken as the name, IP columns found by their values"
             .to_string()
     };
-    println!(
+    outln!(
         "  Read as     {} · {} · {header}",
         r.encoding.as_str(),
         delimiter_name(&r.delimiter)
     );
-    println!(
+    outln!(
         "  Lines       {} → {} agents ({} new), {} duplicates, {} rejected",
         r.rows,
         r.agents,
@@ -253,21 +257,23 @@ pub fn import(
         r.rejected.len()
     );
     if r.resolved > 0 {
-        println!(
+        outln!(
             "  Resolved    {} agents of this server are no longer on the list",
             r.resolved
         );
     }
     for rejected in &r.rejected {
-        println!(
+        outln!(
             "  line {:>6}: {}  |  {}",
-            rejected.line, rejected.reason, rejected.text
+            rejected.line,
+            rejected.reason,
+            rejected.text
         );
     }
 }
 
 pub fn compare(r: &certmend_core::compare::CompareReport) {
-    println!(
+    outln!(
         "Server {}  (thumbprint {})",
         r.server.display(),
         r.server_sha1_thumbprint
@@ -294,27 +300,30 @@ pub fn compare(r: &certmend_core::compare::CompareReport) {
                     .unwrap_or_default()
             ),
         };
-        println!("  {:<24} {verdict}", c.host);
+        outln!("  {:<24} {verdict}", c.host);
     }
     let n = &r.counts;
-    println!(
+    outln!(
         "{} current, {} previous, {} foreign, {} unreadable",
-        n.current, n.previous, n.foreign, n.unreadable
+        n.current,
+        n.previous,
+        n.foreign,
+        n.unreadable
     );
     if !r.skipped.is_empty() {
-        println!(
+        outln!(
             "Skipped {} files that are not certificates by their ending (.dat .cer .crt .der .pem):",
             r.skipped.len()
         );
         for s in &r.skipped {
-            println!("  {}", s.display());
+            outln!("  {}", s.display());
         }
     }
 }
 
 pub fn agents(rows: &[certmend_core::store::AgentRow]) {
     for a in rows {
-        println!(
+        outln!(
             "{:<22} {:<28} {:<16} {:<16} {}",
             a.status,
             a.name,
@@ -323,20 +332,20 @@ pub fn agents(rows: &[certmend_core::store::AgentRow]) {
             a.last_seen
         );
     }
-    println!("{} agents", rows.len());
+    outln!("{} agents", rows.len());
 }
 
 pub fn history(doc: &serde_json::Value) {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     for entry in doc["servers"].as_array().into_iter().flatten() {
-        println!("{}", text(&entry["server"]["install_folder"]));
+        outln!("{}", text(&entry["server"]["install_folder"]));
         for c in entry["certificates"].as_array().into_iter().flatten() {
             let mark = if c["current"].as_bool() == Some(true) {
                 "current "
             } else {
                 "previous"
             };
-            println!(
+            outln!(
                 "  {mark} {}  seen {} to {}  ({})",
                 text(&c["sha1_thumbprint"]),
                 text(&c["first_seen"]),
@@ -345,9 +354,9 @@ pub fn history(doc: &serde_json::Value) {
             );
         }
     }
-    println!("Events (newest first):");
+    outln!("Events (newest first):");
     for e in doc["events"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "  {}  {:<22} {}  {}",
             text(&e["at"]),
             text(&e["kind"]),
@@ -359,13 +368,13 @@ pub fn history(doc: &serde_json::Value) {
 
 pub fn export(r: &certmend_core::bundle::ExportReport) {
     for path in &r.removed_leftovers {
-        println!(
+        outln!(
             "Removed what an interrupted export left: {}",
             path.display()
         );
     }
     for b in &r.bundles {
-        println!(
+        outln!(
             "  {:<28} {}  ({})",
             b.agent.name,
             b.folder.display(),
@@ -373,22 +382,22 @@ pub fn export(r: &certmend_core::bundle::ExportReport) {
         );
     }
     if let Some(tools) = &r.shared_tools {
-        println!("  shared tools                 {}", tools.display());
+        outln!("  shared tools                 {}", tools.display());
     }
-    println!(
+    outln!(
         "{} bundles written to {} and read back ({} bytes, every file matches its manifest).",
         r.bundles.len(),
         r.out_dir.display(),
         r.bytes
     );
     if r.password_embedded {
-        println!("WARNING: the scripts hold the agent unload password in plain text.");
+        outln!("WARNING: the scripts hold the agent unload password in plain text.");
     }
-    println!("Next: eject the stick safely before removing it; on each agent run repair.cmd as administrator; then `certmend receipts {}`.", r.out_dir.display());
+    outln!("Next: eject the stick safely before removing it; on each agent run repair.cmd as administrator; then `certmend receipts {}`.", r.out_dir.display());
 }
 
 pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
-    println!(
+    outln!(
         "{} ({} files, {} lines)",
         r.folder.display(),
         r.files,
@@ -404,13 +413,15 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {:<24} {:<22} {status}  (ran on {})",
-            a.agent, result, a.computer
+            a.agent,
+            result,
+            a.computer
         );
     }
     if r.already_read > 0 {
-        println!(
+        outln!(
             "  {} lines were read before: nothing changed for them",
             r.already_read
         );
@@ -421,7 +432,7 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
         ("OLDER CERTIFICATE", &r.stale),
     ] {
         for p in list {
-            println!(
+            outln!(
                 "  {label}: {} line {}: {}  |  {}",
                 p.file.display(),
                 p.line,
@@ -434,7 +445,7 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
 
 pub fn drives(drives: &[certmend_core::drives::Drive]) {
     if drives.is_empty() {
-        println!(
+        outln!(
             "No removable drive is mounted. Any folder can be given to `certmend bundle --out`."
         );
     }
@@ -443,6 +454,6 @@ pub fn drives(drives: &[certmend_core::drives::Drive]) {
             .free
             .map(|f| format!("{f} bytes free"))
             .unwrap_or_default();
-        println!("{}  ({})  {free}", d.mount_point.display(), d.device);
+        outln!("{}  ({})  {free}", d.mount_point.display(), d.device);
     }
 }

@@ -1044,8 +1044,11 @@ fn a_stick_that_fills_up_during_an_export_fails_cleanly_and_the_next_run_complet
     let ipxfer = ipxfer_stand_ins(&w.path("ipxfer"), 64 * 1024, 6);
     let out = stick.0.join("bundles");
     let mut running = w.spawn(&w.bundle_args(&out, &ipxfer));
-    poll_until("the export to start writing", || {
-        running.exited() || !names_in(&out).is_empty()
+    // Wait for a *finished* bundle, not merely a temporary folder: filling the disk
+    // while the first bundle is written is a different outcome (no bundle written), and
+    // on a loaded machine the first bundle can take long enough for that to happen.
+    poll_until("the first finished bundle", || {
+        running.exited() || !bundle_folders(&out).is_empty()
     });
     signal(&running, "STOP");
     assert!(

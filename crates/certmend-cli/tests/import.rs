@@ -1184,3 +1184,45 @@ fn certificate_manager_writing_no_list_is_reported() {
     assert!(line.contains("Nothing to do."), "{line}");
     assert!(env.agents(&[]).is_empty());
 }
+
+/// `certmend agents | head -1`: the reader takes one line and goes away. The command
+/// must end quietly (status 0, nothing on stderr), not panic with "failed printing to
+/// stdout" and a backtrace. Text and JSON output both; the list is far larger than a
+/// pipe's buffer, so the writes after the reader left do fail.
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as StdCommand, Stdio};
+
+    let env = Env::new();
+    let names: Vec<String> = (0..5000).map(|i| format!("PC-PIPE-{i:05}")).collect();
+    let mut text = String::from("Computer Name,IP Address\r\n");
+    for (i, name) in names.iter().enumerate() {
+        text.push_str(&format!("{name},10.9.{}.{}\r\n", i / 256, i % 256));
+    }
+    env.import(&env.list("many.csv", text), 0);
+
+    for json in [false, true] {
+        let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("certmend"));
+        cmd.env_remove("CERTMEND_DB").arg("--db").arg(&env.db);
+        if json {
+            cmd.arg("--json");
+        }
+        let mut child = cmd
+            .arg("agents")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty(), "json={json}: nothing printed");
+        // The reader is dropped here: the pipe closes with most of the output unread.
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "json={json}: {stderr}");
+        assert!(stderr.is_empty(), "json={json}: {stderr}");
+    }
+}

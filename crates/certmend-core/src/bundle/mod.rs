@@ -97,9 +97,10 @@ pub enum BundleError {
     TargetBusy { path: PathBuf },
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
-    /// A failure after some bundles were finished (a stick that fills up or is pulled
-    /// out): the cause, and how far the export got. Its code is the cause's.
-    #[error("{source}; the export stopped after {done} of {total} bundles (those are complete, verified and recorded; the other agents have no bundle yet)")]
+    /// A failure once the export had begun writing (a stick that fills up or is pulled
+    /// out): the cause, and how far the export got — "no bundle was written" when it
+    /// failed on the first one. Its code is the cause's.
+    #[error("{source}; {}", how_far(*done, *total))]
     Stopped {
         done: usize,
         total: usize,
@@ -114,6 +115,21 @@ pub enum BundleError {
         option: &'static str,
         key: &'static str,
     },
+}
+
+/// How far an export that stopped got, for [`BundleError::Stopped`].
+fn how_far(done: usize, total: usize) -> String {
+    if done == 0 {
+        format!(
+            "the export stopped before its first bundle was finished: no bundle was written \
+             (the {total} agents have no bundle yet)"
+        )
+    } else {
+        format!(
+            "the export stopped after {done} of {total} bundles (those are complete, verified \
+             and recorded; the other agents have no bundle yet)"
+        )
+    }
 }
 
 impl ErrorCode for BundleError {
@@ -852,7 +868,6 @@ pub fn export(
     }
     result.map_err(|e| match e {
         BundleError::Cancelled { .. } => e,
-        _ if written.is_empty() => e,
         _ => BundleError::Stopped {
             done: written.len(),
             total,
@@ -1196,6 +1211,38 @@ mod tests {
         fn update(&self, done: u64, total: u64) {
             self.0.lock().unwrap().push((done, total));
         }
+    }
+
+    /// A failure while the first bundle is written must say so, not leave the admin
+    /// to guess whether anything on the stick is usable.
+    #[test]
+    fn a_stopped_export_says_how_far_it_got_even_before_the_first_bundle() {
+        let cause = || {
+            Box::new(BundleError::Write {
+                path: PathBuf::from("/media/stick/PC-1"),
+                source: io::Error::other("No space left on device"),
+            })
+        };
+        let first = BundleError::Stopped {
+            done: 0,
+            total: 40,
+            source: cause(),
+        };
+        assert_eq!(first.code(), "bundle.write");
+        let text = first.to_string();
+        assert!(text.starts_with("/media/stick/PC-1: cannot write: No space left on device; "));
+        assert!(text.contains("no bundle was written"), "{text}");
+        let later = BundleError::Stopped {
+            done: 3,
+            total: 40,
+            source: cause(),
+        };
+        assert!(
+            later
+                .to_string()
+                .contains("the export stopped after 3 of 40 bundles"),
+            "{later}"
+        );
     }
 
     fn export_demo(shared_tools: bool) -> Exported {
