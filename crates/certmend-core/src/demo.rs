@@ -30,6 +30,7 @@ use x509_cert::spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
 use x509_cert::time::Validity;
 use x509_cert::TbsCertificate;
 
+use crate::paths::join_slashed;
 use crate::ErrorCode;
 
 /// The marker file that labels an install folder as demo data (the app shows "DEMO").
@@ -317,7 +318,10 @@ fn prepare_target(root: &Path, force: bool) -> Result<(), DemoError> {
             path: root.to_path_buf(),
         });
     }
-    if !root.join(INSTALL_SUBDIR).join(MARKER_FILE).is_file() {
+    if !join_slashed(root, INSTALL_SUBDIR)
+        .join(MARKER_FILE)
+        .is_file()
+    {
         return Err(DemoError::NotADemo {
             path: root.to_path_buf(),
         });
@@ -341,23 +345,21 @@ struct Built {
 
 impl Built {
     fn rooted(self, root: &Path) -> DemoSummary {
-        let install = root.join(INSTALL_SUBDIR);
+        let install = join_slashed(root, INSTALL_SUBDIR);
         DemoSummary {
             root: root.to_path_buf(),
-            certificate: install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+            certificate: join_slashed(&install, "PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+            key_pair_file: join_slashed(&install, "AuthCertBackup/OfficeScanAuth.dat"),
             install_folder: install,
             seed: self.seed,
             current_sha1_thumbprint: self.current_thumbprint,
             previous_sha1_thumbprint: self.previous_thumbprint,
-            list_file: root.join(LIST_FILE),
+            list_file: join_slashed(root, LIST_FILE),
             list_agents: self.list_agents,
             collected_folder: root.join(COLLECTED_DIR),
             collected_current: self.collected_current,
             collected_previous: self.collected_previous,
-            key_pair_file: root
-                .join(INSTALL_SUBDIR)
-                .join("AuthCertBackup/OfficeScanAuth.dat"),
-            previous_key_pair_file: root.join(PREVIOUS_KEY_PAIR_FILE),
+            previous_key_pair_file: join_slashed(root, PREVIOUS_KEY_PAIR_FILE),
             key_pair_password: DEMO_KEY_PAIR_PASSWORD.into(),
         }
     }
@@ -391,7 +393,7 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
         },
     )?;
 
-    let install = root.join(INSTALL_SUBDIR);
+    let install = join_slashed(root, INSTALL_SUBDIR);
     let marker = Marker {
         generator: "certmend demo".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -407,16 +409,19 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
     let marker_json =
         serde_json::to_vec_pretty(&marker).map_err(|e| DemoError::Certificate(e.to_string()))?;
     write(&install.join(MARKER_FILE), &marker_json)?;
-    write(&install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), &current)?;
+    write(
+        &join_slashed(&install, "PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+        &current,
+    )?;
     for tool in [
         "PCCSRV/Admin/Utility/IpXfer/IpXfer.exe",
         "PCCSRV/Admin/Utility/IpXfer/IpXfer_x64.exe",
         "PCCSRV/Admin/Utility/CertificateManager/CertificateManager.exe",
     ] {
-        write(&install.join(tool), STAND_IN_NOTE.as_bytes())?;
+        write(&join_slashed(&install, tool), STAND_IN_NOTE.as_bytes())?;
     }
     write(
-        &install.join("PCCSRV/ofcscan.ini"),
+        &join_slashed(&install, "PCCSRV/ofcscan.ini"),
         b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\nClient_LocalServer_Port=21112\r\n",
     )?;
 
@@ -431,16 +436,16 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
             .map_err(|e| DemoError::Certificate(e.to_string()))
     };
     write(
-        &install.join("AuthCertBackup/OfficeScanAuth.dat"),
+        &join_slashed(&install, "AuthCertBackup/OfficeScanAuth.dat"),
         &as_pkcs12(&current_key, &current, crate::keypair::Encryption::Legacy)?,
     )?;
     write(
-        &root.join(PREVIOUS_KEY_PAIR_FILE),
+        &join_slashed(root, PREVIOUS_KEY_PAIR_FILE),
         &as_pkcs12(&previous_key, &previous, crate::keypair::Encryption::Modern)?,
     )?;
 
     let agents = demo_agents(&mut rng);
-    write(&root.join(LIST_FILE), list_csv(&agents).as_bytes())?;
+    write(&join_slashed(root, LIST_FILE), list_csv(&agents).as_bytes())?;
 
     // Agents' own OfcNTCer.dat copies, in the three layouts admins use.
     let mut collected_current = 0;

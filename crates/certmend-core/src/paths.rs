@@ -1,7 +1,7 @@
 //! Where certmend keeps its own files (the demo server now; the state database and
 //! key-pair backups later): the OS's per-user local application-data folder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Overrides the data folder (tests, portable use).
 pub const DATA_DIR_ENV: &str = "CERTMEND_DATA_DIR";
@@ -19,4 +19,36 @@ pub fn data_dir() -> Option<PathBuf> {
 /// Where the app keeps the demo server it opens when no real server is found.
 pub fn demo_dir() -> Option<PathBuf> {
     data_dir().map(|d| d.join("demo-server"))
+}
+
+/// `base` joined with a relative path written with `/` (the constants in this crate),
+/// one component at a time, so the result uses the platform's separator: on Windows
+/// `C:\demo\Program Files (x86)\Trend Micro\Apex One`, never
+/// `C:\demo\Program Files (x86)/Trend Micro/Apex One`, which admins read as a typo.
+pub fn join_slashed(base: &Path, relative: &str) -> PathBuf {
+    relative
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .fold(base.to_path_buf(), |path, part| path.join(part))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slashed_paths_take_the_platform_separator() {
+        let joined = join_slashed(Path::new("base"), "Program Files (x86)/Trend Micro//x.dat");
+        let parts: Vec<_> = joined
+            .components()
+            .map(|c| c.as_os_str().to_owned())
+            .collect();
+        assert_eq!(
+            parts,
+            ["base", "Program Files (x86)", "Trend Micro", "x.dat"]
+        );
+        let expected = ["base", "Program Files (x86)", "Trend Micro", "x.dat"]
+            .join(std::path::MAIN_SEPARATOR_STR);
+        assert_eq!(joined.to_string_lossy(), expected);
+    }
 }

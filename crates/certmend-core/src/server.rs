@@ -478,7 +478,7 @@ pub fn open_first_or_demo(
             fell_back_to_demo: false,
         });
     }
-    let install = demo_root.join(crate::demo::INSTALL_SUBDIR);
+    let install = crate::paths::join_slashed(demo_root, crate::demo::INSTALL_SUBDIR);
     if !install.join(crate::demo::MARKER_FILE).is_file() {
         crate::demo::write_demo(demo_root, &crate::demo::DemoOptions::default())?;
     }
