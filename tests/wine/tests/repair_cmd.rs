@@ -14,125 +14,56 @@
 //! passwords are covered by certmend-core's byte-level tests only.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use certmend_core::bundle::{self, ExportOptions, Selection};
 use certmend_core::progress::{Cancel, NoProgress};
 use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
 use certmend_core::store::Store;
 use certmend_core::{demo, inventory};
+use certmend_wine_tests::{build_c, japanese_locale, serial, z_path, WinePrefix};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-const WINE: &str = "/usr/lib/wine/wine64";
-const WINESERVER: &str = "/usr/lib/wine/wineserver64";
-const MINGW: &str = "x86_64-w64-mingw32-gcc";
 const AGENT_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion";
 
-/// The Wine prefix and the stand-ins, made afresh once per test run under the target
-/// folder (statics are never dropped, so temporary folders would leak 700 MB a run).
+/// This binary's Wine prefix and the stand-ins, made afresh once per test run under the
+/// target folder (see certmend_wine_tests::WinePrefix).
 struct WineWorld {
-    prefix: PathBuf,
+    prefix: WinePrefix,
     tools: PathBuf,
     locale: PathBuf,
-}
-
-impl WineWorld {
-    fn prefix(&self) -> &Path {
-        &self.prefix
-    }
 }
 
 fn world() -> &'static WineWorld {
     static WORLD: OnceLock<WineWorld> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine");
-        if root.exists() {
-            // A server left from an interrupted run would hold the old prefix.
-            let _ =
-                quiet(wine_env(Command::new(WINESERVER), &root.join("prefix")).arg("-k")).status();
-            std::fs::remove_dir_all(&root).unwrap();
-        }
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-repair_cmd");
+        let prefix = WinePrefix::fresh(&root);
         let tools = root.join("tools");
-        let prefix = root.join("prefix");
-        let locale = root.join("locale");
-        for dir in [&tools, &prefix, &locale] {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("c");
-        let build = |out: &str, source: &str, extra: &[&str]| {
-            let status = Command::new(MINGW)
-                .args(["-municode", "-static", "-O2"])
-                .args(extra)
-                .arg("-o")
-                .arg(tools.join(out))
-                .arg(c.join(source))
-                .status()
-                .unwrap_or_else(|e| {
-                    panic!("{MINGW} (gcc-mingw-w64-x86-64, installed by cargo xtask test): {e}")
-                });
-            assert!(status.success(), "building {out}");
-        };
-        build("IpXfer.exe", "fake_ipxfer.c", &[]);
-        build(
-            "IpXfer_x64.exe",
+        std::fs::create_dir_all(&tools).unwrap();
+        build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
+        build_c(
             "fake_ipxfer.c",
+            &tools.join("IpXfer_x64.exe"),
+            true,
             &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
         );
-        build("certutil.exe", "certutil.c", &[]);
-        // net.c and fltmc.c have a plain main(); -municode wants wmain, so build them apart.
-        for (out, source) in [("fltmc.exe", "fltmc.c"), ("net.exe", "net.c")] {
-            let status = Command::new(MINGW)
-                .args(["-static", "-O2", "-o"])
-                .arg(tools.join(out))
-                .arg(c.join(source))
-                .status()
-                .unwrap();
-            assert!(status.success(), "building {out}");
-        }
+        build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
+        // net.c and fltmc.c have a plain main(); -municode wants wmain.
+        build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
+        build_c("net.c", &tools.join("net.exe"), false, &[]);
 
-        // The server outlives each script run but not the test process by much: it
-        // stops 5 s after its last client. Its output must not inherit the test's pipes,
-        // or whoever reads them (cargo, CI) waits for it.
-        let mut server = wine_env(Command::new(WINESERVER), &prefix);
-        assert!(
-            quiet(server.arg("-p5")).status().unwrap().success(),
-            "wineserver -p5"
-        );
-        let boot = quiet(wine_env(Command::new(WINE), &prefix).args(["wineboot", "-i"]))
-            .status()
-            .expect("wine64 (installed by cargo xtask test)");
-        assert!(boot.success(), "wineboot -i");
-        // Wine's services keep the server alive after the last script: a watchdog stops
-        // it when this test process has gone, however the process ends.
-        let watchdog = format!(
-            "while kill -0 {} 2>/dev/null; do sleep 1; done; exec {WINESERVER} -k",
-            std::process::id()
-        );
-        // Deliberately never waited for: it must outlive this process (init reaps it).
-        #[allow(clippy::zombie_processes)]
-        quiet(wine_env(Command::new("sh"), &prefix).args(["-c", &watchdog]))
-            .spawn()
-            .expect("sh");
         // Stand-ins Wine lacks (certutil prints nothing there, fltmc is missing) go on
-        // WINEPATH; IpXfer comes with the bundles.
-        let shims = prefix.join("drive_c/shims");
+        // WINEPATH (C:\shims, set for script runs); IpXfer comes with the bundles.
+        let shims = prefix.drive_c().join("shims");
         std::fs::create_dir_all(&shims).unwrap();
         for tool in ["certutil.exe", "fltmc.exe"] {
             std::fs::copy(tools.join(tool), shims.join(tool)).unwrap();
         }
-
-        // A private Japanese locale: Wine decodes batch files by LANG, never by chcp.
-        let status = quiet(
-            Command::new("localedef")
-                .args(["-i", "ja_JP", "-f", "UTF-8"])
-                .arg(locale.join("ja_JP.UTF-8")),
-        )
-        .status()
-        .expect("localedef (package locales)");
-        assert!(status.success(), "localedef ja_JP.UTF-8");
+        let locale = japanese_locale(&root.join("locale"));
         WineWorld {
             prefix,
             tools,
@@ -141,35 +72,8 @@ fn world() -> &'static WineWorld {
     })
 }
 
-fn quiet(cmd: &mut Command) -> &mut Command {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-}
-
-fn wine_env(mut cmd: Command, prefix: &Path) -> Command {
-    cmd.env("WINEPREFIX", prefix)
-        .env("WINEARCH", "win64")
-        .env("WINEDEBUG", "-all")
-        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
-        .env("WINEPATH", r"C:\shims")
-        .env("LANG", "C.UTF-8")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY");
-    cmd
-}
-
-/// Tests share the prefix's registry and drive letters: one at a time.
-fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn wine(args: &[&str]) {
-    let status = quiet(wine_env(Command::new(WINE), world().prefix()).args(args))
-        .status()
-        .unwrap();
-    assert!(status.success(), "wine {args:?}");
+    world().prefix.wine_ok(args);
 }
 
 /// A demo server with its list imported and bundles exported; an agent installed in
@@ -245,8 +149,9 @@ impl Scene {
             .replace('.', "");
         let agent_windows_dir = format!(r"C:\Agents\{n}\OfficeScan Client\");
         let agent_dir = w
-            .prefix()
-            .join(format!("drive_c/Agents/{n}/OfficeScan Client"));
+            .prefix
+            .drive_c()
+            .join(format!("Agents/{n}/OfficeScan Client"));
         std::fs::create_dir_all(&agent_dir).unwrap();
         let old_cert = std::fs::read(
             summary
@@ -302,49 +207,30 @@ impl Scene {
         // Wine's own `net session` always succeeds and cannot be replaced on PATH, but
         // cmd.exe looks in the current folder first: the stand-in answers there.
         std::fs::copy(w.tools.join("net.exe"), self.bundle_dir.join("net.exe")).unwrap();
-        let out = self.bundle_dir.parent().unwrap().join("wine-out.txt");
-        let mut cmd = wine_env(Command::new(WINE), w.prefix());
+        let mut cmd = w.prefix.wine();
         cmd.current_dir(&self.bundle_dir)
             .args(["cmd", "/c", command])
-            .env(
-                "FAKE_IPXFER_LOG",
-                format!("Z:{}", self.log.display()).replace('/', "\\"),
-            )
+            .env("WINEPATH", r"C:\shims")
+            .env("FAKE_IPXFER_LOG", z_path(&self.log))
             .env(
                 "FAKE_AGENT_CERT",
                 format!("{}OfcNTCer.dat", self.agent_windows_dir),
-            )
-            .stdin(Stdio::piped())
-            // Piping Wine's output can hang (its services keep the pipe open): a file.
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null());
+            );
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        {
-            use std::io::Write;
-            let mut input = child.stdin.take().unwrap();
-            input.write_all(stdin.as_bytes()).unwrap();
-        }
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("repair.cmd did not finish in 90 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let out = w.prefix.run(
+            &mut cmd,
+            Some(stdin.as_bytes()),
+            Duration::from_secs(90),
+            &format!("cmd /c {command}"),
+        );
         // cmd.exe writes redirected output in the console code page: CP932 for --lang ja.
-        let bytes = std::fs::read(&out).unwrap();
-        let text = match String::from_utf8(bytes) {
+        let text = match String::from_utf8(out.stdout) {
             Ok(text) => text,
             Err(e) => encoding_rs::SHIFT_JIS.decode(e.as_bytes()).0.into_owned(),
         };
-        (status.code().unwrap_or(-1), text)
+        (out.code.unwrap_or(-1), text)
     }
 
     fn receipts(&self) -> Vec<String> {
