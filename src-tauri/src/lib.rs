@@ -4,6 +4,7 @@
 //! what each takes, returns and emits.
 
 mod commands;
+pub mod startup;
 mod state;
 
 use tauri::{Manager, Runtime};
@@ -75,10 +76,20 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
     tauri::generate_context!()
 }
 
-pub fn run() {
-    let result = builder(tauri::Builder::default()).run(context());
-    if let Err(error) = result {
-        eprintln!("certmend-app: error[app.start]: {error}");
-        std::process::exit(1);
+/// Opens the window; returns the process's exit status. On Windows the WebView2
+/// runtime is checked first (see [`startup`]).
+pub fn run() -> i32 {
+    #[cfg(windows)]
+    if let Err(notice) = startup::check_webview2() {
+        startup::report(&notice);
+        return startup::EXIT_WEBVIEW2_MISSING;
+    }
+    match builder(tauri::Builder::default()).run(context()) {
+        Ok(()) => 0,
+        Err(error) => {
+            let language = startup::Language::of_system();
+            startup::report(&startup::start_failed(language, &error.to_string()));
+            startup::EXIT_START_FAILED
+        }
     }
 }

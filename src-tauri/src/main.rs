@@ -11,5 +11,5 @@ fn main() {
     if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
-    certmend_app_lib::run();
+    std::process::exit(certmend_app_lib::run());
 }
