@@ -297,9 +297,21 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
                 None => DetectSources::from_system(),
             };
             let servers = server::detect(&sources);
+            let missing = server::missing_registry_paths(&sources);
+            for path in &missing {
+                eprintln!(
+                    "certmend: warning[detect.registry_path_missing]: {}\\Local_Path names {}, \
+                     which does not exist (a server uninstalled or moved?); looked elsewhere",
+                    server::REGISTRY_KEY,
+                    path.display()
+                );
+            }
             record_reads(db, &servers);
             if json {
-                render::json(&serde_json::json!({ "servers": servers }));
+                render::json(&serde_json::json!({
+                    "servers": servers,
+                    "registry_paths_missing": missing,
+                }));
             } else {
                 render::detected(&servers, root.as_deref());
             }

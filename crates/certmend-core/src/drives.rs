@@ -72,14 +72,16 @@ fn unescape_mount(path: &str) -> String {
 }
 
 fn windows_drives() -> Vec<Drive> {
-    let output = std::process::Command::new("powershell")
-        .args([
-            "-NoProfile",
-            "-NonInteractive",
-            "-Command",
-            "Get-CimInstance Win32_LogicalDisk -Filter 'DriveType=2' | ForEach-Object { $_.DeviceID }",
-        ])
-        .output();
+    let output = std::process::Command::new(crate::paths::windows_tool(
+        r"WindowsPowerShell\v1.0\powershell.exe",
+    ))
+    .args([
+        "-NoProfile",
+        "-NonInteractive",
+        "-Command",
+        "Get-CimInstance Win32_LogicalDisk -Filter 'DriveType=2' | ForEach-Object { $_.DeviceID }",
+    ])
+    .output();
     match output {
         Ok(o) if o.status.success() => parse_drive_letters(&String::from_utf8_lossy(&o.stdout)),
         _ => Vec::new(),

@@ -32,6 +32,17 @@ pub fn join_slashed(base: &Path, relative: &str) -> PathBuf {
         .fold(base.to_path_buf(), |path, part| path.join(part))
 }
 
+/// A program of Windows' own, by full path under `%SystemRoot%\System32`: never looked
+/// up on PATH or beside the running program, where anyone who can write a folder
+/// could put a `reg.exe` of their own.
+pub fn windows_tool(relative: &str) -> PathBuf {
+    let root = std::env::var_os("SystemRoot")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(r"C:\Windows"));
+    root.join("System32").join(relative)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

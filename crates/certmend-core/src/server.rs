@@ -246,6 +246,18 @@ pub fn detect(sources: &DetectSources) -> Vec<ServerInstall> {
     found
 }
 
+/// `Local_Path` values from the registry that name no folder: a server uninstalled
+/// without cleaning the registry, or moved. Not fatal (other servers are still
+/// found), but worth telling the admin, who may expect that server to be found.
+pub fn missing_registry_paths(sources: &DetectSources) -> Vec<PathBuf> {
+    sources
+        .registry_local_paths
+        .iter()
+        .filter(|p| !p.is_dir())
+        .cloned()
+        .collect()
+}
+
 fn normalise_for_dedup(path: &Path) -> String {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     canonical.to_string_lossy().to_lowercase()
@@ -503,7 +515,7 @@ pub mod registry {
         }
         let mut paths = Vec::new();
         for view in ["/reg:64", "/reg:32"] {
-            let output = Command::new("reg")
+            let output = Command::new(crate::paths::windows_tool("reg.exe"))
                 .args(["query", REGISTRY_KEY, "/v", "Local_Path", view])
                 .output();
             if let Ok(output) = output {
@@ -655,6 +667,22 @@ mod tests {
             1,
             "one install folder, found twice, reported once"
         );
+    }
+
+    #[test]
+    fn a_registry_path_naming_no_folder_is_reported_and_the_rest_still_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let install = tmp.path().join("Trend Micro/OfficeScan");
+        touch(&install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), b"x");
+        let gone = tmp.path().join("Old/Apex One/PCCSRV");
+        let sources = DetectSources {
+            registry_local_paths: vec![gone.clone(), install.join("PCCSRV")],
+            ..Default::default()
+        };
+        assert_eq!(missing_registry_paths(&sources), vec![gone]);
+        let found = detect(&sources);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].install_folder, install);
     }
 
     #[test]
