@@ -88,4 +88,17 @@ fn without_webview2_the_app_says_so_in_its_log_and_exits_3() {
         !data.join("certmend.sqlite3").exists(),
         "the app went on after the check"
     );
+
+    // With the message box on (as an admin starts it): headless Wine has no desktop to
+    // show it on and returns at once; what matters here is that the box's code path
+    // neither crashes nor keeps the process alive, and the log gets its line anyway.
+    let out = w.run(
+        w.wine().arg(z_path(&app())).env_remove("CERTMEND_DATA_DIR"),
+        None,
+        Duration::from_secs(60),
+        "certmend-app.exe under Wine, message box on",
+    );
+    assert_eq!(out.code, Some(3), "{}", out.describe());
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
