@@ -1,7 +1,8 @@
 /* A stand-in for powershell.exe, for tests only (Wine's is a stub that prints nothing).
  * certmend asks PowerShell for removable drives (Win32_LogicalDisk, DriveType=2); this
- * appends its arguments (UTF-8, each in [brackets]) to %FAKE_PS_LOG% and prints the
- * drive letters in %FAKE_PS_DRIVES% (e.g. "E: F:") one per line, as PowerShell would. */
+ * appends one UTF-8 line to %FAKE_PS_LOG%: its own path (which copy ran), then its
+ * arguments, each in [brackets]; and prints the drive letters in %FAKE_PS_DRIVES%
+ * (e.g. "E: F:") one per line, as PowerShell would. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <wchar.h>
@@ -13,6 +14,11 @@ int wmain(int argc, wchar_t **argv) {
         FILE *f = _wfopen(log, L"ab");
         if (f) {
             char buf[4096];
+            wchar_t self[MAX_PATH];
+            if (GetModuleFileNameW(NULL, self, MAX_PATH)) {
+                WideCharToMultiByte(CP_UTF8, 0, self, -1, buf, sizeof buf, NULL, NULL);
+                fputs(buf, f);
+            }
             for (int i = 1; i < argc; i++) {
                 WideCharToMultiByte(CP_UTF8, 0, argv[i], -1, buf, sizeof buf, NULL, NULL);
                 fprintf(f, "[%s]", buf);

@@ -22,7 +22,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use certmend_wine_tests::{build_c, japanese_locale, serial, z_path, Captured, View, WinePrefix};
+use certmend_wine_tests::{
+    build_c, japanese_locale, serial, z_path, Captured, View, WinePrefix, DLL_OVERRIDES,
+};
 use serde_json::Value;
 use sha2::Digest;
 
@@ -363,6 +365,8 @@ fn detect_finds_local_path_in_the_64_bit_registry_view() {
             "registry".to_string()
         )]
     );
+    assert_eq!(out.stderr_text(), "", "no warning");
+    assert_eq!(doc["registry_paths_missing"], serde_json::json!([]));
     let server = &doc["servers"][0];
     assert_eq!(server["product"], "apex_one");
     assert_eq!(server["default_location"], "custom");
@@ -598,14 +602,22 @@ fn detect_says_which_files_an_incomplete_server_lacks_and_exits_1() {
     );
 }
 
+/// A server uninstalled or moved without cleaning the registry: not fatal (the others
+/// are still found, the status is theirs), but said, in text and in JSON.
 #[test]
-fn detect_with_a_registry_value_naming_a_missing_folder_still_finds_the_others() {
+fn detect_reports_a_registry_value_naming_a_missing_folder_and_finds_the_others() {
     let _serial = serial();
     let w = world();
     w.reset();
     let (db, _) = w.test_dir("detect-gone");
     w.install_server(APEX_X86);
-    w.set_local_path(View::Bits64, r"C:\Gone\Trend Micro\OfficeScan\PCCSRV\");
+    let gone = r"C:\Gone\Trend Micro\OfficeScan\PCCSRV\";
+    w.set_local_path(View::Bits64, gone);
+    let warning = format!(
+        "certmend: warning[detect.registry_path_missing]: {}\\Local_Path names {gone}, \
+         which does not exist (a server uninstalled or moved?); looked elsewhere\n",
+        INFO_KEY
+    );
 
     let (out, doc) = w.detect(&format!(r"{db}\state.sqlite3"), &[]);
     assert_eq!(out.code, Some(0), "not fatal: {}", out.describe());
@@ -613,35 +625,18 @@ fn detect_with_a_registry_value_naming_a_missing_folder_still_finds_the_others()
         found(&doc),
         [(APEX_X86.to_string(), "program_files".to_string())]
     );
-}
+    assert_eq!(doc["registry_paths_missing"], serde_json::json!([gone]));
+    assert_eq!(out.stderr_text(), warning);
 
-/// BUG (reported): a `Local_Path` that names a folder that is not there is dropped
-/// without a word (server.rs `detect`: `if local_path.is_dir()`), in text and JSON. An
-/// admin whose server moved sees only "no server found" or the other servers, and
-/// never learns that the registry points elsewhere.
-#[test]
-fn bug_detect_reports_a_registry_value_naming_a_missing_folder() {
-    let _serial = serial();
-    let w = world();
-    w.reset();
-    let (db, _) = w.test_dir("detect-gone-said");
-    w.install_server(APEX_X86);
-    w.set_local_path(View::Bits64, r"C:\Gone\Trend Micro\OfficeScan\PCCSRV\");
-
-    let (out, doc) = w.detect(&format!(r"{db}\state.sqlite3"), &[]);
-    assert!(
-        doc.to_string().contains(r"C:\\Gone\\Trend Micro"),
-        "BUG: detect --json does not mention the registry's Local_Path \
-         C:\\Gone\\Trend Micro\\OfficeScan\\PCCSRV\\ (no such folder): {}",
-        out.describe()
-    );
     let text = w.certmend(&["--db", &format!(r"{db}\state.sqlite3"), "detect"]);
-    let said = format!("{}{}", text.stdout_text(), text.stderr_text());
+    assert_eq!(text.code, Some(0), "{}", text.describe());
     assert!(
-        said.contains(r"C:\Gone\Trend Micro\OfficeScan"),
-        "BUG: detect does not say that the registry names a missing folder: {}",
+        text.stdout_text()
+            .starts_with(&format!("{APEX_X86}  [DEMO DATA]\n")),
+        "{}",
         text.describe()
     );
+    assert_eq!(text.stderr_text(), warning);
 }
 
 #[test]
@@ -657,7 +652,10 @@ fn detect_with_nothing_installed_says_so_and_exits_1() {
         "nothing found is a problem: {}",
         out.describe()
     );
-    assert_eq!(doc, serde_json::json!({ "servers": [] }));
+    assert_eq!(
+        doc,
+        serde_json::json!({ "servers": [], "registry_paths_missing": [] })
+    );
     let text = w.certmend(&["--db", &format!(r"{db}\state.sqlite3"), "detect"]);
     assert_eq!(text.code, Some(1), "{}", text.describe());
     assert_eq!(
@@ -695,8 +693,8 @@ fn detect_reads_a_japanese_local_path_on_japanese_windows() {
 /// BUG (reported): the CLI reads `Local_Path` from `reg query` output and decodes any
 /// non-UTF-8 output as CP932 (server.rs `registry::decode_console`). On Windows whose
 /// OEM code page is not 932 (English: 437, Western Europe: 850) `é` is byte 0x82, which
-/// CP932 reads as something else: the path does not exist and the server is silently
-/// skipped. Characters outside the OEM code page reach the CLI as `?` whatever it does:
+/// CP932 reads as something else: the path does not exist, so the server is not found
+/// and is reported as a missing folder under a name it does not have (`C:\Custom\Caf�\...`). Characters outside the OEM code page reach the CLI as `?` whatever it does:
 /// reading the registry through the API (e.g. the winreg crate) avoids both.
 #[test]
 fn bug_detect_reads_an_accented_local_path_on_english_windows() {
@@ -1321,10 +1319,12 @@ fn drives_without_powershell_finish_quickly_with_no_drives() {
     assert_eq!(out.stderr_text(), "");
 }
 
-/// With a PowerShell that answers (a stand-in beside certmend.exe, where Windows looks
-/// first), the drive letters it prints are offered, with their free space.
+/// With a PowerShell that answers (a stand-in over Wine's stub in System32, preferred to
+/// the builtin by a DLL override), the drive letters it prints are offered, with their
+/// free space. A powershell.exe beside certmend.exe is never run: the CLI starts
+/// Windows' own by full path (anyone who can write that folder could plant one).
 #[test]
-fn drives_lists_the_removable_drives_powershell_reports() {
+fn drives_lists_the_removable_drives_system32_powershell_reports() {
     let _serial = serial();
     let w = world();
     w.reset();
@@ -1332,16 +1332,29 @@ fn drives_lists_the_removable_drives_powershell_reports() {
     let stick = dir_linux.join("stick");
     std::fs::create_dir_all(&stick).unwrap();
     w.prefix.map_drive('e', &stick);
-    let stand_in = w.exe.with_file_name("powershell.exe");
-    std::fs::copy(w.tools.join("powershell.exe"), &stand_in).unwrap();
+    let system = w
+        .prefix
+        .system32()
+        .join("WindowsPowerShell/v1.0/powershell.exe");
+    let stub = dir_linux.join("wine-powershell.exe");
+    std::fs::copy(&system, &stub).unwrap();
+    std::fs::copy(w.tools.join("powershell.exe"), &system).unwrap();
+    let planted = w.exe.with_file_name("powershell.exe");
+    std::fs::copy(w.tools.join("powershell.exe"), &planted).unwrap();
     let log = dir_linux.join("ps.log");
     let log_env = z_path(&log);
+    let overrides = format!("{DLL_OVERRIDES};powershell.exe=n");
     let out = w.certmend_with(
         &["--json", "drives"],
-        &[("FAKE_PS_DRIVES", "E:"), ("FAKE_PS_LOG", &log_env)],
+        &[
+            ("FAKE_PS_DRIVES", "E:"),
+            ("FAKE_PS_LOG", &log_env),
+            ("WINEDLLOVERRIDES", &overrides),
+        ],
         &w.prefix.drive_c(),
     );
-    std::fs::remove_file(&stand_in).unwrap();
+    std::fs::remove_file(&planted).unwrap();
+    std::fs::copy(&stub, &system).unwrap();
     assert_eq!(out.code, Some(0), "{}", out.describe());
     let doc = json(&out);
     let drives = doc["drives"].as_array().unwrap();
@@ -1350,7 +1363,15 @@ fn drives_lists_the_removable_drives_powershell_reports() {
     assert_eq!(drives[0]["device"], "E:");
     assert!(drives[0]["free"].as_u64().is_some_and(|f| f > 0), "{doc}");
     let asked = std::fs::read_to_string(&log).unwrap();
-    assert!(asked.contains("DriveType=2"), "{asked}");
+    let calls: Vec<&str> = asked.lines().collect();
+    assert_eq!(calls.len(), 1, "{asked}");
+    assert!(
+        calls[0]
+            .to_lowercase()
+            .starts_with(r"c:\windows\system32\windowspowershell\v1.0\powershell.exe["),
+        "System32's PowerShell, not the one beside certmend.exe: {asked}"
+    );
+    assert!(calls[0].contains("DriveType=2"), "{asked}");
 }
 
 // ---------------------------------------------------------------------------------
