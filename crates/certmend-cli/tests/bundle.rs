@@ -18,10 +18,12 @@ use std::process::{Command as StdCommand, Output};
 use assert_cmd::Command;
 use serde_json::Value;
 
+#[cfg(unix)]
+use common::numbered;
 #[cfg(target_os = "linux")]
 use common::Mount;
 use common::{
-    bundle_folders, bundle_ids, check_bundle, ipxfer_stand_ins, json, list_csv, names_in, numbered,
+    bundle_folders, bundle_ids, check_bundle, ipxfer_stand_ins, json, list_csv, names_in,
     one_line_error, receipt, run, sha256_hex, temp_folders, verify_bundle, walk, write_demo,
     DEMO_AGENTS, DEMO_LIST, IPXFER_NAMES, SERVER_CERT, SERVER_IPXFER,
 };

@@ -1,4 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Signals, tmpfs mounts and process groups: the faults are injected the Unix way (the
+// Windows build's own behaviour under Wine is in tests/wine).
+#![cfg(unix)]
 //! Fault injection, black-box against the built `certmend`: exports, backups and
 //! restores SIGKILLed at random moments (seeded: every test prints its seed, and
 //! `CERTMEND_FAULT_SEED=N` repeats a run), a stick or server disk that is or becomes

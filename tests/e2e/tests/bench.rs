@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Xvfb, /proc memory figures and inotify: a Linux benchmark.
+#![cfg(target_os = "linux")]
 //! `cargo xtask bench-app`: the release app under Xvfb. A benchmark, not a test
 //! (ignored unless asked for): it prints figures and asserts none.
 //!

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command as StdCommand, Output};
+#[cfg(unix)]
+use std::process::Command as StdCommand;
+use std::process::Output;
 
 use assert_cmd::Command;
 use serde_json::Value;
