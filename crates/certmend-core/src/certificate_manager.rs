@@ -9,18 +9,19 @@ use std::process::Output;
 use crate::server::{ServerInstall, CERTIFICATE_MANAGER};
 use crate::ErrorCode;
 
-/// Runs a program and collects its exit status and output.
+/// Runs a program in `working_dir` and collects its exit status and output.
 pub trait ProcessRunner {
-    fn run(&self, program: &Path, args: &[OsString]) -> io::Result<Output>;
+    fn run(&self, program: &Path, args: &[OsString], working_dir: &Path) -> io::Result<Output>;
 }
 
 /// Runs real processes.
 pub struct SystemRunner;
 
 impl ProcessRunner for SystemRunner {
-    fn run(&self, program: &Path, args: &[OsString]) -> io::Result<Output> {
+    fn run(&self, program: &Path, args: &[OsString], working_dir: &Path) -> io::Result<Output> {
         std::process::Command::new(program)
             .args(args)
+            .current_dir(working_dir)
             .stdin(std::process::Stdio::null())
             .output()
     }
@@ -61,11 +62,13 @@ impl ErrorCode for CertificateManagerError {
     }
 }
 
-/// Stdout and stderr, trimmed, as " (output: ...)" for an error message.
+/// Stdout and stderr, trimmed, as " (output: ...)" for an error message; decoded
+/// from the console's code page (CP932 on a Japanese server).
 fn describe_output(output: &Output) -> String {
+    let code_page = crate::console::oem_code_page();
     let text = [&output.stdout, &output.stderr]
         .iter()
-        .map(|b| String::from_utf8_lossy(b).trim().to_string())
+        .map(|b| crate::console::decode(b, code_page).trim().to_string())
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" / ");
@@ -92,12 +95,16 @@ pub fn list_mismatched(
     // The tool wants a full path.
     let csv = std::path::absolute(csv).unwrap_or_else(|_| csv.to_path_buf());
     let args = [OsString::from("-l"), csv.clone().into_os_string()];
-    let output = runner
-        .run(&program, &args)
-        .map_err(|source| CertificateManagerError::Start {
-            program: program.clone(),
-            source,
-        })?;
+    // Trend's KB (KA-0004099) changes into the tool's folder first; it may look for
+    // files beside itself.
+    let folder = program.parent().unwrap_or(Path::new("."));
+    let output =
+        runner
+            .run(&program, &args, folder)
+            .map_err(|source| CertificateManagerError::Start {
+                program: program.clone(),
+                source,
+            })?;
     if !output.status.success() {
         return Err(CertificateManagerError::Failed {
             program,
@@ -129,16 +136,16 @@ mod tests {
 
     /// Records the call and plays a scripted result.
     struct Scripted {
-        calls: RefCell<Vec<(PathBuf, Vec<OsString>)>>,
+        calls: RefCell<Vec<(PathBuf, Vec<OsString>, PathBuf)>>,
         exit: i32,
         writes: Option<&'static str>,
     }
 
     impl ProcessRunner for Scripted {
-        fn run(&self, program: &Path, args: &[OsString]) -> io::Result<Output> {
+        fn run(&self, program: &Path, args: &[OsString], dir: &Path) -> io::Result<Output> {
             self.calls
                 .borrow_mut()
-                .push((program.to_path_buf(), args.to_vec()));
+                .push((program.to_path_buf(), args.to_vec(), dir.to_path_buf()));
             if let Some(text) = self.writes {
                 std::fs::write(&args[1], text)?;
             }
@@ -173,6 +180,11 @@ mod tests {
         assert_eq!(calls[0].1[0], "-l");
         assert!(Path::new(&calls[0].1[1]).is_absolute());
         assert!(calls[0].0.ends_with("CertificateManager.exe"));
+        assert_eq!(
+            calls[0].2,
+            calls[0].0.parent().unwrap(),
+            "run from its own folder"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod cert;
 mod cert_signature;
 pub mod certificate_manager;
 pub mod compare;
+pub mod console;
 pub mod demo;
 mod der_peek;
 pub mod drives;

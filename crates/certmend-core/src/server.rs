@@ -501,78 +501,39 @@ pub fn open_first_or_demo(
     })
 }
 
-/// Reading `Local_Path` with `reg.exe` (both registry views). Parsing is pure and tested
-/// on every OS; the process only runs on Windows.
+/// Reading `Local_Path` from the registry, both views (on 64-bit Windows a 32-bit
+/// server's key lives under `SOFTWARE\WOW6432Node`). Through the API, so the path
+/// arrives as Windows holds it (UTF-16), whatever the console's code page.
 pub mod registry {
     use std::path::PathBuf;
-    use std::process::Command;
 
-    use super::REGISTRY_KEY;
-
+    /// The values found, each once, 64-bit view first. None elsewhere than Windows.
+    #[cfg(windows)]
     pub fn local_paths() -> Vec<PathBuf> {
-        if !cfg!(windows) {
-            return Vec::new();
-        }
+        use winreg::enums::{HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_32KEY, KEY_WOW64_64KEY};
+        let subkey = super::REGISTRY_KEY
+            .strip_prefix(r"HKLM\")
+            .unwrap_or(super::REGISTRY_KEY);
+        let hklm = winreg::RegKey::predef(HKEY_LOCAL_MACHINE);
         let mut paths = Vec::new();
-        for view in ["/reg:64", "/reg:32"] {
-            let output = Command::new(crate::paths::windows_tool("reg.exe"))
-                .args(["query", REGISTRY_KEY, "/v", "Local_Path", view])
-                .output();
-            if let Ok(output) = output {
-                if output.status.success() {
-                    let text = decode_console(&output.stdout);
-                    if let Some(value) = parse_reg_value(&text, "Local_Path") {
-                        let path = PathBuf::from(value);
-                        if !paths.contains(&path) {
-                            paths.push(path);
-                        }
-                    }
+        for view in [KEY_WOW64_64KEY, KEY_WOW64_32KEY] {
+            let Ok(key) = hklm.open_subkey_with_flags(subkey, KEY_READ | view) else {
+                continue;
+            };
+            // REG_SZ or REG_EXPAND_SZ; an empty or unreadable value is no server.
+            if let Ok(value) = key.get_value::<std::ffi::OsString, _>("Local_Path") {
+                let path = PathBuf::from(value);
+                if !path.as_os_str().is_empty() && !paths.contains(&path) {
+                    paths.push(path);
                 }
             }
         }
         paths
     }
 
-    /// reg.exe writes in the console's OEM code page (CP932 on Japanese Windows).
-    fn decode_console(bytes: &[u8]) -> String {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => text.to_string(),
-            Err(_) => encoding_rs::SHIFT_JIS.decode(bytes).0.into_owned(),
-        }
-    }
-
-    /// Finds `    NAME    REG_SZ    VALUE` in `reg query` output.
-    pub fn parse_reg_value(output: &str, name: &str) -> Option<String> {
-        output.lines().find_map(|line| {
-            let trimmed = line.trim_start();
-            let rest = trimmed.strip_prefix(name)?;
-            if !rest.starts_with([' ', '\t']) {
-                return None;
-            }
-            let rest = rest.trim_start();
-            let (kind, value) = rest.split_once(char::is_whitespace)?;
-            if !kind.starts_with("REG_") {
-                return None;
-            }
-            let value = value.trim();
-            (!value.is_empty()).then(|| value.to_string())
-        })
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn parses_reg_query_output() {
-            let out = "\r\nHKEY_LOCAL_MACHINE\\SOFTWARE\\TrendMicro\\OfficeScan\\service\\Information\r\n    Local_Path    REG_SZ    C:\\Program Files (x86)\\Trend Micro\\OfficeScan\\PCCSRV\\\r\n\r\n";
-            assert_eq!(
-                parse_reg_value(out, "Local_Path").as_deref(),
-                Some("C:\\Program Files (x86)\\Trend Micro\\OfficeScan\\PCCSRV\\")
-            );
-            assert_eq!(parse_reg_value(out, "Local"), None);
-            assert_eq!(parse_reg_value("ERROR: not found", "Local_Path"), None);
-        }
+    #[cfg(not(windows))]
+    pub fn local_paths() -> Vec<PathBuf> {
+        Vec::new()
     }
 }
 
