@@ -374,6 +374,19 @@ impl WinePrefix {
         out
     }
 
+    /// Makes the prefix report another Windows version (`win10`, `win7`, ...): a new
+    /// Wine 8 prefix says Windows 7 (build 7601), which installers for Windows 10 and
+    /// later rightly refuse.
+    pub fn set_windows_version(&self, version: &str) {
+        self.wine_ok(&["winecfg", "/v", version]);
+        let out = self.wine_ok(&["winecfg", "/v"]);
+        assert_eq!(
+            out.stdout_text().trim(),
+            version,
+            "winecfg /v after setting {version}"
+        );
+    }
+
     /// Makes `letter:` a drive standing for the Linux folder `target` (replacing any
     /// earlier mapping of that letter).
     pub fn map_drive(&self, letter: char, target: &Path) {
