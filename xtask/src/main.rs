@@ -13,6 +13,7 @@ mod bench_app;
 mod bench_bundles;
 mod deny;
 mod dist;
+mod dist_windows;
 mod fuzz;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
+        Some("dist-windows") => dist_windows::dist_windows(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
              cargo xtask dist             the release app and its Linux packages (.deb; AppImage where possible)\n       \
+             cargo xtask dist-windows     Windows builds (x86_64-pc-windows-gnu), MSI and portable zip in target/dist\n       \
              cargo xtask fuzz [--seconds N] [--seed N] [TARGET...]\n                                    \
              run the cargo-fuzz targets in fuzz/ (60 s each by default)"
                 .to_string(),
