@@ -74,7 +74,9 @@ pub fn webview2_missing(language: Language, detail: &str) -> Notice {
                  include it (Windows 11 does).\n\n\
                  To install it without internet access: on a computer that has it, download the \
                  \"Evergreen Standalone Installer\" (x64) from Microsoft's WebView2 page\n{WEBVIEW2_PAGE}\n\
-                 copy it to this computer and run it as administrator. Then start certmend again.\n\n\
+                 copy it to this computer and run it as administrator (or put it beside \
+                 certmend's MSI before installing: the installer runs it). Then start certmend \
+                 again.\n\n\
                  Meanwhile certmend.exe does every task from a command prompt: \
                  run \"certmend --help\".\n\n(WebView2 loader: {detail})"
             ),
@@ -88,7 +90,8 @@ pub fn webview2_missing(language: Language, detail: &str) -> Notice {
                  インターネットに接続できない環境では、接続できるコンピューターで Microsoft の \
                  WebView2 のページ\n{WEBVIEW2_PAGE}\nから「エバーグリーン スタンドアロン \
                  インストーラー」(x64) をダウンロードし、このコンピューターにコピーして管理者として\
-                 実行してください。その後、certmend をもう一度起動してください。\n\n\
+                 実行してください (certmend の MSI と同じフォルダーに置いてからインストールすると、\
+                 インストーラーが実行します)。その後、certmend をもう一度起動してください。\n\n\
                  それまでの間も、certmend.exe でコマンド プロンプトからすべての作業を行えます \
                  (\"certmend --help\" を実行してください)。\n\n(WebView2 ローダー: {detail})"
             ),
