@@ -256,13 +256,13 @@ impl WinePrefix {
     /// and boots a new prefix and starts a watchdog that stops its wineserver once this
     /// test process has gone, however it ends.
     pub fn fresh(root: &Path) -> Self {
+        Self::remove(root);
+        Self::boot(root)
+    }
+
+    /// Makes and boots a prefix in `root/prefix` (not there yet).
+    fn boot(root: &Path) -> Self {
         let prefix = root.join("prefix");
-        if root.exists() {
-            let mut kill = Command::new(WINESERVER);
-            let _ = quiet(wine_env(&mut kill, &prefix).arg("-k")).status();
-            std::fs::remove_dir_all(root)
-                .unwrap_or_else(|e| panic!("removing {}: {e}", root.display()));
-        }
         std::fs::create_dir_all(&prefix).expect("prefix folder");
         let this = WinePrefix {
             root: root.to_path_buf(),
@@ -299,6 +299,53 @@ impl WinePrefix {
         std::fs::copy(&shim, this.system32().join("bcryptprimitives.dll"))
             .expect("installing the bcryptprimitives shim");
         this
+    }
+
+    /// A fresh prefix for this test process in `<base>/<pid>`: two runs of one suite at
+    /// once (two people, or cargo and CI, sharing a target folder) must not remove each
+    /// other's prefix. Folders of runs whose process is gone are removed first (statics
+    /// are never dropped, so a run cannot clean up after itself).
+    pub fn for_this_process(base: &Path) -> Self {
+        std::fs::create_dir_all(base).unwrap_or_else(|e| panic!("{}: {e}", base.display()));
+        let me = std::process::id();
+        for entry in std::fs::read_dir(base).expect("reading the prefixes' folder") {
+            let entry = entry.expect("reading the prefixes' folder");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(pid) = name.parse::<u32>() else {
+                continue;
+            };
+            // In use while its process lives: the same start time in its owner file, or no
+            // owner file yet (being claimed right now).
+            let owner = std::fs::read_to_string(entry.path().join("owner")).ok();
+            let in_use = process_start(pid)
+                .is_some_and(|start| owner.as_deref().is_none_or(|owner| owner.trim() == start));
+            if pid != me && !in_use {
+                Self::remove(&entry.path());
+            }
+        }
+        // Left by an earlier process that had this pid: remove it, then claim the folder
+        // before booting, so that a run starting meanwhile leaves it alone.
+        let root = base.join(me.to_string());
+        Self::remove(&root);
+        std::fs::create_dir_all(&root).expect("prefix folder");
+        let start = process_start(me).expect("this process's start time");
+        std::fs::write(root.join("owner"), start).expect("writing the owner file");
+        Self::boot(&root)
+    }
+
+    /// Stops the server of a prefix left in `root` and removes the folder.
+    fn remove(root: &Path) {
+        if root.exists() {
+            let mut kill = Command::new(WINESERVER);
+            let _ = quiet(wine_env(&mut kill, &root.join("prefix")).arg("-k")).status();
+            // Another run may be removing the same stale folder.
+            match std::fs::remove_dir_all(root) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    panic!("removing {}: {e}", root.display())
+                }
+                _ => {}
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -474,6 +521,15 @@ impl WinePrefix {
             Some(value.trim().to_string())
         })
     }
+}
+
+/// A process's start time (clock ticks since boot, /proc/<pid>/stat field 22): with
+/// the pid it names one process, even after the pid is reused. `None` when it is gone.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19).map(str::to_string)
 }
 
 /// A private Japanese locale (Wine decodes batch files and picks its code pages by

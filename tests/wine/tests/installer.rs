@@ -67,7 +67,9 @@ fn zip() -> PathBuf {
 fn prefix() -> &'static WinePrefix {
     static PREFIX: OnceLock<WinePrefix> = OnceLock::new();
     PREFIX.get_or_init(|| {
-        let p = WinePrefix::fresh(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-installer"));
+        let p = WinePrefix::for_this_process(
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine/installer"),
+        );
         // The package refuses anything older than Windows 10 / Server 2016 (its launch
         // condition); a new Wine 8 prefix says Windows 7.
         p.set_windows_version("win10");

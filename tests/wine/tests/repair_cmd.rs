@@ -40,8 +40,10 @@ struct WineWorld {
 fn world() -> &'static WineWorld {
     static WORLD: OnceLock<WineWorld> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-repair_cmd");
-        let prefix = WinePrefix::fresh(&root);
+        let prefix = WinePrefix::for_this_process(
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine/repair_cmd"),
+        );
+        let root = prefix.root().to_path_buf();
         let tools = root.join("tools");
         std::fs::create_dir_all(&tools).unwrap();
         build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);

@@ -11,8 +11,6 @@
 //! prefix has it, see certmend_wine_tests). Tests share one prefix (registry, drive
 //! letters, Program Files): each takes the lock and starts from a clean slate.
 //!
-//! Tests named `bug_*` assert the behaviour the product should have and fail today;
-//! each failure message says what is wrong and where (reported, not disabled).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -83,8 +81,10 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let bin = win_bin();
-        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-windows_cli");
-        let prefix = WinePrefix::fresh(&root);
+        let prefix = WinePrefix::for_this_process(
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine/windows_cli"),
+        );
+        let root = prefix.root().to_path_buf();
         let tools = root.join("tools");
         std::fs::create_dir_all(&tools).unwrap();
         build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
@@ -665,10 +665,11 @@ fn detect_with_nothing_installed_says_so_and_exits_1() {
     assert_eq!(text.stderr_text(), "");
 }
 
-/// A Japanese server's folder name: reg.exe prints it in the OEM code page, CP932 on
-/// Japanese Windows (here: a private ja_JP locale), which the CLI decodes.
+/// A Japanese folder name in `Local_Path`: found on Japanese Windows (here a private
+/// ja_JP locale, OEM code page 932) and on English Windows (437, which cannot even
+/// spell it: reg.exe would print `?`; the CLI reads the registry through the API).
 #[test]
-fn detect_reads_a_japanese_local_path_on_japanese_windows() {
+fn detect_reads_a_japanese_local_path_on_japanese_and_english_windows() {
     let _serial = serial();
     let w = world();
     w.reset();
@@ -676,28 +677,29 @@ fn detect_reads_a_japanese_local_path_on_japanese_windows() {
     w.install_server(r"C:\Custom\トレンドマイクロ\Apex One");
     w.set_local_path(View::Bits64, r"C:\Custom\トレンドマイクロ\Apex One\PCCSRV\");
     let locale = w.locale.to_str().unwrap();
-    let (out, doc) = w.detect(
-        &format!(r"{db}\state.sqlite3"),
-        &[("LOCPATH", locale), ("LANG", "ja_JP.UTF-8")],
-    );
-    assert_eq!(out.code, Some(0), "{}", out.describe());
-    assert_eq!(
-        found(&doc),
-        [(
-            r"C:\Custom\トレンドマイクロ\Apex One".to_string(),
-            "registry".to_string()
-        )]
-    );
+    for env in [
+        &[("LOCPATH", locale), ("LANG", "ja_JP.UTF-8")][..],
+        &[("LANG", "C.UTF-8")][..],
+    ] {
+        let (out, doc) = w.detect(&format!(r"{db}\state.sqlite3"), env);
+        assert_eq!(out.code, Some(0), "{env:?}: {}", out.describe());
+        assert_eq!(
+            found(&doc),
+            [(
+                r"C:\Custom\トレンドマイクロ\Apex One".to_string(),
+                "registry".to_string()
+            )],
+            "{env:?}"
+        );
+    }
 }
 
-/// BUG (reported): the CLI reads `Local_Path` from `reg query` output and decodes any
-/// non-UTF-8 output as CP932 (server.rs `registry::decode_console`). On Windows whose
-/// OEM code page is not 932 (English: 437, Western Europe: 850) `é` is byte 0x82, which
-/// CP932 reads as something else: the path does not exist, so the server is not found
-/// and is reported as a missing folder under a name it does not have (`C:\Custom\Caf�\...`). Characters outside the OEM code page reach the CLI as `?` whatever it does:
-/// reading the registry through the API (e.g. the winreg crate) avoids both.
+/// A folder name outside CP932 on a non-Japanese Windows (English: OEM code page 437).
+/// The CLI once parsed `reg query` output and decoded it as CP932: `é` (0x82 in 437)
+/// came out as another character and the server was reported missing. It reads the
+/// registry through the API now.
 #[test]
-fn bug_detect_reads_an_accented_local_path_on_english_windows() {
+fn detect_reads_an_accented_local_path_on_english_windows() {
     let _serial = serial();
     let w = world();
     w.reset();
@@ -711,10 +713,11 @@ fn bug_detect_reads_an_accented_local_path_on_english_windows() {
             r"C:\Custom\Café\Apex One".to_string(),
             "registry".to_string()
         )],
-        "BUG: Local_Path C:\\Custom\\Café\\Apex One\\PCCSRV\\ (reg.exe prints é as 0x82 in \
-         code page 437) is decoded as CP932 and the server is not found: {}",
+        "{}",
         out.describe()
     );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(doc["registry_paths_missing"], serde_json::json!([]));
 }
 
 // ---------------------------------------------------------------------------------
@@ -1124,12 +1127,19 @@ impl CmLogs {
 }
 
 /// `import --run-certificate-manager --server <Apex One>` started in `C:\work`, with the
-/// stand-in in `mode`.
-fn run_certificate_manager(w: &World, db: &str, logs: &CmLogs, mode: &str) -> Captured {
+/// stand-in in `mode` and `extra_env` (a locale).
+fn run_certificate_manager(
+    w: &World,
+    db: &str,
+    logs: &CmLogs,
+    mode: &str,
+    extra_env: &[(&str, &str)],
+) -> Captured {
     let work = w.linux_path(r"C:\work");
     std::fs::create_dir_all(&work).unwrap();
     let env = logs.env(mode);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.extend_from_slice(extra_env);
     w.certmend_with(
         &[
             "--db",
@@ -1155,7 +1165,7 @@ fn certificate_manager_writes_the_list_that_is_imported() {
     w.install_server(APEX_X86);
     let logs = CmLogs::new(&dir_linux);
 
-    let out = run_certificate_manager(w, &db, &logs, "ok");
+    let out = run_certificate_manager(w, &db, &logs, "ok", &[]);
     assert_eq!(out.code, Some(0), "{}", out.describe());
     let report = json(&out);
     assert_eq!(report["encoding"], "utf-16le");
@@ -1203,31 +1213,18 @@ fn certificate_manager_writes_the_list_that_is_imported() {
     assert_eq!(doc["agents"][0]["ip"], "10.30.0.2");
 }
 
-/// Today the tool runs in the CLI's own working directory (here `C:\work`). Trend's KB
-/// runs it from its own folder (issue 13 changes that; see the ignored test below).
+/// Trend's KB (KA-0004099) changes into the tool's folder before running it, and the
+/// tool may look for files beside itself: the CLI does the same, wherever it was
+/// started (here `C:\work`).
 #[test]
-fn certificate_manager_runs_in_the_working_directory_of_the_cli_today() {
+fn certificate_manager_runs_in_its_own_folder() {
     let _serial = serial();
     let w = world();
     w.reset();
     let (dir, dir_linux) = w.test_dir("cm-cwd");
     w.install_server(APEX_X86);
     let logs = CmLogs::new(&dir_linux);
-    let out = run_certificate_manager(w, &format!(r"{dir}\state.sqlite3"), &logs, "ok");
-    assert_eq!(out.code, Some(0), "{}", out.describe());
-    assert_eq!(logs.cwd(), r"C:\work");
-}
-
-#[test]
-#[ignore = "issue 13: CertificateManager.exe should run in its own folder (PCCSRV\\Admin\\Utility\\CertificateManager), as Trend's KB does; today it inherits the CLI's working directory"]
-fn certificate_manager_runs_in_its_own_folder() {
-    let _serial = serial();
-    let w = world();
-    w.reset();
-    let (dir, dir_linux) = w.test_dir("cm-own-cwd");
-    w.install_server(APEX_X86);
-    let logs = CmLogs::new(&dir_linux);
-    let out = run_certificate_manager(w, &format!(r"{dir}\state.sqlite3"), &logs, "ok");
+    let out = run_certificate_manager(w, &format!(r"{dir}\state.sqlite3"), &logs, "ok", &[]);
     assert_eq!(out.code, Some(0), "{}", out.describe());
     assert!(
         logs.cwd().eq_ignore_ascii_case(&format!(
@@ -1247,7 +1244,7 @@ fn certificate_manager_failure_is_an_error_with_its_exit_code_and_nothing_import
     let db = format!(r"{dir}\state.sqlite3");
     w.install_server(APEX_X86);
     let logs = CmLogs::new(&dir_linux);
-    let out = run_certificate_manager(w, &db, &logs, "fail");
+    let out = run_certificate_manager(w, &db, &logs, "fail", &[]);
     assert_eq!(out.code, Some(2), "{}", out.describe());
     let stderr = out.stderr_text();
     assert!(
@@ -1268,29 +1265,34 @@ fn certificate_manager_failure_is_an_error_with_its_exit_code_and_nothing_import
     assert!(statuses(w, &db).is_empty(), "nothing imported");
 }
 
-/// BUG (reported): CertificateManager's console output on a Japanese server is CP932;
-/// the CLI decodes it as UTF-8 (certificate_manager.rs `describe_output`,
-/// `String::from_utf8_lossy`), so the admin reads U+FFFD instead of the reason.
+/// On a Japanese server (here a private ja_JP locale: OEM code page 932) the tool's
+/// console output is CP932; the CLI's error shows it decoded, in UTF-8. (It once decoded
+/// it as UTF-8 and printed U+FFFD instead of the reason.)
 #[test]
-fn bug_certificate_manager_japanese_output_is_shown_decoded() {
+fn certificate_manager_japanese_output_is_shown_decoded_on_a_japanese_server() {
     let _serial = serial();
     let w = world();
     w.reset();
     let (dir, dir_linux) = w.test_dir("cm-ja");
     w.install_server(APEX_X86);
     let logs = CmLogs::new(&dir_linux);
-    let out = run_certificate_manager(w, &format!(r"{dir}\state.sqlite3"), &logs, "fail");
+    let locale = w.locale.to_str().unwrap();
+    let out = run_certificate_manager(
+        w,
+        &format!(r"{dir}\state.sqlite3"),
+        &logs,
+        "fail",
+        &[("LOCPATH", locale), ("LANG", "ja_JP.UTF-8")],
+    );
     assert_eq!(out.code, Some(2), "{}", out.describe());
     let stderr = String::from_utf8(out.stderr.clone()).expect("the CLI writes UTF-8");
-    for said in [
-        "証明書の一覧を作成できませんでした。",
-        "管理者として実行してください。",
-    ] {
-        assert!(
-            stderr.contains(said),
-            "BUG: CertificateManager's CP932 output is decoded as UTF-8, {said} is lost: {stderr}"
-        );
-    }
+    assert!(
+        stderr.ends_with(
+            "`-l` failed with exit code 5 (output: 証明書の一覧を作成できませんでした。 / \
+             管理者として実行してください。)\n"
+        ),
+        "{stderr}"
+    );
 }
 
 // ---------------------------------------------------------------------------------
