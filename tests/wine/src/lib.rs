@@ -8,7 +8,8 @@
 //! the server when the test process is gone; Wine 8 lacks `bcryptprimitives.dll`, so
 //! every Rust .exe needs the test-only shim built from `c/bcryptprimitives.c`.
 //!
-//! Test binaries run as separate processes, so each gets its own prefix folder; tests
+//! Test binaries run as separate processes, so each gets its own prefix folder, one per
+//! process ([`WinePrefix::for_this_process`]: two runs at once must not share one); tests
 //! inside one binary share its prefix (registry, drive letters) and serialise with
 //! [`serial`].
 
