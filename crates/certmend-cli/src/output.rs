@@ -38,12 +38,13 @@ fn stdout_failed(error: &io::Error) -> ! {
     std::process::exit(2);
 }
 
-/// A reader that went away. On Windows both ERROR_BROKEN_PIPE (109) and ERROR_NO_DATA
-/// (232, "the pipe is being closed", what `| more` leaves) map to BrokenPipe in std;
-/// the raw codes are checked as well in case a future std maps them differently.
+/// A reader that went away. On Windows: ERROR_BROKEN_PIPE (109) and ERROR_NO_DATA (232,
+/// "the pipe is being closed") map to BrokenPipe in std; ERROR_PIPE_NOT_CONNECTED (233,
+/// "Pipe not connected", what `certmend agents | more` met when `more` quit, and what
+/// Wine gives) maps to another kind, so the raw codes are checked too.
 fn is_closed_pipe(error: &io::Error) -> bool {
     error.kind() == io::ErrorKind::BrokenPipe
-        || (cfg!(windows) && matches!(error.raw_os_error(), Some(109 | 232)))
+        || (cfg!(windows) && matches!(error.raw_os_error(), Some(109 | 232 | 233)))
 }
 
 #[cfg(test)]
@@ -57,5 +58,10 @@ mod tests {
             io::ErrorKind::StorageFull
         )));
         assert!(!is_closed_pipe(&io::Error::other("disk on fire")));
+        assert_eq!(
+            is_closed_pipe(&io::Error::from_raw_os_error(233)),
+            cfg!(windows),
+            "ERROR_PIPE_NOT_CONNECTED on Windows; an unrelated errno elsewhere"
+        );
     }
 }

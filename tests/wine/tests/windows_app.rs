@@ -19,7 +19,9 @@ use certmend_wine_tests::{z_path, WinePrefix};
 fn prefix() -> &'static WinePrefix {
     static PREFIX: OnceLock<WinePrefix> = OnceLock::new();
     PREFIX.get_or_init(|| {
-        WinePrefix::fresh(&Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-windows_app"))
+        WinePrefix::for_this_process(
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-windows_app"),
+        )
     })
 }
 

@@ -1549,31 +1549,22 @@ fn agents_into_a_closing_pipe(w: &World, db: &str, keep: usize) -> (Option<i32>,
     )
 }
 
-/// A reader that stops early (`| more` quit, `| findstr /m`) must not make the CLI
-/// panic. On Windows a closed pipe is ERROR_NO_DATA (232) or ERROR_BROKEN_PIPE (109)
-/// and the CLI ends quietly with 0; Wine reports ERROR_PIPE_NOT_CONNECTED (233), which
-/// the CLI treats as any other write failure: one error line and status 2. Either is
-/// accepted here, nothing else (a panic is exit 101 with "panicked" on stderr).
-/// (`cmd /c "certmend agents | more"` itself is not run: Wine's pipelines are unreliable.)
+/// A reader that stops early (`| more` quit, `| findstr /m`) must end the CLI quietly:
+/// status 0, nothing on stderr — not a panic (exit 101), not an error line. Windows
+/// reports the closed pipe as ERROR_NO_DATA (232), ERROR_BROKEN_PIPE (109) or, as Wine
+/// does here, ERROR_PIPE_NOT_CONNECTED (233); the CLI takes all three for a reader that
+/// left. (`cmd /c "certmend agents | more"` itself is not run: Wine's pipelines are
+/// unreliable.)
 #[test]
-fn agents_whose_reader_stops_early_ends_without_a_panic() {
+fn agents_whose_reader_stops_early_ends_quietly() {
     let _serial = serial();
     let w = world();
     w.reset();
     let db = many_agents_db(w, "agents-pipe", 2000);
     for keep in [0, 4096] {
         let (code, stderr) = agents_into_a_closing_pipe(w, &db, keep);
-        assert!(!stderr.contains("panicked"), "after {keep} bytes: {stderr}");
-        match code {
-            Some(0) => assert_eq!(stderr, "", "after {keep} bytes"),
-            Some(2) => assert_eq!(
-                stderr,
-                "certmend: error[output.write]: cannot write to standard output: \
-                 Pipe not connected. (os error 233)\n",
-                "after {keep} bytes: only Wine's ERROR_PIPE_NOT_CONNECTED may end it with 2"
-            ),
-            other => panic!("after {keep} bytes: exit {other:?}: {stderr}"),
-        }
+        assert_eq!(code, Some(0), "after {keep} bytes: {stderr}");
+        assert_eq!(stderr, "", "after {keep} bytes");
     }
 }
 
