@@ -3,8 +3,11 @@
 //! MSI/NSIS bundlers download WiX and NSIS from GitHub, which the build machine cannot
 //! reach).
 //!
-//! - `certmend.exe` and `certmend-app.exe` (UI embedded), release builds, and the
-//!   `WebView2Loader.dll` the app loads at run time (the gnu build has no static loader).
+//! - `certmend.exe` and `certmend-app.exe` (UI embedded), release builds, and
+//!   `WebView2Loader.dll`: for gnu targets webview2-com-sys links the loader as a DLL (the
+//!   static loader is MSVC-only), so the app imports it and does not start without it
+//!   beside it. webview2-com-sys unpacks it into its build folder (`out/x64/`) and
+//!   tauri-build copies it next to the .exe, in `target/x86_64-pc-windows-gnu/release/`.
 //! - Checks on each binary: x86-64 PE, the right subsystem (the app must not open a console),
 //!   ASLR/NX, imports only Windows' own DLLs (MinGW's libgcc_s / libwinpthread / libstdc++
 //!   would be missing on the admin's server), an icon equal to icons/icon.ico and version
