@@ -13,6 +13,10 @@
 //! inside one binary share its prefix (registry, drive letters) and serialise with
 //! [`serial`].
 
+// Wine runs on Linux: everything here drives Windows programs from there (the crate
+// is empty when the workspace is checked for Windows).
+#![cfg(target_os = "linux")]
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::os::unix::process::CommandExt;

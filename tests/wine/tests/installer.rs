@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Wine runs on Linux: the suite drives Windows programs from there.
+#![cfg(target_os = "linux")]
 //! The Windows installer (`cargo xtask dist-windows`) installed and removed under Wine's
 //! msiexec, in a fresh prefix of its own.
 //!

@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Wine runs on Linux: the suite drives Windows programs from there.
+#![cfg(target_os = "linux")]
 //! Generated repair.cmd scripts run in a real cmd.exe (Wine), with test stand-ins for
 //! IpXfer, certutil and fltmc built from `c/` with mingw-w64. Each test exports real
 //! bundles with certmend-core, runs one script as an admin would, then reads the

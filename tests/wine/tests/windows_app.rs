@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Wine runs on Linux: the suite drives Windows programs from there.
+#![cfg(target_os = "linux")]
 //! The Windows build of the desktop app, started under Wine: Wine has no WebView2
 //! runtime, which is exactly what a Windows Server without it looks like. The app must
 //! take its "runtime missing" path — a notice in its start-up log, exit status 3 —

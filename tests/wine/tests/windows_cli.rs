@@ -1,4 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Wine runs on Linux: the suite drives Windows programs from there.
+#![cfg(target_os = "linux")]
 //! The Windows build of the CLI (`certmend.exe`, x86_64-pc-windows-gnu) run under Wine:
 //! server detection through the real registry and Program Files folders, the whole
 //! workflow with Windows paths and a drive letter, CertificateManager run by the CLI,
