@@ -22,13 +22,13 @@
 //! The Windows programs cannot run here (no `--version`): Wine lacks bcryptprimitives.dll.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use crate::{cargo, ensure_packages, status, workspace_root, Result};
 
-const TARGET: &str = "x86_64-pc-windows-gnu";
+pub(crate) const TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// mingw-w64 links and compiles the resources (windres) and reads the binaries (objdump, from
 /// its binutils); wixl builds the MSI, msitools edits and reads it; zip/unzip the zip.
@@ -77,7 +77,29 @@ const PAYLOAD: &[&str] = &[
     "README-ja.txt",
 ];
 
-pub fn dist_windows(args: &[String]) -> Result {
+/// What a run produced, for `cargo xtask test` to hand to the Wine suites.
+pub(crate) struct WindowsDist {
+    /// certmend.exe and certmend-app.exe as built (WebView2Loader.dll is beside the app).
+    pub cli: PathBuf,
+    pub app: PathBuf,
+    /// target/dist, holding certmend-<version>-x64.msi and certmend-<version>-windows-x64.zip.
+    pub dist: PathBuf,
+}
+
+impl WindowsDist {
+    /// How to run the Wine suites (tests/wine) by hand on exactly these files.
+    pub(crate) fn print_wine_env(&self) {
+        println!(
+            "xtask: the Wine suites on these files: CERTMEND_WIN_BIN={} CERTMEND_WIN_APP={} \
+             CERTMEND_WIN_DIST={} cargo test -p certmend-wine-tests -- --test-threads=1",
+            self.cli.display(),
+            self.app.display(),
+            self.dist.display()
+        );
+    }
+}
+
+pub(crate) fn dist_windows(args: &[String]) -> Result<WindowsDist> {
     if let Some(arg) = args.first() {
         return Err(format!("dist-windows: unexpected argument {arg}"));
     }
@@ -189,11 +211,16 @@ pub fn dist_windows(args: &[String]) -> Result {
     );
     print!("{packages}");
     report.push_str(&packages);
-    append_report(&root.join("target/dist-report.txt"), &report)
+    append_report(&root.join("target/dist-report.txt"), &report)?;
+    Ok(WindowsDist {
+        cli: out.join("certmend.exe"),
+        app: out.join("certmend-app.exe"),
+        dist,
+    })
 }
 
 /// `rustup target add` when the standard library for the Windows target is missing.
-fn ensure_rust_target() -> Result {
+pub(crate) fn ensure_rust_target() -> Result {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()

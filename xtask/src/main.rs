@@ -66,7 +66,7 @@ fn main() -> ExitCode {
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
-        Some("dist-windows") => dist_windows::dist_windows(&args[1..]),
+        Some("dist-windows") => dist_windows::dist_windows(&args[1..]).map(|d| d.print_wine_env()),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => Err(
             "usage: cargo xtask run [ARGS...]   build and open the desktop app\n       \
