@@ -265,6 +265,25 @@ fn test_all() -> Result {
     ]);
     status(clippy, "cargo clippy -D warnings")?;
 
+    // Windows is the users' platform: its code paths (registry, message boxes, file
+    // locks) must stay compiled and clean though the suites run on Linux.
+    dist_windows::ensure_rust_target()?;
+    let mut clippy_windows = cargo();
+    clippy_windows.args([
+        "clippy",
+        "--target",
+        dist_windows::TARGET,
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    status(
+        clippy_windows,
+        "cargo clippy --target x86_64-pc-windows-gnu -D warnings",
+    )?;
+
     deny::deny(&[])?;
 
     // Unit and black-box suites of the core, the CLI and the app shell.
@@ -281,7 +300,12 @@ fn test_all() -> Result {
     ]);
     status(unit, "cargo test (core, CLI, app)")?;
 
-    // Generated repair.cmd scripts in a real cmd.exe (Wine), receipts read back by the CLI.
+    // The Windows programs as admins get them (release builds, MSI, zip), checked; the
+    // Wine suites below run exactly these.
+    let windows = dist_windows::dist_windows(&[])?;
+
+    // The Windows side in Wine: generated repair.cmd scripts in a real cmd.exe (receipts
+    // read back by the Linux CLI), the Windows CLI, the app without WebView2, the MSI.
     let mut cli = cargo();
     cli.args(["build", "-p", "certmend-cli"]);
     status(cli, "cargo build -p certmend-cli")?;
@@ -293,8 +317,11 @@ fn test_all() -> Result {
         "--",
         "--test-threads=1",
     ])
-    .env("CERTMEND_BIN", root.join("target/debug/certmend"));
-    status(wine, "repair.cmd in Wine's cmd.exe")?;
+    .env("CERTMEND_BIN", root.join("target/debug/certmend"))
+    .env("CERTMEND_WIN_BIN", &windows.cli)
+    .env("CERTMEND_WIN_APP", &windows.app)
+    .env("CERTMEND_WIN_DIST", &windows.dist);
+    status(wine, "the Windows suites in Wine")?;
 
     // The UI's pure modules.
     let mut node = Command::new("node");
