@@ -106,15 +106,20 @@ pub(crate) fn cargo() -> Command {
     cmd
 }
 
+/// Runs `cmd`, saying what it is and, afterwards, how long it took (the figures CI's
+/// time budget is planned with).
 pub(crate) fn status(mut cmd: Command, what: &str) -> Result {
     eprintln!("xtask: {what}");
+    let started = std::time::Instant::now();
     let status = cmd
         .status()
         .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
     if status.success() {
+        eprintln!("xtask: {what}: done in {seconds:.0} s");
         Ok(())
     } else {
-        Err(format!("{what}: failed ({status})"))
+        Err(format!("{what}: failed ({status}) after {seconds:.0} s"))
     }
 }
 
