@@ -140,6 +140,27 @@ fn world() -> &'static World {
         let out = w.certmend(&["--json", "demo", r"C:\demo", "--seed", "11"]);
         assert_eq!(out.code, Some(0), "certmend.exe demo: {}", out.describe());
         let summary = json(&out);
+        // Every path shown is written the way Windows writes it: no '/' mixed in (it
+        // printed `C:\demo\Program Files (x86)/Trend Micro/Apex One\PCCSRV/...` once).
+        assert_eq!(
+            summary["install_folder"],
+            r"C:\demo\Program Files (x86)\Trend Micro\Apex One"
+        );
+        for key in [
+            "root",
+            "install_folder",
+            "certificate",
+            "list_file",
+            "collected_folder",
+            "key_pair_file",
+            "previous_key_pair_file",
+        ] {
+            let path = summary[key].as_str().unwrap_or_default();
+            assert!(
+                path.starts_with(r"C:\demo") && !path.contains('/'),
+                "{key}: {path}"
+            );
+        }
         let install = w.linux_path(summary["install_folder"].as_str().unwrap());
         let certificate = std::fs::read(install.join("PCCSRV/Pccnt/Common/OfcNTCer.dat")).unwrap();
         let previous_certificate =
