@@ -5,7 +5,7 @@
 //!   GitHub, so on a machine that reaches only the package registries it cannot be
 //!   built — then the run says so and keeps the .deb.
 //!
-//! Windows installers (MSI, NSIS) are built on Windows: see the README.
+//! The Windows programs and packages come from `dist_windows` (also run by `dist`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,10 +16,18 @@ use crate::{
 
 const TAURI_CLI_VERSION: &str = "2.12.4";
 
+/// `cargo xtask dist`: every release package, Linux and Windows.
 pub fn dist(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("dist: unexpected argument {arg}"));
     }
+    linux()?;
+    crate::dist_windows::dist_windows(&[]).map(|_| ())
+}
+
+/// The Linux release app and its packages (`cargo xtask test` builds the Windows ones
+/// earlier, before the Wine suites that test them).
+pub fn linux() -> Result {
     let mut packages = crate::BUILD_PACKAGES.to_vec();
     // dpkg-deb to look into the package; file to name what the bundler wrote.
     packages.extend_from_slice(&["dpkg-dev", "file"]);
