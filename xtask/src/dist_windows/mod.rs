@@ -25,6 +25,7 @@
 
 mod msi;
 mod pe;
+mod version_info;
 mod zip;
 
 use std::path::{Path, PathBuf};
@@ -33,13 +34,13 @@ use std::time::Instant;
 
 use crate::{cargo, ensure_packages, status, workspace_root, Result};
 use msi::{build_msi, check_msi};
-use pe::{check_header, check_imports, check_resources, Pe, Subsystem, VersionStrings};
+use pe::{check_binary, Subsystem, VersionStrings};
 use zip::{build_zip, check_zip};
 
 pub(crate) const TARGET: &str = "x86_64-pc-windows-gnu";
 
-/// mingw-w64 links and compiles the resources (windres) and reads the binaries (objdump, from
-/// its binutils); wixl builds the MSI, msitools edits and reads it; zip/unzip the zip.
+/// mingw-w64 links and compiles the resources (windres); wixl builds the MSI, msitools edits
+/// and reads it; zip/unzip the zip. (The binaries are read with the `object` crate.)
 const PACKAGES: &[&str] = &["gcc-mingw-w64-x86-64", "wixl", "msitools", "zip", "unzip"];
 
 /// The files of both packages, as they are named on the admin's disk.
@@ -124,22 +125,19 @@ pub(crate) fn dist_windows(args: &[String]) -> Result<WindowsDist> {
     let icon =
         std::fs::read(root.join("icons/icon.ico")).map_err(|e| format!("icons/icon.ico: {e}"))?;
     let mut report = String::new();
-    // Microsoft's WebView2Loader.dll is checked for its imports and header flags only
-    // (a DLL's subsystem field means nothing; this one says console).
+    // Microsoft's WebView2Loader.dll is checked for its imports and header flags only.
     for (name, subsystem) in [
         ("certmend.exe", Some(Subsystem::Console)),
         ("certmend-app.exe", Some(Subsystem::Gui)),
         ("WebView2Loader.dll", None),
     ] {
         let file = out.join(name);
-        let imports = check_imports(&file)?;
-        let pe = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let pe = Pe::parse(&pe).map_err(|e| format!("{}: {e}", file.display()))?;
-        check_header(&pe, subsystem).map_err(|e| format!("{}: {e}", file.display()))?;
-        if name.ends_with(".exe") {
-            check_resources(&pe, &expected, &icon)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-        }
+        let data = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let resources = name
+            .ends_with(".exe")
+            .then_some((&expected, icon.as_slice()));
+        let imports = check_binary(name, &data, subsystem, resources)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
         let line = format!(
             "Windows {name}: {} ({}), imports {}\n",
             file.display(),
@@ -229,7 +227,7 @@ fn workspace_version(root: &Path) -> Result<String> {
 }
 
 /// The string value of the first `"key": "..."` in a JSON text. Enough for the two plain
-/// strings of tauri.conf.json read here; xtask stays free of dependencies.
+/// strings of tauri.conf.json read here.
 fn json_string(json: &str, key: &str) -> Result<String> {
     let quoted = format!("\"{key}\"");
     let missing = || format!("src-tauri/tauri.conf.json: no string \"{key}\"");

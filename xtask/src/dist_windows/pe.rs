@@ -1,10 +1,19 @@
-//! Checks on the Windows binaries: x86-64 PE, subsystem, ASLR/NX, imported DLLs, and the
-//! icon and version resources.
+//! Checks on the Windows binaries, read with the `object` crate (gimli-rs): the headers
+//! (x86-64, subsystem, ASLR/NX), the import tables (only Windows' own DLLs) and the resource
+//! directory (the icon, and the version resource, whose contents `version_info.rs` reads).
+//!
+//! Why `object` for the imports too, rather than `x86_64-w64-mingw32-objdump -p` as before:
+//! it reads the same table from the bytes already in memory, with no child process and no
+//! scraping of text meant for people, and it also reads the delay-load import table, which
+//! `objdump -p` does not list (WebView2Loader.dll delay-loads ADVAPI32.dll and ole32.dll: a
+//! missing DLL there fails at the first call instead of at start, still a failure on the
+//! admin's server). The report keeps listing the load-time imports only.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
+use object::pe;
+use object::read::pe::{ImageNtHeaders, ImageOptionalHeader, PeFile64};
+use object::LittleEndian as LE;
 
+use super::version_info::{rd_u16, rd_u32, VersionInfo};
 use crate::Result;
 
 /// DLLs that are part of every Windows 10 / Server 2016 installation, in lower case: exactly
@@ -34,52 +43,144 @@ const SYSTEM_DLLS: &[&str] = &[
     "ws2_32.dll",
 ];
 
-/// Imported DLLs as `objdump -p` lists them; fails on any that is not Windows' own.
-pub(super) fn check_imports(file: &Path) -> Result<Vec<String>> {
-    let out = Command::new("x86_64-w64-mingw32-objdump")
-        .arg("-p")
-        .arg(file)
-        .output()
-        .map_err(|e| format!("x86_64-w64-mingw32-objdump: cannot start: {e}"))?;
-    if !out.status.success() {
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(super) enum Subsystem {
+    Gui,
+    Console,
+}
+
+/// What the version resource of an .exe must say.
+pub(super) struct VersionStrings<'a> {
+    pub(super) version: &'a str,
+    pub(super) company: &'a str,
+    pub(super) copyright: &'a str,
+}
+
+/// Every check on one binary, `name` as shipped and `data` its bytes; returns the DLLs its
+/// import table names (what Windows loads at start), for the report. `subsystem` is `None`
+/// for a DLL (its subsystem field means nothing; WebView2Loader.dll's says console);
+/// `resources` is the expected version resource and icons/icon.ico, for the .exe files.
+pub(super) fn check_binary(
+    name: &str,
+    data: &[u8],
+    subsystem: Option<Subsystem>,
+    resources: Option<(&VersionStrings, &[u8])>,
+) -> Result<Vec<String>> {
+    let file = PeFile64::parse(data).map_err(|e| format!("not a 64-bit PE image ({e})"))?;
+    check_header(&Header::of(&file), subsystem)?;
+    let imports = Imports::of(&file)?;
+    check_imports(name, &imports)?;
+    if let Some((expected, icon)) = resources {
+        check_resources(&resources_of(&file)?, expected, icon)?;
+    }
+    Ok(imports.dlls)
+}
+
+/// The header fields checked, apart from the file so that the checks can be tested on any
+/// values.
+struct Header {
+    machine: pe::Machine,
+    subsystem: pe::Subsystem,
+    dll_characteristics: pe::DllFlags,
+}
+
+impl Header {
+    fn of(file: &PeFile64) -> Self {
+        let nt = file.nt_headers();
+        Header {
+            machine: nt.file_header().machine.get(LE),
+            subsystem: nt.optional_header().subsystem(),
+            dll_characteristics: nt.optional_header().dll_characteristics(),
+        }
+    }
+}
+
+/// x86-64, the expected subsystem (a GUI app must not open a console window beside it), and
+/// ASLR (64-bit) and NX, which security scanners on Windows Server report when missing.
+fn check_header(header: &Header, subsystem: Option<Subsystem>) -> Result {
+    if header.machine != pe::IMAGE_FILE_MACHINE_AMD64 {
         return Err(format!(
-            "x86_64-w64-mingw32-objdump -p {}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            "machine {:#06x}, expected x86-64",
+            header.machine.0
         ));
     }
-    let mut dlls: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("DLL Name:"))
-        .map(|d| d.trim().to_string())
-        .collect();
-    dlls.sort_by_key(|d| d.to_ascii_lowercase());
-    dlls.dedup_by_key(|d| d.to_ascii_lowercase());
-    if dlls.is_empty() {
-        return Err(format!("{}: no imports found by objdump", file.display()));
-    }
-    let name = file
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let bad = foreign_imports(name, &dlls);
-    if !bad.is_empty() {
-        let hint = if bad.iter().any(|d| {
-            let d = d.to_ascii_lowercase();
-            d.starts_with("libgcc") || d.starts_with("libwinpthread") || d.starts_with("libstdc++")
-        }) {
-            " (the MinGW runtime is linked dynamically; it is not on the admin's Windows)"
-        } else {
-            " (not a Windows system DLL: ship it, link it statically, or add it to \
-             SYSTEM_DLLS in xtask/src/dist_windows/pe.rs if it is one)"
+    if let Some(subsystem) = subsystem {
+        let found = match header.subsystem {
+            pe::IMAGE_SUBSYSTEM_WINDOWS_GUI => Subsystem::Gui,
+            pe::IMAGE_SUBSYSTEM_WINDOWS_CUI => Subsystem::Console,
+            other => return Err(format!("subsystem {}, expected GUI or console", other.0)),
         };
+        if found != subsystem {
+            return Err(format!("{found:?} subsystem, expected {subsystem:?}"));
+        }
+    }
+    let wanted = pe::IMAGE_DLLCHARACTERISTICS_HIGH_ENTROPY_VA
+        | pe::IMAGE_DLLCHARACTERISTICS_DYNAMIC_BASE
+        | pe::IMAGE_DLLCHARACTERISTICS_NX_COMPAT;
+    if !header.dll_characteristics.contains(wanted) {
         return Err(format!(
-            "{} imports {}{hint}",
-            file.display(),
-            bad.join(", ")
+            "DllCharacteristics {:#06x} lacks ASLR/NX ({:#06x})",
+            header.dll_characteristics.0, wanted.0
         ));
     }
-    Ok(dlls)
+    Ok(())
+}
+
+/// The DLLs a binary imports, by name as written in the file.
+struct Imports {
+    /// The import table, sorted and without case-insensitive repeats (MinGW's import
+    /// libraries name KERNEL32.dll and kernel32.dll in separate descriptors).
+    dlls: Vec<String>,
+    /// The delay-load import table, likewise.
+    delay_loaded: Vec<String>,
+}
+
+impl Imports {
+    fn of(file: &PeFile64) -> Result<Self> {
+        let bad = |e: object::Error| format!("malformed import table ({e})");
+        let mut dlls = Vec::new();
+        if let Some(table) = file.import_table().map_err(bad)? {
+            for descriptor in table.descriptors().map_err(bad)? {
+                let name = table.name(descriptor.map_err(bad)?.name.get(LE));
+                dlls.push(String::from_utf8_lossy(name.map_err(bad)?).into_owned());
+            }
+        }
+        let mut delay_loaded = Vec::new();
+        if let Some(table) = file.delay_load_import_table().map_err(bad)? {
+            for descriptor in table.descriptors().map_err(bad)? {
+                let name = table.name(descriptor.map_err(bad)?.dll_name_rva.get(LE));
+                delay_loaded.push(String::from_utf8_lossy(name.map_err(bad)?).into_owned());
+            }
+        }
+        for list in [&mut dlls, &mut delay_loaded] {
+            list.sort_by_key(|d| d.to_ascii_lowercase());
+            list.dedup_by_key(|d| d.to_ascii_lowercase());
+        }
+        Ok(Imports { dlls, delay_loaded })
+    }
+}
+
+/// Fails on any imported DLL, loaded at start or delay-loaded, that is not Windows' own.
+fn check_imports(name: &str, imports: &Imports) -> Result {
+    // Every Windows program imports kernel32.dll at least: none found means a misread.
+    if imports.dlls.is_empty() {
+        return Err("no imports in the import table".into());
+    }
+    let mut bad = foreign_imports(name, &imports.dlls);
+    bad.extend(foreign_imports(name, &imports.delay_loaded));
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let hint = if bad.iter().any(|d| {
+        let d = d.to_ascii_lowercase();
+        d.starts_with("libgcc") || d.starts_with("libwinpthread") || d.starts_with("libstdc++")
+    }) {
+        " (the MinGW runtime is linked dynamically; it is not on the admin's Windows)"
+    } else {
+        " (not a Windows system DLL: ship it, link it statically, or add it to \
+         SYSTEM_DLLS in xtask/src/dist_windows/pe.rs if it is one)"
+    };
+    Err(format!("imports {}{hint}", bad.join(", ")))
 }
 
 /// The imports of binary `name` that are neither Windows' own nor shipped beside it.
@@ -95,60 +196,54 @@ fn foreign_imports<'a>(name: &str, dlls: &'a [String]) -> Vec<&'a str> {
         .collect()
 }
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub(super) enum Subsystem {
-    Gui,
-    Console,
-}
+/// One resource: its type ID (`None` for a named type, never one of the standard types
+/// checked) and its bytes.
+type Resource<'a> = (Option<u16>, &'a [u8]);
 
-/// x86-64, the expected subsystem (a GUI app must not open a console window beside it), and
-/// ASLR (64-bit) and NX, which security scanners on Windows Server report when missing.
-pub(super) fn check_header(pe: &Pe, subsystem: Option<Subsystem>) -> Result {
-    const IMAGE_FILE_MACHINE_AMD64: u16 = 0x8664;
-    const HIGH_ENTROPY_VA: u16 = 0x0020;
-    const DYNAMIC_BASE: u16 = 0x0040;
-    const NX_COMPAT: u16 = 0x0100;
-    if pe.machine != IMAGE_FILE_MACHINE_AMD64 {
-        return Err(format!("machine {:#06x}, expected x86-64", pe.machine));
-    }
-    if let Some(subsystem) = subsystem {
-        let found = match pe.subsystem {
-            2 => Subsystem::Gui,
-            3 => Subsystem::Console,
-            other => return Err(format!("subsystem {other}, expected GUI or console")),
-        };
-        if found != subsystem {
-            return Err(format!("{found:?} subsystem, expected {subsystem:?}"));
+/// Every resource of the file. The tree is type → name → language → data entry, and a data
+/// entry gives the bytes as an RVA and a size, found by way of the section table.
+fn resources_of<'a>(file: &PeFile64<'a>) -> Result<Vec<Resource<'a>>> {
+    let bad = |e: object::Error| format!("malformed resource directory ({e})");
+    let not_a = |what: &str| format!("malformed resource directory (no {what} where expected)");
+    let sections = file.section_table();
+    let directory = file
+        .data_directories()
+        .resource_directory(file.data(), &sections)
+        .map_err(|e| format!("resource directory outside the file ({e})"))?
+        .ok_or("no resources (.rsrc)")?;
+    let mut found = Vec::new();
+    for of_type in directory.root().map_err(bad)?.entries {
+        let type_id = of_type.name_or_id().id();
+        let names = of_type.data(directory).map_err(bad)?;
+        for of_name in names.table().ok_or_else(|| not_a("table"))?.entries {
+            let languages = of_name.data(directory).map_err(bad)?;
+            for leaf in languages.table().ok_or_else(|| not_a("table"))?.entries {
+                let entry = leaf.data(directory).map_err(bad)?;
+                let entry = entry.data().ok_or_else(|| not_a("data entry"))?;
+                let size = entry.size.get(LE) as usize;
+                let data = sections
+                    .pe_data_at(file.data(), entry.offset_to_data.get(LE))
+                    .and_then(|d| d.get(..size))
+                    .ok_or_else(|| not_a("resource data in the file"))?;
+                found.push((type_id, data));
+            }
         }
     }
-    let wanted = HIGH_ENTROPY_VA | DYNAMIC_BASE | NX_COMPAT;
-    if pe.dll_characteristics & wanted != wanted {
-        return Err(format!(
-            "DllCharacteristics {:#06x} lacks ASLR/NX ({wanted:#06x})",
-            pe.dll_characteristics
-        ));
-    }
-    Ok(())
+    Ok(found)
 }
-
-pub(super) struct VersionStrings<'a> {
-    pub(super) version: &'a str,
-    pub(super) company: &'a str,
-    pub(super) copyright: &'a str,
-}
-
-const RT_ICON: u32 = 3;
-const RT_GROUP_ICON: u32 = 14;
-const RT_VERSION: u32 = 16;
 
 /// The icon (every image of icons/icon.ico, and a group naming them) and the version
 /// resource Explorer's Properties shows.
-pub(super) fn check_resources(pe: &Pe, expected: &VersionStrings, ico: &[u8]) -> Result {
-    let resources = pe.resources()?;
-    let of_type = |t: u32| resources.iter().filter(move |r| r.type_id == t);
-    let icons: Vec<&[u8]> = of_type(RT_ICON).map(|r| r.data).collect();
+fn check_resources(resources: &[Resource], expected: &VersionStrings, ico: &[u8]) -> Result {
+    let of_type = |t: u16| {
+        resources
+            .iter()
+            .filter(move |r| r.0 == Some(t))
+            .map(|r| r.1)
+    };
+    let icons: Vec<&[u8]> = of_type(pe::RT_ICON).collect();
     let images = ico_images(ico)?;
-    if of_type(RT_GROUP_ICON).count() == 0 {
+    if of_type(pe::RT_GROUP_ICON).count() == 0 {
         return Err("no icon (RT_GROUP_ICON resource)".into());
     }
     if let Some(missing) = images.iter().position(|img| !icons.contains(img)) {
@@ -158,10 +253,10 @@ pub(super) fn check_resources(pe: &Pe, expected: &VersionStrings, ico: &[u8]) ->
         ));
     }
 
-    let version = of_type(RT_VERSION)
+    let version = of_type(pe::RT_VERSION)
         .next()
         .ok_or("no version resource (RT_VERSION)")?;
-    let info = VersionInfo::parse(version.data)?;
+    let info = VersionInfo::parse(version)?;
     let numeric = {
         let mut parts = expected
             .version
@@ -208,7 +303,9 @@ pub(super) fn check_resources(pe: &Pe, expected: &VersionStrings, ico: &[u8]) ->
     Ok(())
 }
 
-/// The image blobs of a .ico file, as RT_ICON resources hold them.
+/// The image blobs of a .ico file, as RT_ICON resources hold them: ICONDIR (reserved 0,
+/// type 1, count), then one 16-byte ICONDIRENTRY each, whose last two fields are the
+/// image's size and file offset.
 fn ico_images(ico: &[u8]) -> Result<Vec<&[u8]>> {
     let bad = || "icons/icon.ico: not an .ico file".to_string();
     if rd_u16(ico, 0) != Some(0) || rd_u16(ico, 2) != Some(1) {
@@ -225,257 +322,9 @@ fn ico_images(ico: &[u8]) -> Result<Vec<&[u8]>> {
         .collect()
 }
 
-fn rd_u16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn rd_u32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The parts of a PE32+ image the checks read: header fields, and the resource tree by
-/// way of the section table (resource addresses are RVAs).
-pub(super) struct Pe<'a> {
-    data: &'a [u8],
-    machine: u16,
-    subsystem: u16,
-    dll_characteristics: u16,
-    /// (virtual address, virtual size, file offset, raw size) of each section.
-    sections: Vec<(u32, u32, u32, u32)>,
-    /// RVA and size of the resource directory (data directory 2).
-    resource_dir: (u32, u32),
-}
-
-struct Resource<'a> {
-    type_id: u32,
-    data: &'a [u8],
-}
-
-impl<'a> Pe<'a> {
-    pub(super) fn parse(data: &'a [u8]) -> Result<Self> {
-        let bad = |what: &str| format!("not a 64-bit PE image ({what})");
-        if data.get(..2) != Some(b"MZ") {
-            return Err(bad("no MZ header"));
-        }
-        let pe = rd_u32(data, 0x3c).ok_or_else(|| bad("truncated"))? as usize;
-        if data.get(pe..pe + 4) != Some(b"PE\0\0") {
-            return Err(bad("no PE signature"));
-        }
-        let coff = pe + 4;
-        let machine = rd_u16(data, coff).ok_or_else(|| bad("truncated"))?;
-        let section_count = rd_u16(data, coff + 2).ok_or_else(|| bad("truncated"))?;
-        let optional_size = rd_u16(data, coff + 16).ok_or_else(|| bad("truncated"))?;
-        let optional = coff + 20;
-        if rd_u16(data, optional) != Some(0x20b) {
-            return Err(bad("not PE32+"));
-        }
-        let field = |at: usize| rd_u16(data, optional + at).ok_or_else(|| bad("truncated"));
-        let subsystem = field(68)?;
-        let dll_characteristics = field(70)?;
-        // Data directories start at 112 in a PE32+ optional header; the resource one is third.
-        let resource_dir = (
-            rd_u32(data, optional + 112 + 16).ok_or_else(|| bad("truncated"))?,
-            rd_u32(data, optional + 112 + 20).ok_or_else(|| bad("truncated"))?,
-        );
-        let table = optional + optional_size as usize;
-        let sections = (0..section_count as usize)
-            .map(|i| {
-                let s = table + 40 * i;
-                Some((
-                    rd_u32(data, s + 12)?,
-                    rd_u32(data, s + 8)?,
-                    rd_u32(data, s + 20)?,
-                    rd_u32(data, s + 16)?,
-                ))
-            })
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| bad("truncated section table"))?;
-        Ok(Pe {
-            data,
-            machine,
-            subsystem,
-            dll_characteristics,
-            sections,
-            resource_dir,
-        })
-    }
-
-    /// `len` bytes at `rva`, if a section's file data holds them.
-    fn at_rva(&self, rva: u32, len: u32) -> Option<&'a [u8]> {
-        let (va, _, file, raw) = self
-            .sections
-            .iter()
-            .copied()
-            .find(|&(va, vsize, _, raw)| rva >= va && rva < va + vsize.max(raw))?;
-        let offset = rva - va;
-        if offset.checked_add(len)? > raw {
-            return None;
-        }
-        let start = (file + offset) as usize;
-        self.data.get(start..start + len as usize)
-    }
-
-    /// Every resource (type → name → language → data), with its type ID.
-    fn resources(&self) -> Result<Vec<Resource<'a>>> {
-        let (rva, size) = self.resource_dir;
-        if rva == 0 || size == 0 {
-            return Err("no resources (.rsrc)".into());
-        }
-        let tree = self
-            .at_rva(rva, size)
-            .ok_or("resource directory outside the file")?;
-        let bad = || "malformed resource directory".to_string();
-        // (offset, is a directory) of each entry of the directory at `dir`.
-        let entries = |dir: usize| -> Result<Vec<(u32, u32)>> {
-            let named = rd_u16(tree, dir + 12).ok_or_else(bad)? as usize;
-            let ids = rd_u16(tree, dir + 14).ok_or_else(bad)? as usize;
-            (0..named + ids)
-                .map(|i| {
-                    let e = dir + 16 + 8 * i;
-                    Ok((
-                        rd_u32(tree, e).ok_or_else(bad)?,
-                        rd_u32(tree, e + 4).ok_or_else(bad)?,
-                    ))
-                })
-                .collect()
-        };
-        const SUBDIR: u32 = 0x8000_0000;
-        let mut found = Vec::new();
-        for (type_id, types) in entries(0)? {
-            if types & SUBDIR == 0 {
-                return Err(bad());
-            }
-            for (_, names) in entries((types & !SUBDIR) as usize)? {
-                if names & SUBDIR == 0 {
-                    return Err(bad());
-                }
-                for (_, leaf) in entries((names & !SUBDIR) as usize)? {
-                    let leaf = leaf as usize;
-                    let data_rva = rd_u32(tree, leaf).ok_or_else(bad)?;
-                    let data_len = rd_u32(tree, leaf + 4).ok_or_else(bad)?;
-                    let data = self.at_rva(data_rva, data_len).ok_or_else(bad)?;
-                    found.push(Resource {
-                        // Named types (high bit set) are never the standard ones checked.
-                        type_id: if type_id & SUBDIR == 0 { type_id } else { 0 },
-                        data,
-                    });
-                }
-            }
-        }
-        Ok(found)
-    }
-}
-
-/// VS_VERSIONINFO: the fixed numeric versions and the StringFileInfo strings.
-struct VersionInfo {
-    file_version: [u16; 4],
-    product_version: [u16; 4],
-    strings: BTreeMap<String, String>,
-}
-
-impl VersionInfo {
-    fn parse(blob: &[u8]) -> Result<Self> {
-        let root = VersionBlock::parse(blob, 0)?;
-        if root.key != "VS_VERSION_INFO" {
-            return Err(format!("version resource key {:?}", root.key));
-        }
-        let fixed = root.value;
-        if rd_u32(fixed, 0) != Some(0xFEEF_04BD) {
-            return Err("version resource without VS_FIXEDFILEINFO".into());
-        }
-        let pair = |at: usize| -> Result<[u16; 4]> {
-            let ms = rd_u32(fixed, at).ok_or("short VS_FIXEDFILEINFO")?;
-            let ls = rd_u32(fixed, at + 4).ok_or("short VS_FIXEDFILEINFO")?;
-            Ok([(ms >> 16) as u16, ms as u16, (ls >> 16) as u16, ls as u16])
-        };
-        let mut strings = BTreeMap::new();
-        for child in root.children(blob)? {
-            if child.key != "StringFileInfo" {
-                continue;
-            }
-            for table in child.children(blob)? {
-                for string in table.children(blob)? {
-                    strings.insert(string.key.clone(), utf16_until_nul(string.value));
-                }
-            }
-        }
-        Ok(VersionInfo {
-            file_version: pair(8)?,
-            product_version: pair(16)?,
-            strings,
-        })
-    }
-}
-
-/// One node of a version resource: length, value length, type, key, value, children.
-struct VersionBlock<'a> {
-    key: String,
-    value: &'a [u8],
-    /// Where the children start and where the block ends, in the whole blob.
-    children_at: usize,
-    end: usize,
-}
-
-impl<'a> VersionBlock<'a> {
-    fn parse(blob: &'a [u8], at: usize) -> Result<Self> {
-        let bad = || "malformed version resource".to_string();
-        let len = rd_u16(blob, at).ok_or_else(bad)? as usize;
-        let value_len = rd_u16(blob, at + 2).ok_or_else(bad)? as usize;
-        let text = rd_u16(blob, at + 4).ok_or_else(bad)? == 1;
-        let end = at + len;
-        if len < 6 || end > blob.len() {
-            return Err(bad());
-        }
-        let mut key_end = at + 6;
-        while rd_u16(blob, key_end).ok_or_else(bad)? != 0 {
-            key_end += 2;
-        }
-        let key = String::from_utf16_lossy(
-            &blob[at + 6..key_end]
-                .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]))
-                .collect::<Vec<_>>(),
-        );
-        let value_at = align4(key_end + 2);
-        // A text value's length counts UTF-16 units, a binary one bytes.
-        let value_bytes = if text { value_len * 2 } else { value_len };
-        let value_end = (value_at + value_bytes).min(end);
-        let value = blob.get(value_at.min(end)..value_end).ok_or_else(bad)?;
-        Ok(VersionBlock {
-            key,
-            value,
-            children_at: align4(value_end),
-            end,
-        })
-    }
-
-    fn children(&self, blob: &'a [u8]) -> Result<Vec<VersionBlock<'a>>> {
-        let mut at = self.children_at;
-        let mut children = Vec::new();
-        while at + 6 <= self.end {
-            let child = VersionBlock::parse(blob, at)?;
-            at = align4(child.end);
-            children.push(child);
-        }
-        Ok(children)
-    }
-}
-
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
-}
-
-fn utf16_until_nul(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
-        .collect();
-    String::from_utf16_lossy(&units)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::version_info::tests::version_resource;
     use super::*;
     use crate::workspace_root;
 
@@ -502,6 +351,64 @@ mod tests {
             foreign_imports("certmend-app.exe", &dlls),
             ["libgcc_s_seh-1.dll", "libwinpthread-1.dll"]
         );
+        // The messages: the MinGW hint, the generic one, a delay-loaded DLL, none at all.
+        let imports = |dlls: &[&str], delay_loaded: &[&str]| Imports {
+            dlls: dlls.iter().map(|d| d.to_string()).collect(),
+            delay_loaded: delay_loaded.iter().map(|d| d.to_string()).collect(),
+        };
+        let check = |dlls: &[&str], delay_loaded: &[&str]| {
+            check_imports("certmend.exe", &imports(dlls, delay_loaded))
+        };
+        assert_eq!(check(&["KERNEL32.dll"], &["ole32.dll"]), Ok(()));
+        let mingw = check(&["KERNEL32.dll", "libgcc_s_seh-1.dll"], &[]).unwrap_err();
+        assert!(
+            mingw.contains("imports libgcc_s_seh-1.dll (the MinGW"),
+            "{mingw}"
+        );
+        let other = check(&["KERNEL32.dll"], &["foo.dll"]).unwrap_err();
+        assert!(other.contains("imports foo.dll (not a Windows"), "{other}");
+        assert!(check(&[], &[]).unwrap_err().contains("no imports"));
+    }
+
+    #[test]
+    fn header_checks_refuse_other_machines_subsystems_and_flags() {
+        let good = || Header {
+            machine: pe::IMAGE_FILE_MACHINE_AMD64,
+            subsystem: pe::IMAGE_SUBSYSTEM_WINDOWS_CUI,
+            dll_characteristics: pe::DllFlags(0x0160),
+        };
+        let check = |header: Header, subsystem| check_header(&header, subsystem);
+        assert_eq!(check(good(), Some(Subsystem::Console)), Ok(()));
+        // A DLL's subsystem is not checked.
+        assert_eq!(check(good(), None), Ok(()));
+        let i386 = Header {
+            machine: pe::IMAGE_FILE_MACHINE_I386,
+            ..good()
+        };
+        assert_eq!(
+            check(i386, None).unwrap_err(),
+            "machine 0x014c, expected x86-64"
+        );
+        assert_eq!(
+            check(good(), Some(Subsystem::Gui)).unwrap_err(),
+            "Console subsystem, expected Gui"
+        );
+        let native = Header {
+            subsystem: pe::IMAGE_SUBSYSTEM_NATIVE,
+            ..good()
+        };
+        assert_eq!(
+            check(native, Some(Subsystem::Console)).unwrap_err(),
+            "subsystem 1, expected GUI or console"
+        );
+        for missing in [0x0020, 0x0040, 0x0100] {
+            let header = Header {
+                dll_characteristics: pe::DllFlags(0x0160 & !missing),
+                ..good()
+            };
+            let error = check(header, None).unwrap_err();
+            assert!(error.contains("lacks ASLR/NX (0x0160)"), "{error}");
+        }
     }
 
     #[test]
@@ -513,67 +420,229 @@ mod tests {
         assert!(ico_images(b"not an icon").is_err());
     }
 
-    /// A version-resource node as windres lays it out: header, key, padding, value,
-    /// padding, children.
-    fn block(key: &str, text: bool, value: &[u8], children: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = vec![0u8; 6];
-        for unit in key.encode_utf16().chain([0]) {
-            out.extend_from_slice(&unit.to_le_bytes());
-        }
-        out.resize(align4(out.len()), 0);
-        out.extend_from_slice(value);
-        for child in children {
-            out.resize(align4(out.len()), 0);
-            out.extend_from_slice(child);
-        }
-        let value_len = if text { value.len() / 2 } else { value.len() };
-        let len = out.len() as u16;
-        out[0..2].copy_from_slice(&len.to_le_bytes());
-        out[2..4].copy_from_slice(&(value_len as u16).to_le_bytes());
-        out[4..6].copy_from_slice(&u16::from(text).to_le_bytes());
-        out
-    }
-
-    fn utf16z(text: &str) -> Vec<u8> {
-        text.encode_utf16()
-            .chain([0])
-            .flat_map(u16::to_le_bytes)
-            .collect()
-    }
-
     #[test]
-    fn reads_version_resources() {
-        let mut fixed = Vec::new();
-        for word in [
-            0xFEEF_04BDu32,
-            0x1_0000,
-            0x0001_0002,
-            0x0003_0000,
-            0x0004_0005,
-            0x0006_0000,
-        ] {
-            fixed.extend_from_slice(&word.to_le_bytes());
-        }
-        fixed.resize(52, 0);
+    fn resource_checks_refuse_a_wrong_icon_or_version() {
+        let ico = std::fs::read(workspace_root().join("icons/icon.ico")).unwrap();
+        let images = ico_images(&ico).unwrap();
+        let expected = VersionStrings {
+            version: "1.2.3",
+            company: "Example Co.",
+            copyright: "(c) Example",
+        };
         let strings = [
             ("ProductName", "certmend"),
             ("FileVersion", "1.2.3"),
-            ("X", ""),
-        ]
-        .map(|(k, v)| block(k, true, &utf16z(v), &[]));
-        let table = block("000004b0", true, &[], &strings);
-        let info = block(
-            "VS_VERSION_INFO",
-            false,
-            &fixed,
-            &[block("StringFileInfo", true, &[], &[table])],
+            ("ProductVersion", "1.2.3"),
+            ("CompanyName", "Example Co."),
+            ("LegalCopyright", "(c) Example"),
+            ("FileDescription", "certmend"),
+        ];
+        let version = version_resource([1, 2, 3, 0], [1, 2, 3, 0], &strings);
+        let group = b"group".as_slice();
+        let mut good: Vec<Resource> = images.iter().map(|i| (Some(pe::RT_ICON), *i)).collect();
+        good.push((Some(pe::RT_GROUP_ICON), group));
+        good.push((Some(pe::RT_VERSION), &version));
+        let check = |resources: &[Resource]| check_resources(resources, &expected, &ico);
+        assert_eq!(check(&good), Ok(()));
+
+        let without =
+            |t: u16| -> Vec<Resource> { good.iter().copied().filter(|r| r.0 != Some(t)).collect() };
+        assert_eq!(
+            check(&without(pe::RT_GROUP_ICON)).unwrap_err(),
+            "no icon (RT_GROUP_ICON resource)"
         );
-        let parsed = VersionInfo::parse(&info).unwrap();
-        assert_eq!(parsed.file_version, [1, 2, 3, 0]);
-        assert_eq!(parsed.product_version, [4, 5, 6, 0]);
-        assert_eq!(parsed.strings["ProductName"], "certmend");
-        assert_eq!(parsed.strings["FileVersion"], "1.2.3");
-        assert_eq!(parsed.strings["X"], "");
-        assert!(VersionInfo::parse(&info[..20]).is_err());
+        assert!(check(&without(pe::RT_ICON))
+            .unwrap_err()
+            .starts_with("the icon differs from icons/icon.ico (image 0 of"));
+        assert_eq!(
+            check(&without(pe::RT_VERSION)).unwrap_err(),
+            "no version resource (RT_VERSION)"
+        );
+        let mut changed = images[0].to_vec();
+        changed[0] ^= 1;
+        let mut other_icon = good.clone();
+        other_icon[0].1 = &changed;
+        assert!(check(&other_icon).unwrap_err().contains("image 0 of"));
+
+        let with_version = |blob: &[u8]| -> Result {
+            let mut resources = without(pe::RT_VERSION);
+            resources.push((Some(pe::RT_VERSION), blob));
+            check(&resources)
+        };
+        let old = version_resource([1, 2, 2, 0], [1, 2, 3, 0], &strings);
+        assert!(with_version(&old)
+            .unwrap_err()
+            .starts_with("FILEVERSION [1, 2, 2, 0] in the version resource"));
+        let mut other_company = strings;
+        other_company[3].1 = "Someone Else";
+        let blob = version_resource([1, 2, 3, 0], [1, 2, 3, 0], &other_company);
+        assert!(with_version(&blob)
+            .unwrap_err()
+            .starts_with("version resource CompanyName = Some(\"Someone Else\")"));
+        let blob = version_resource([1, 2, 3, 0], [1, 2, 3, 0], &strings[..5]);
+        assert_eq!(
+            with_version(&blob).unwrap_err(),
+            "version resource without FileDescription"
+        );
+        assert!(with_version(&version[..40]).is_err());
+    }
+
+    /// Where in `data` the value `field` refers to lies (`field` borrowed from `data` by
+    /// `object`): the tests below patch exactly the bytes the checks read.
+    fn offset_of<T>(data: &[u8], field: &T) -> usize {
+        field as *const T as usize - data.as_ptr() as usize
+    }
+
+    fn replace_all(data: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+        assert_eq!(from.len(), to.len());
+        let mut count = 0;
+        let mut at = 0;
+        while let Some(found) = data[at..].windows(from.len()).position(|w| w == from) {
+            data[at + found..at + found + to.len()].copy_from_slice(to);
+            at += found + to.len();
+            count += 1;
+        }
+        count
+    }
+
+    /// The binaries `cargo xtask dist-windows` built pass every check, and copies with one
+    /// thing broken each fail it with their own message. Skipped, saying so, when they have
+    /// not been built (the cross build takes minutes).
+    #[test]
+    fn the_built_binaries_pass_and_broken_copies_fail() {
+        let root = workspace_root();
+        let out = root
+            .join("target")
+            .join(super::super::TARGET)
+            .join("release");
+        let read = |name: &str| std::fs::read(out.join(name));
+        let (Ok(cli), Ok(app), Ok(loader)) = (
+            read("certmend.exe"),
+            read("certmend-app.exe"),
+            read("WebView2Loader.dll"),
+        ) else {
+            eprintln!(
+                "SKIPPED: no Windows build in {}; run `cargo xtask dist-windows` first",
+                out.display()
+            );
+            return;
+        };
+        let version = super::super::workspace_version(&root).unwrap();
+        let config = std::fs::read_to_string(root.join("src-tauri/tauri.conf.json")).unwrap();
+        let company = super::super::json_string(&config, "publisher").unwrap();
+        let copyright = super::super::json_string(&config, "copyright").unwrap();
+        let expected = VersionStrings {
+            version: &version,
+            company: &company,
+            copyright: &copyright,
+        };
+        let icon = std::fs::read(root.join("icons/icon.ico")).unwrap();
+        let exe = |name: &str, data: &[u8], subsystem| {
+            check_binary(name, data, Some(subsystem), Some((&expected, &icon)))
+        };
+        let cli_imports = exe("certmend.exe", &cli, Subsystem::Console).unwrap();
+        assert!(cli_imports.iter().any(|d| d == "KERNEL32.dll"));
+        let app_imports = exe("certmend-app.exe", &app, Subsystem::Gui).unwrap();
+        assert!(app_imports.iter().any(|d| d == "WebView2Loader.dll"));
+        assert_eq!(
+            check_binary("WebView2Loader.dll", &loader, None, None).unwrap(),
+            ["KERNEL32.dll"]
+        );
+        let loader_imports = Imports::of(&PeFile64::parse(loader.as_slice()).unwrap()).unwrap();
+        assert_eq!(loader_imports.delay_loaded, ["ADVAPI32.dll", "ole32.dll"]);
+
+        let fails = |data: &[u8], subsystem, start: &str| {
+            let error = exe("certmend.exe", data, subsystem).unwrap_err();
+            assert!(error.starts_with(start), "{error:?} should start {start:?}");
+        };
+        // The app as the CLI: the subsystem check.
+        fails(&app, Subsystem::Console, "Gui subsystem, expected Console");
+        // Cut short: headers, then the sections the tables point into.
+        for len in [0, 64, 0x200, 4096, cli.len() / 2] {
+            assert!(exe("certmend.exe", &cli[..len], Subsystem::Console).is_err());
+        }
+        fails(&cli[..64], Subsystem::Console, "not a 64-bit PE image (");
+
+        let file = PeFile64::parse(cli.as_slice()).unwrap();
+        let nt = file.nt_headers();
+        let machine = offset_of(&cli, &nt.file_header().machine);
+        let optional = nt.optional_header();
+        let magic = offset_of(&cli, &optional.magic);
+        let subsystem = offset_of(&cli, &optional.subsystem);
+        let flags = offset_of(&cli, &optional.dll_characteristics);
+        let resources = offset_of(
+            &cli,
+            file.data_directory(pe::IMAGE_DIRECTORY_ENTRY_RESOURCE)
+                .unwrap(),
+        );
+        let patched = |at: usize, bytes: &[u8]| {
+            let mut copy = cli.clone();
+            copy[at..at + bytes.len()].copy_from_slice(bytes);
+            copy
+        };
+        fails(
+            &patched(magic, &0x10bu16.to_le_bytes()),
+            Subsystem::Console,
+            "not a 64-bit PE image (",
+        );
+        fails(
+            &patched(machine, &0x014cu16.to_le_bytes()),
+            Subsystem::Console,
+            "machine 0x014c, expected x86-64",
+        );
+        fails(
+            &patched(subsystem, &2u16.to_le_bytes()),
+            Subsystem::Console,
+            "Gui subsystem, expected Console",
+        );
+        let without_nx = optional.dll_characteristics.get(LE).0 & !0x0100;
+        fails(
+            &patched(flags, &without_nx.to_le_bytes()),
+            Subsystem::Console,
+            "DllCharacteristics 0x",
+        );
+        fails(
+            &patched(resources, &[0; 8]),
+            Subsystem::Console,
+            "no resources (.rsrc)",
+        );
+
+        // The import table's names: a MinGW runtime DLL where kernel32.dll was.
+        let mut mingw = cli.clone();
+        assert!(replace_all(&mut mingw, b"KERNEL32.dll\0", b"libgcc_s.dll\0") > 0);
+        fails(
+            &mingw,
+            Subsystem::Console,
+            "imports libgcc_s.dll (the MinGW runtime is linked dynamically",
+        );
+        // The delay-load table: WebView2Loader.dll's ole32.dll renamed.
+        let mut delay = loader.clone();
+        assert!(replace_all(&mut delay, b"ole32.dll\0", b"oleXX.dll\0") > 0);
+        let error = check_binary("WebView2Loader.dll", &delay, None, None).unwrap_err();
+        assert!(
+            error.starts_with("imports oleXX.dll (not a Windows"),
+            "{error}"
+        );
+
+        // The resources: one byte of an embedded icon image, then the publisher's name.
+        let images = ico_images(&icon).unwrap();
+        let image = images.last().unwrap();
+        let mut other_icon = cli.clone();
+        let at = cli.windows(image.len()).position(|w| w == *image).unwrap();
+        other_icon[at + image.len() / 2] ^= 0xff;
+        fails(
+            &other_icon,
+            Subsystem::Console,
+            "the icon differs from icons/icon.ico",
+        );
+        let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+        let mut other_copyright = cli.clone();
+        let renamed: String = copyright.chars().rev().collect();
+        assert!(replace_all(&mut other_copyright, &utf16(&copyright), &utf16(&renamed)) > 0);
+        fails(
+            &other_copyright,
+            Subsystem::Console,
+            "version resource LegalCopyright = ",
+        );
     }
 }
