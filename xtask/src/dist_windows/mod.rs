@@ -81,11 +81,8 @@ pub(crate) fn dist_windows(args: &[String]) -> Result<WindowsDist> {
     ensure_packages(PACKAGES)?;
     ensure_rust_target()?;
     let root = workspace_root();
-    let version = workspace_version(&root)?;
-    let config = std::fs::read_to_string(root.join("src-tauri/tauri.conf.json"))
-        .map_err(|e| format!("src-tauri/tauri.conf.json: {e}"))?;
-    let company = json_string(&config, "publisher")?;
-    let copyright = json_string(&config, "copyright")?;
+    let version = WORKSPACE_VERSION.to_string();
+    let (company, copyright) = publisher_and_copyright(&root)?;
 
     let mut times = Vec::new();
     for (package, extra) in [
@@ -208,50 +205,24 @@ pub(crate) fn ensure_rust_target() -> Result {
     status(add, &format!("rustup target add {TARGET}"))
 }
 
-/// `[workspace.package] version` of the root Cargo.toml: every crate inherits it.
-fn workspace_version(root: &Path) -> Result<String> {
-    let text =
-        std::fs::read_to_string(root.join("Cargo.toml")).map_err(|e| format!("Cargo.toml: {e}"))?;
-    let mut in_section = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_section = line == "[workspace.package]";
-        } else if in_section {
-            if let Some(value) = line.strip_prefix("version") {
-                let value = value.trim_start().trim_start_matches('=').trim();
-                return Ok(value.trim_matches('"').to_string());
-            }
-        }
-    }
-    Err("Cargo.toml: no version in [workspace.package]".into())
-}
+/// The workspace version: xtask's own (`version.workspace = true`), so it cannot drift
+/// from what the programs are built with.
+pub(super) const WORKSPACE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The string value of the first `"key": "..."` in a JSON text. Enough for the two plain
-/// strings of tauri.conf.json read here.
-fn json_string(json: &str, key: &str) -> Result<String> {
-    let quoted = format!("\"{key}\"");
-    let missing = || format!("src-tauri/tauri.conf.json: no string \"{key}\"");
-    let after = &json[json.find(&quoted).ok_or_else(missing)? + quoted.len()..];
-    let after = after.trim_start().strip_prefix(':').ok_or_else(missing)?;
-    let mut chars = after
-        .trim_start()
-        .strip_prefix('"')
-        .ok_or_else(missing)?
-        .chars();
-    let mut value = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Ok(value),
-            '\\' => match chars.next() {
-                Some('n') => value.push('\n'),
-                Some('t') => value.push('\t'),
-                Some(other) => value.push(other),
-                None => break,
-            },
-            c => value.push(c),
-        }
-    }
-    Err(missing())
+/// `bundle.publisher` and `bundle.copyright` of src-tauri/tauri.conf.json, which the
+/// version resources of both programs must carry.
+pub(super) fn publisher_and_copyright(root: &Path) -> Result<(String, String)> {
+    let path = root.join("src-tauri/tauri.conf.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let config: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let field = |key: &str| {
+        config["bundle"][key]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("{}: no string bundle.{key}", path.display()))
+    };
+    Ok((field("publisher")?, field("copyright")?))
 }
 
 /// The files of both packages in one folder: the binaries as built, the README texts with
@@ -306,17 +277,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_json_strings() {
-        let json =
-            r#"{ "version": "1.0", "bundle": { "publisher" : "a \"b\" c", "copyright": "x" } }"#;
-        assert_eq!(json_string(json, "publisher").unwrap(), r#"a "b" c"#);
-        assert_eq!(json_string(json, "copyright").unwrap(), "x");
-        assert!(json_string(json, "icon").is_err());
-    }
-
-    #[test]
-    fn reads_the_workspace_version() {
-        let version = workspace_version(&workspace_root()).unwrap();
-        assert!(version.split('.').count() >= 3, "{version}");
+    fn reads_the_publisher_and_copyright_of_the_app() {
+        let (publisher, copyright) = publisher_and_copyright(&workspace_root()).unwrap();
+        assert_eq!(publisher, "certmend");
+        assert!(copyright.contains("certmend"), "{copyright}");
+        assert!(WORKSPACE_VERSION.split('.').count() >= 3);
     }
 }

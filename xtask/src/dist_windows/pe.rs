@@ -527,10 +527,8 @@ mod tests {
             );
             return;
         };
-        let version = super::super::workspace_version(&root).unwrap();
-        let config = std::fs::read_to_string(root.join("src-tauri/tauri.conf.json")).unwrap();
-        let company = super::super::json_string(&config, "publisher").unwrap();
-        let copyright = super::super::json_string(&config, "copyright").unwrap();
+        let version = super::super::WORKSPACE_VERSION.to_string();
+        let (company, copyright) = super::super::publisher_and_copyright(&root).unwrap();
         let expected = VersionStrings {
             version: &version,
             company: &company,
