@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{
-    cargo, ensure_cargo_tool, ensure_packages, status, status_and_stderr, workspace_root, Result,
+    ensure_packages, status, status_and_stderr, workspace_root, Result,
 };
 
+/// Tauri's bundler, pinned so every machine packages the same way.
 const TAURI_CLI_VERSION: &str = "2.12.4";
 
 /// `cargo xtask dist`: every release package, Linux and Windows.
@@ -32,29 +33,28 @@ pub fn linux() -> Result {
     // dpkg-deb to look into the package; file to name what the bundler wrote.
     packages.extend_from_slice(&["dpkg-dev", "file"]);
     ensure_packages(&packages)?;
-    ensure_cargo_tool("tauri-cli", TAURI_CLI_VERSION, "cargo-tauri")?;
+    let tauri = ensure_tauri_cli()?;
     let root = workspace_root();
     let bundle_dir = root.join("target/release/bundle");
     // Stale packages of an older version must not be mistaken for this build's.
     let _ = std::fs::remove_dir_all(&bundle_dir);
 
-    let mut deb = cargo();
+    let mut deb = Command::new(&tauri);
     deb.current_dir(root.join("src-tauri"))
-        .args(["tauri", "build", "--ci", "--bundles", "deb"]);
-    status(deb, "cargo tauri build --bundles deb")?;
+        .args(["build", "--ci", "--bundles", "deb"]);
+    status(deb, "tauri build --bundles deb")?;
     let deb_file = only_file(&bundle_dir.join("deb"), "deb")?;
     check_deb(&deb_file)?;
 
-    let mut appimage = cargo();
+    let mut appimage = Command::new(&tauri);
     appimage.current_dir(root.join("src-tauri")).args([
-        "tauri",
         "build",
         "--ci",
         "--bundles",
         "appimage",
     ]);
     let (appimage_status, log) =
-        status_and_stderr(appimage, "cargo tauri build --bundles appimage")?;
+        status_and_stderr(appimage, "tauri build --bundles appimage")?;
     let appimage_note = if appimage_status.success() {
         let file = only_file(&bundle_dir.join("appimage"), "AppImage")?;
         format!("AppImage: {} ({})", file.display(), size(&file))
@@ -64,7 +64,7 @@ pub fn linux() -> Result {
             .to_string()
     } else {
         return Err(format!(
-            "cargo tauri build --bundles appimage failed ({appimage_status})"
+            "tauri build --bundles appimage failed ({appimage_status})"
         ));
     };
 
@@ -91,6 +91,28 @@ pub fn linux() -> Result {
         .collect();
     std::fs::write(&report_file, report + &windows)
         .map_err(|e| format!("{}: {e}", report_file.display()))
+}
+
+/// Tauri's CLI from the npm registry (`@tauri-apps/cli`, which ships the same tauri-cli
+/// built for linux-x64 in `@tauri-apps/cli-linux-x64-gnu`), in target/tools/: seconds to
+/// install, where `cargo install tauri-cli` compiles some 600 crates — 13 to 22 minutes
+/// on 2 cores, most of a fresh machine's first `cargo xtask test`.
+fn ensure_tauri_cli() -> Result<PathBuf> {
+    let dir = workspace_root().join("target/tools/tauri-cli");
+    let bin = dir.join("node_modules/.bin/tauri");
+    let wanted = format!("tauri-cli {TAURI_CLI_VERSION}");
+    let installed = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == wanted);
+    if !installed {
+        let mut npm = Command::new("npm");
+        npm.args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}"));
+        status(npm, &format!("npm install @tauri-apps/cli@{TAURI_CLI_VERSION}"))?;
+    }
+    Ok(bin)
 }
 
 /// The one file with extension `ext` in `dir`.
