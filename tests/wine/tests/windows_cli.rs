@@ -1648,6 +1648,44 @@ fn signal(pid: u32, sig: &str) {
     assert!(status.success(), "kill -{sig} -{pid}");
 }
 
+/// Kills a process group when dropped: a test that panics midway leaves nothing running.
+/// (After a normal end the group is gone and the kill fails harmlessly.)
+struct KillGroupOnDrop(u32);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0)])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Waits until every thread of `pid` is stopped (state `T` in /proc). `kill -STOP`
+/// returns at once, but a write already inside the kernel (a 256 KiB chunk of a bundle
+/// file) completes first: a snapshot taken before this would race with it (seen once in
+/// a CI run, the file 256 KiB longer after the second export than before it).
+fn wait_stopped(pid: u32) {
+    let started = Instant::now();
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let all_stopped = tasks.flatten().all(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // The state follows the ")" that closes the command name.
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            matches!(state, Some(Some('T' | 't')))
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "process {pid} did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn a_second_export_to_a_stick_in_use_is_refused_and_the_first_completes() {
     const AGENTS: usize = 12;
@@ -1701,6 +1739,9 @@ fn a_second_export_to_a_stick_in_use_is_refused_and_the_first_completes() {
         .spawn()
         .unwrap();
     let pid = first.id();
+    // Should an assertion below fail, the first export must not live on (resumed or
+    // stopped) and write into the folders the next tests reset.
+    let _first_guard = KillGroupOnDrop(pid);
     // Stop the first while it writes a bundle's files: a temporary folder without its
     // manifest (written last). Then it holds the target's lock and no database lock
     // (a bundle is recorded only once staged), so the second meets only the lock.
@@ -1719,6 +1760,7 @@ fn a_second_export_to_a_stick_in_use_is_refused_and_the_first_completes() {
             .any(|t| !t.join("manifest.json").exists());
         if staging {
             signal(pid, "STOP");
+            wait_stopped(pid);
             let still = temp_folders(&stick)
                 .iter()
                 .any(|t| !t.join("manifest.json").exists());
