@@ -10,9 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{
-    ensure_packages, status, status_and_stderr, workspace_root, Result,
-};
+use crate::{ensure_packages, status, status_and_stderr, workspace_root, Result};
 
 /// Tauri's bundler, pinned so every machine packages the same way.
 const TAURI_CLI_VERSION: &str = "2.12.4";
@@ -47,14 +45,10 @@ pub fn linux() -> Result {
     check_deb(&deb_file)?;
 
     let mut appimage = Command::new(&tauri);
-    appimage.current_dir(root.join("src-tauri")).args([
-        "build",
-        "--ci",
-        "--bundles",
-        "appimage",
-    ]);
-    let (appimage_status, log) =
-        status_and_stderr(appimage, "tauri build --bundles appimage")?;
+    appimage
+        .current_dir(root.join("src-tauri"))
+        .args(["build", "--ci", "--bundles", "appimage"]);
+    let (appimage_status, log) = status_and_stderr(appimage, "tauri build --bundles appimage")?;
     let appimage_note = if appimage_status.success() {
         let file = only_file(&bundle_dir.join("appimage"), "AppImage")?;
         format!("AppImage: {} ({})", file.display(), size(&file))
@@ -107,10 +101,19 @@ fn ensure_tauri_cli() -> Result<PathBuf> {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == wanted);
     if !installed {
         let mut npm = Command::new("npm");
-        npm.args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}"));
-        status(npm, &format!("npm install @tauri-apps/cli@{TAURI_CLI_VERSION}"))?;
+        npm.args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
+        .arg(&dir)
+        .arg(format!("@tauri-apps/cli@{TAURI_CLI_VERSION}"));
+        status(
+            npm,
+            &format!("npm install @tauri-apps/cli@{TAURI_CLI_VERSION}"),
+        )?;
     }
     Ok(bin)
 }

@@ -311,7 +311,10 @@ fn test_all() -> Result {
     // xtask's own tests: its checks of those binaries must still fail on broken copies.
     let mut xtask_tests = cargo();
     xtask_tests.args(["test", "-p", "xtask"]);
-    status(xtask_tests, "cargo test -p xtask (the Windows binary checks)")?;
+    status(
+        xtask_tests,
+        "cargo test -p xtask (the Windows binary checks)",
+    )?;
 
     // The Windows side in Wine: generated repair.cmd scripts in a real cmd.exe (receipts
     // read back by the Linux CLI), the Windows CLI, the app without WebView2, the MSI.
