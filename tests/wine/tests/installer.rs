@@ -364,3 +364,62 @@ fn the_portable_zip_holds_the_programs_and_the_cli_runs_from_it() {
     assert_eq!(run.code, Some(0), "{}", run.describe());
     assert_eq!(run.stdout_text(), format!("certmend {VERSION}\n"));
 }
+
+/// Where Microsoft's WebView2 runtime registers itself per machine (32-bit view).
+const WEBVIEW2_KEY: &str =
+    r"HKLM\SOFTWARE\Microsoft\EdgeUpdate\Clients\{F3017226-FE2A-4295-8BDF-00C3A9A7E4C5}";
+const WEBVIEW2_INSTALLER: &str = "MicrosoftEdgeWebView2RuntimeInstallerX64.exe";
+
+/// An admin of an isolated server puts Microsoft's WebView2 offline installer beside the
+/// MSI (here a stand-in, `c/webview2_installer.c`, in a folder whose name has spaces and
+/// parentheses, as a stick's may): the MSI runs it, silently, when the runtime is
+/// missing, and not when it is there.
+#[test]
+fn the_msi_runs_a_webview2_installer_placed_beside_it_only_when_the_runtime_is_missing() {
+    let _serial = serial();
+    let p = prefix();
+    let folder = p.scratch().join("from the stick (E)");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let msi_copy = folder.join(msi().file_name().unwrap());
+    std::fs::copy(msi(), &msi_copy).unwrap();
+    let installer = folder.join(WEBVIEW2_INSTALLER);
+    certmend_wine_tests::build_c("webview2_installer.c", &installer, true, &[]);
+    let ran = p.drive_c().join("webview2-installer.log");
+    let _ = std::fs::remove_file(&ran);
+    p.delete_reg_key(WEBVIEW2_KEY);
+    let msi = z_path(&msi_copy);
+
+    msiexec(p, &["/i", &msi, "/qn"], "install-with-webview2-installer");
+    let log = std::fs::read_to_string(&ran).unwrap_or_else(|e| {
+        panic!(
+            "{}: the WebView2 installer beside the MSI did not run ({e})",
+            ran.display()
+        )
+    });
+    assert_eq!(
+        log,
+        format!("{}[/silent][/install]\n", z_path(&installer)),
+        "run once, silently, from beside the MSI"
+    );
+    let registered = p.query_reg(certmend_wine_tests::View::Bits32, WEBVIEW2_KEY, "pv");
+    assert!(
+        registered.is_some_and(|v| v.contains("131.0")),
+        "the stand-in registered a runtime"
+    );
+
+    // The runtime is there now: uninstalled and installed again, the MSI leaves the
+    // installer alone.
+    msiexec(p, &["/x", &msi, "/qn"], "uninstall-after-webview2");
+    msiexec(p, &["/i", &msi, "/qn"], "install-with-runtime-present");
+    assert_eq!(
+        std::fs::read_to_string(&ran).unwrap(),
+        log,
+        "run again although the runtime is installed"
+    );
+
+    msiexec(p, &["/x", &msi, "/qn"], "uninstall-webview2-test");
+    p.delete_reg_key(WEBVIEW2_KEY);
+    let _ = std::fs::remove_file(&ran);
+    assert!(!p.drive_c().join("Program Files/certmend").exists());
+}
