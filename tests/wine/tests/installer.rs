@@ -423,3 +423,131 @@ fn the_msi_runs_a_webview2_installer_placed_beside_it_only_when_the_runtime_is_m
     let _ = std::fs::remove_file(&ran);
     assert!(!p.drive_c().join("Program Files/certmend").exists());
 }
+
+const UNINSTALL_KEY: &str = r"HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall";
+
+/// The ProductCode of an MSI (`msiinfo`, from msitools, which dist-windows installs).
+fn product_code(msi: &Path) -> String {
+    let out = Command::new("msiinfo")
+        .args(["export"])
+        .arg(msi)
+        .arg("Property")
+        .output()
+        .expect("msiinfo (msitools, installed by cargo xtask dist-windows)");
+    assert!(out.status.success(), "msiinfo export {}", msi.display());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("ProductCode\t").map(str::to_string))
+        .expect("a ProductCode")
+}
+
+/// An admin installs a newer certmend over an older one: one entry in Programs and
+/// Features (the older product removed by the major upgrade), the newer files, and the
+/// admin's data untouched. The newer package is the built MSI with a higher
+/// ProductVersion and new product and package codes (msibuild), which is all that tells
+/// two versions apart to Windows Installer.
+#[test]
+fn a_newer_msi_replaces_the_older_one_and_keeps_the_admins_data() {
+    let _serial = serial();
+    let p = prefix();
+    let folder = p.scratch().join("upgrade");
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir_all(&folder).unwrap();
+    let older = msi();
+    let newer = folder.join("certmend-next-x64.msi");
+    std::fs::copy(&older, &newer).unwrap();
+    const NEXT_PRODUCT: &str = "{0F1E2D3C-4B5A-4697-8877-665544332211}";
+    const NEXT_PACKAGE: &str = "{11223344-5566-4778-899A-ABBCCDDEEFF0}";
+    // Windows Installer compares the first three fields only: bump the third.
+    let mut fields: Vec<u32> = VERSION.split('.').map(|f| f.parse().unwrap()).collect();
+    fields[2] += 1;
+    let next_version = format!("{}.{}.{}", fields[0], fields[1], fields[2]);
+    let status = Command::new("msibuild")
+        .arg(&newer)
+        .arg("-q")
+        .arg(format!(
+            "UPDATE `Property` SET `Value` = '{next_version}' WHERE `Property` = 'ProductVersion'"
+        ))
+        .arg("-q")
+        .arg(format!(
+            "UPDATE `Property` SET `Value` = '{NEXT_PRODUCT}' WHERE `Property` = 'ProductCode'"
+        ))
+        .args([
+            "-s",
+            "Installation Database",
+            "certmend",
+            "x64;1033",
+            NEXT_PACKAGE,
+        ])
+        .status()
+        .expect("msibuild (msitools)");
+    assert!(status.success(), "msibuild");
+    let old_product = product_code(&older);
+    assert_eq!(product_code(&newer), NEXT_PRODUCT);
+
+    let data = p.local_app_data().join("certmend/data");
+    std::fs::create_dir_all(&data).unwrap();
+    let kept = data.join("certmend.sqlite3");
+    std::fs::write(&kept, b"the admin's database").unwrap();
+    let entry = |code: &str| {
+        p.query_reg(
+            certmend_wine_tests::View::Bits64,
+            &format!(r"{UNINSTALL_KEY}\{code}"),
+            "DisplayVersion",
+        )
+    };
+
+    let path_before = system_path(p);
+    msiexec(p, &["/i", &z_path(&older), "/qn"], "install-older");
+    assert_eq!(entry(&old_product).as_deref(), Some(VERSION));
+    msiexec(p, &["/i", &z_path(&newer), "/qn"], "install-newer");
+    assert_eq!(
+        entry(&old_product),
+        None,
+        "the older version is still listed in Programs and Features"
+    );
+    assert_eq!(entry(NEXT_PRODUCT).as_deref(), Some(next_version.as_str()));
+    let dir = INSTALL_DIR.to_ascii_lowercase();
+    let path = system_path(p);
+    assert_eq!(
+        path_entries(&path).iter().filter(|e| **e == dir).count(),
+        1,
+        "the install folder once on PATH after the upgrade: {path}"
+    );
+    let install = p.drive_c().join("Program Files/certmend");
+    for name in PAYLOAD {
+        assert!(install.join(name).is_file(), "{name} after the upgrade");
+    }
+    assert_eq!(std::fs::read(&kept).unwrap(), b"the admin's database");
+
+    // And back: the older package refuses to replace the newer one.
+    let refused = p.run(
+        p.wine().args(["msiexec", "/i", &z_path(&older), "/qn"]),
+        None,
+        MSIEXEC_TIMEOUT,
+        "msiexec install-older-over-newer",
+    );
+    assert_ne!(refused.code, Some(0), "a downgrade went through");
+    assert_eq!(entry(NEXT_PRODUCT).as_deref(), Some(next_version.as_str()));
+
+    msiexec(p, &["/x", &z_path(&newer), "/qn"], "uninstall-newer");
+    assert!(!install.exists(), "{INSTALL_DIR} left behind");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"the admin's database");
+    std::fs::remove_file(&kept).unwrap();
+    // Wine's msi leaves the `;` of each removed entry behind, and Wine's cmd.exe stops
+    // searching PATH at an empty entry: put PATH back as it was, so the other tests of
+    // this prefix start from a clean one (what Windows does here is not known to us).
+    assert_eq!(path_entries(&system_path(p)), path_entries(&path_before));
+    p.wine_ok(&[
+        "reg",
+        "add",
+        ENVIRONMENT_KEY,
+        "/v",
+        "PATH",
+        "/t",
+        "REG_EXPAND_SZ",
+        "/d",
+        &path_before,
+        "/f",
+    ]);
+}
