@@ -200,6 +200,24 @@ pub fn build_c(source: &str, out: &Path, unicode: bool, extra: &[&str]) {
     );
 }
 
+/// The stand-ins a repair.cmd run on an agent needs, built into `tools`: IpXfer.exe and
+/// IpXfer_x64.exe (`c/fake_ipxfer.c`), certutil.exe (Wine's prints nothing), fltmc.exe
+/// (missing in Wine) and net.exe (Wine's `net session` always succeeds).
+pub fn build_agent_stand_ins(tools: &Path) {
+    std::fs::create_dir_all(tools).unwrap_or_else(|e| panic!("{}: {e}", tools.display()));
+    build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
+    build_c(
+        "fake_ipxfer.c",
+        &tools.join("IpXfer_x64.exe"),
+        true,
+        &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
+    );
+    build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
+    // net.c and fltmc.c have a plain main(); -municode wants wmain.
+    build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
+    build_c("net.c", &tools.join("net.exe"), false, &[]);
+}
+
 /// Builds the test-only `bcryptprimitives.dll` (see `c/bcryptprimitives.c`) into `dir`.
 pub fn build_bcrypt_shim(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("shim folder");

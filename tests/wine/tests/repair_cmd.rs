@@ -25,7 +25,7 @@ use certmend_core::progress::{Cancel, NoProgress};
 use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
 use certmend_core::store::Store;
 use certmend_core::{demo, inventory};
-use certmend_wine_tests::{build_c, japanese_locale, serial, z_path, WinePrefix};
+use certmend_wine_tests::{build_agent_stand_ins, japanese_locale, serial, z_path, WinePrefix};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -47,18 +47,7 @@ fn world() -> &'static WineWorld {
         );
         let root = prefix.root().to_path_buf();
         let tools = root.join("tools");
-        std::fs::create_dir_all(&tools).unwrap();
-        build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
-        build_c(
-            "fake_ipxfer.c",
-            &tools.join("IpXfer_x64.exe"),
-            true,
-            &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
-        );
-        build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
-        // net.c and fltmc.c have a plain main(); -municode wants wmain.
-        build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
-        build_c("net.c", &tools.join("net.exe"), false, &[]);
+        build_agent_stand_ins(&tools);
 
         // Stand-ins Wine lacks (certutil prints nothing there, fltmc is missing) go on
         // WINEPATH (C:\shims, set for script runs); IpXfer comes with the bundles.

@@ -23,7 +23,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use certmend_wine_tests::{
-    build_c, japanese_locale, serial, z_path, Captured, View, WinePrefix, DLL_OVERRIDES,
+    build_agent_stand_ins, build_c, japanese_locale, serial, z_path, Captured, View, WinePrefix,
+    DLL_OVERRIDES,
 };
 use serde_json::Value;
 use sha2::Digest;
@@ -88,17 +89,7 @@ fn world() -> &'static World {
         );
         let root = prefix.root().to_path_buf();
         let tools = root.join("tools");
-        std::fs::create_dir_all(&tools).unwrap();
-        build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
-        build_c(
-            "fake_ipxfer.c",
-            &tools.join("IpXfer_x64.exe"),
-            true,
-            &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
-        );
-        build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
-        build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
-        build_c("net.c", &tools.join("net.exe"), false, &[]);
+        build_agent_stand_ins(&tools);
         build_c(
             "certificate_manager.c",
             &tools.join("CertificateManager.exe"),
