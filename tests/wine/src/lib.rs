@@ -200,6 +200,24 @@ pub fn build_c(source: &str, out: &Path, unicode: bool, extra: &[&str]) {
     );
 }
 
+/// The path an environment variable names: a build or package the suites test, which
+/// `cargo xtask test` makes and passes in. Unset, or naming nothing, is a clear failure
+/// saying what the variable stands for — never a silent skip.
+pub fn required_path(var: &str, what: &str) -> PathBuf {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        panic!(
+            "{var} is not set: it names {what}. Run the suites through `cargo xtask test`, \
+             which builds it and sets it."
+        )
+    });
+    assert!(
+        path.exists(),
+        "{var}={}: no such file or folder ({what})",
+        path.display()
+    );
+    path
+}
+
 /// The stand-ins a repair.cmd run on an agent needs, built into `tools`: IpXfer.exe and
 /// IpXfer_x64.exe (`c/fake_ipxfer.c`), certutil.exe (Wine's prints nothing), fltmc.exe
 /// (missing in Wine) and net.exe (Wine's `net session` always succeeds).

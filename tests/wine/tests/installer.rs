@@ -21,7 +21,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use certmend_wine_tests::{serial, z_path, Captured, WinePrefix};
+use certmend_wine_tests::{required_path, serial, z_path, Captured, WinePrefix};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What both packages hold, as named on the admin's disk.
@@ -38,20 +38,10 @@ const INSTALL_DIR: &str = r"C:\Program Files\certmend";
 const MSIEXEC_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn dist_dir() -> PathBuf {
-    let dir = std::env::var_os("CERTMEND_WIN_DIST").unwrap_or_else(|| {
-        panic!(
-            "CERTMEND_WIN_DIST is not set: it names the folder with the Windows packages \
-             (target/dist after `cargo xtask dist-windows`). Run the suites through \
-             `cargo xtask test`, which builds them and sets it."
-        )
-    });
-    let dir = PathBuf::from(dir);
-    assert!(
-        dir.is_dir(),
-        "CERTMEND_WIN_DIST={}: no such folder",
-        dir.display()
-    );
-    dir
+    required_path(
+        "CERTMEND_WIN_DIST",
+        "the folder with the Windows packages (target/dist after `cargo xtask dist-windows`)",
+    )
 }
 
 fn msi() -> PathBuf {

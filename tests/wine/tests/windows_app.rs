@@ -16,23 +16,22 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use certmend_wine_tests::{z_path, WinePrefix};
+use certmend_wine_tests::{required_path, z_path, WinePrefix};
 
 fn prefix() -> &'static WinePrefix {
     static PREFIX: OnceLock<WinePrefix> = OnceLock::new();
     PREFIX.get_or_init(|| {
         WinePrefix::for_this_process(
-            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine-windows_app"),
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("wine/windows_app"),
         )
     })
 }
 
 fn app() -> PathBuf {
-    let app = PathBuf::from(std::env::var_os("CERTMEND_WIN_APP").expect(
-        "CERTMEND_WIN_APP must name the Windows build of certmend-app.exe \
-         (cargo xtask test builds it and sets it)",
-    ));
-    assert!(app.is_file(), "{}: no such file", app.display());
+    let app = required_path(
+        "CERTMEND_WIN_APP",
+        "the Windows build of the app (target/x86_64-pc-windows-gnu/release/certmend-app.exe)",
+    );
     let loader = app.with_file_name("WebView2Loader.dll");
     assert!(
         loader.is_file(),

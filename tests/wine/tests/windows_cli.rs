@@ -23,8 +23,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use certmend_wine_tests::{
-    build_agent_stand_ins, build_c, japanese_locale, serial, z_path, Captured, View, WinePrefix,
-    DLL_OVERRIDES,
+    build_agent_stand_ins, build_c, japanese_locale, required_path, serial, z_path, Captured, View,
+    WinePrefix, DLL_OVERRIDES,
 };
 use serde_json::Value;
 use sha2::Digest;
@@ -63,21 +63,10 @@ struct Demo {
 }
 
 fn win_bin() -> PathBuf {
-    let bin = std::env::var_os("CERTMEND_WIN_BIN").unwrap_or_else(|| {
-        panic!(
-            "CERTMEND_WIN_BIN is not set: it names the Windows build of the CLI \
-             (cargo build --release --target x86_64-pc-windows-gnu -p certmend-cli, then \
-             target/x86_64-pc-windows-gnu/release/certmend.exe). Run the suites through \
-             `cargo xtask test`, which builds it and sets it."
-        )
-    });
-    let bin = PathBuf::from(bin);
-    assert!(
-        bin.is_file(),
-        "CERTMEND_WIN_BIN={}: no such file",
-        bin.display()
-    );
-    bin
+    required_path(
+        "CERTMEND_WIN_BIN",
+        "the Windows build of the CLI (target/x86_64-pc-windows-gnu/release/certmend.exe)",
+    )
 }
 
 fn world() -> &'static World {
