@@ -599,6 +599,7 @@ function fileReport(entry) {
   const r = entry.report;
   const count = (key, n, cls) => el("li", { class: cls ?? "" }, el("span", { class: "n" }, formatNumber(n, app.lang)), " ", t(key));
   const rejected = r.rejected ?? [];
+  const skipped = r.skipped_preamble ?? [];
   return el(
     "article",
     { class: `file-report ${r.already_imported ? "already" : rejected.length ? "warn" : "good"}` },
@@ -614,6 +615,7 @@ function fileReport(entry) {
       t("import.delimiter", { delimiter: t(delimiterKey(r.delimiter)) }),
       " · ",
       r.header ? t("import.header", { n: r.columns?.length ?? 0 }) : t("import.noHeader"),
+      r.named_by_guid ? ` · ${t("import.namedByGuid")}` : null,
     ),
     el(
       "ul",
@@ -625,6 +627,20 @@ function fileReport(entry) {
       count("import.rejected", rejected.length, rejected.length ? "bad" : ""),
       count("import.resolved", r.resolved),
     ),
+    // Lines before the header row (a title, a summary): read past, never agents.
+    skipped.length
+      ? el(
+          "details",
+          { class: "skipped", "data-testid": "skipped-preamble" },
+          el("summary", {}, t(skipped.length === 1 ? "import.skippedPreamble.one" : "import.skippedPreamble", { n: formatNumber(skipped.length, app.lang) })),
+          el(
+            "table",
+            { class: "data" },
+            el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("import.line")), el("th", { scope: "col" }, t("import.text")))),
+            el("tbody", {}, skipped.map((line) => el("tr", {}, el("td", { class: "num" }, line.line), el("td", {}, el("code", { class: "raw" }, line.text))))),
+          ),
+        )
+      : null,
     rejected.length
       ? el(
           "details",

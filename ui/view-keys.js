@@ -1,6 +1,8 @@
 // The Key pairs view: back up the server's key pair (check first, then a new password
-// typed twice), the list of backups with Verify, and Restore (a plan, an explicit
-// confirmation, then next steps). Password fields are emptied once used.
+// typed twice), the list of backups with Verify, and Restore, which writes a restore
+// kit for the server's reinstallation (a plan, an explicit confirmation of exactly the
+// file the plan showed, then the kit) and never touches the server folder. Password
+// fields are emptied once used.
 
 import { app, emit, invoke, on, t, tText } from "./app.js";
 import { el, keepFocus } from "./dom.js";
@@ -29,12 +31,13 @@ const local = {
   verified: null,
   verifyError: null,
   restoreFile: null,
+  kitFolder: null,
   planning: false,
   plan: null,
   planError: null,
   confirmed: false,
   restoring: false,
-  restored: null,
+  kit: null,
   restoreError: null,
   openError: null,
 };
@@ -165,6 +168,14 @@ function relationItem(relation) {
   return el("li", { class: "bad" }, mark(false), t("keys.relationNeither"));
 }
 
+/** What the catalog says of a file (backup_verify, restore_plan): certmend's own, changed, or another's. */
+function catalogItem(catalog) {
+  if (!catalog) return null;
+  if (catalog.kind === "unchanged") return el("li", { class: "ok", "data-testid": "catalog-match" }, mark(true), t("keys.catalogUnchanged", { id: catalog.backup_id }));
+  if (catalog.kind === "changed") return el("li", { class: "bad", "data-testid": "catalog-match" }, mark(false), t("keys.catalogChanged", { id: catalog.backup_id }));
+  return el("li", { class: "warn", "data-testid": "catalog-match" }, mark("warn"), t("keys.catalogNotCertmend"));
+}
+
 /** ✓, ✗ or ! before a check's words (the words say it too: never the sign alone). */
 function mark(ok) {
   const sign = ok === "warn" ? "!" : ok ? "✓" : "✗";
@@ -194,6 +205,7 @@ function checksBlock(report, testid) {
         ),
       ),
       relationItem(c.equals_server_certificate),
+      catalogItem(report.catalog),
     ),
     el(
       "dl",
@@ -406,7 +418,7 @@ function useForRestore(path) {
   local.plan = null;
   local.planError = null;
   local.confirmed = false;
-  local.restored = null;
+  local.kit = null;
   render();
   restorePassword.focus();
 }
@@ -507,16 +519,34 @@ function backupsCard() {
 
 // ---------------------------------------------------------------- restore
 
+async function chooseKitFolder() {
+  try {
+    const path = await invoke("pick_folder");
+    if (path) {
+      local.kitFolder = path;
+      local.plan = null;
+      local.planError = null;
+      local.confirmed = false;
+      render();
+    }
+  } catch (error) {
+    local.planError = error;
+    render();
+  }
+}
+
+const kitRequest = () => ({ file: { path: local.restoreFile, password: restorePassword.value }, out_dir: local.kitFolder });
+
 async function plan() {
-  if (!local.restoreFile) return;
+  if (!local.restoreFile || !local.kitFolder) return;
   local.planning = true;
   local.plan = null;
   local.planError = null;
   local.confirmed = false;
-  local.restored = null;
+  local.kit = null;
   render();
   try {
-    local.plan = await invoke("restore_plan", { file: { path: local.restoreFile, password: restorePassword.value } });
+    local.plan = await invoke("restore_plan", { request: kitRequest() });
   } catch (error) {
     local.planError = error;
   }
@@ -525,26 +555,18 @@ async function plan() {
   document.getElementById(local.plan ? "restore-plan" : "kp-restore-password")?.focus();
 }
 
-async function restore() {
+async function writeKit() {
   if (!local.plan || !local.confirmed) return;
   local.restoring = true;
   local.restoreError = null;
   render();
   try {
-    local.restored = await invoke("restore", { request: { file: { path: local.restoreFile, password: restorePassword.value }, confirmed: true } });
+    // The hash of the file the plan showed: a file changed since is refused.
+    local.kit = await invoke("restore_kit", { request: { ...kitRequest(), source_sha256: local.plan.source_sha256, confirmed: true } });
     clear(restorePassword);
     local.plan = null;
     local.confirmed = false;
     await loadBackups();
-    try {
-      app.server = await invoke("reload_server");
-      app.certChanged = false;
-      app.serverError = null;
-    } catch (error) {
-      app.serverError = error;
-    }
-    emit("server-changed");
-    emit("render");
   } catch (error) {
     local.restoreError = error;
   }
@@ -570,32 +592,34 @@ function certColumn(title, cert) {
   );
 }
 
-function agentList(names) {
-  if (!names.length) return null;
-  const shown = names.slice(0, 50);
-  return el("details", {}, el("summary", {}, t("keys.showAgents")), el("p", { class: "names" }, shown.join(", "), names.length > shown.length ? ` … (+${names.length - shown.length})` : ""));
+function agentList(group) {
+  if (!group.sample.length) return null;
+  const more = group.count - group.sample.length;
+  return el("details", {}, el("summary", {}, t("keys.showAgents")), el("p", { class: "names" }, group.sample.join(", "), more > 0 ? ` … (+${more})` : ""));
 }
 
 function planBox() {
   const p = local.plan;
   if (!p) return null;
+  const verdictClass = { same_as_current: "info", agents_hold_it: "info", previous_no_agents_known: "warning", unknown: "warning" }[p.verdict];
   return el(
     "div",
     { class: "plan", "data-testid": "restore-plan", id: "restore-plan", tabindex: -1 },
     el("h3", {}, t("keys.planHeading")),
-    el("div", { class: "cert-compare" }, certColumn(t("keys.planBackup"), p.backup_certificate), certColumn(t("keys.planServer"), p.current_certificate)),
-    p.same_as_current ? notice("info", el("p", {}, t("keys.planSame"))) : null,
-    el("ul", { class: "checks" }, relationItem(p.backup_relation)),
+    el("div", { class: "cert-compare" }, certColumn(t("keys.planBackup"), p.certificate), certColumn(t("keys.planServer"), p.current_certificate)),
+    notice(verdictClass, el("p", { "data-testid": "restore-verdict" }, t(`reason.${p.verdict_code}`, { n: p.agents_holding_kit.count }))),
+    el("ul", { class: "checks" }, relationItem(p.relation), catalogItem(p.source_catalog)),
     el(
       "ul",
       { class: "plain" },
-      el("li", {}, t("keys.agentsBackup", { n: p.agents_holding_backup.length }), agentList(p.agents_holding_backup)),
-      el("li", {}, t("keys.agentsCurrent", { n: p.agents_holding_current.length }), agentList(p.agents_holding_current)),
+      el("li", {}, t("keys.agentsBackup", { n: p.agents_holding_kit.count }), agentList(p.agents_holding_kit)),
+      el("li", {}, t("keys.agentsCurrent", { n: p.agents_holding_current.count }), agentList(p.agents_holding_current)),
       el("li", {}, t("keys.agentsUnknown", { n: p.agents_unknown })),
     ),
     el("h4", {}, t("keys.planWrites")),
-    el("ul", { class: "plain" }, p.targets.map((target) => el("li", {}, el("code", {}, target)))),
-    el("p", { class: "muted" }, t("keys.planSaves")),
+    el("ul", { class: "plain" }, p.files.map((file) => el("li", {}, el("code", {}, file)))),
+    el("p", { class: "muted" }, t(`reason.${p.encryption_reason_code}`)),
+    el("p", { class: "muted" }, t("keys.planServerUntouched")),
     el(
       "div",
       { class: "confirm" },
@@ -615,29 +639,29 @@ function planBox() {
         }),
         el("span", {}, t("keys.confirm")),
       ),
-      button(t("keys.restoreGo"), restore, { danger: true, id: "kp-restore", testid: "restore-go", disabled: !local.confirmed || local.restoring }),
+      button(t("keys.restoreGo"), writeKit, { id: "kp-restore", testid: "restore-go", disabled: !local.confirmed || local.restoring }),
     ),
   );
 }
 
-function restoredBox() {
-  const r = local.restored;
-  if (!r) return null;
+function kitBox() {
+  const k = local.kit;
+  if (!k) return null;
   return el(
     "div",
     { class: "result-box", "data-testid": "restore-result", id: "restore-result", tabindex: -1 },
     el("h3", {}, t("keys.restored")),
-    filesTable(r.files),
-    el("p", {}, t("keys.preRestore"), " ", el("code", {}, r.pre_restore_folder), " ", button(t("export.openFolder"), () => openFolder(r.pre_restore_folder))),
+    filesTable(k.files),
+    el("p", {}, el("code", {}, k.kit_folder), " ", button(t("export.openFolder"), () => openFolder(k.kit_folder))),
     el("h4", {}, t("keys.nextSteps")),
-    el("ol", { class: "next-steps" }, (r.next_step_codes?.length ? r.next_step_codes.map((code) => t(`reason.${code}`)) : r.next_steps.map((s) => tText(s))).map((s) => el("li", {}, s))),
+    el("ol", { class: "next-steps" }, ["keys.kitNext1", "keys.kitNext2", "keys.kitNext3"].map((key) => el("li", {}, t(key)))),
   );
 }
 
 function restoreCard() {
   return el(
     "section",
-    { class: "card danger-zone", "aria-labelledby": "kp-restore-heading" },
+    { class: "card", "aria-labelledby": "kp-restore-heading" },
     el("h2", { id: "kp-restore-heading" }, t("keys.restoreHeading")),
     el("p", { class: "intro" }, t("keys.restoreIntro")),
     el(
@@ -655,14 +679,21 @@ function restoreCard() {
         }
       }, { id: "kp-restore-choose" }),
     ),
+    el(
+      "p",
+      {},
+      local.kitFolder ? [t("keys.kitFolderLabel"), " ", el("code", {}, local.kitFolder)] : el("span", { class: "muted" }, t("keys.kitNoFolder")),
+      " ",
+      button(t("keys.chooseKitFolder"), chooseKitFolder, { id: "kp-kit-folder", testid: "restore-folder" }),
+    ),
     el("label", { for: "kp-restore-password" }, t("keys.filePassword")),
-    el("div", { class: "inline-row" }, restorePassword, button(t("keys.plan"), plan, { id: "kp-plan", testid: "restore-plan-button", disabled: !local.restoreFile || local.planning })),
+    el("div", { class: "inline-row" }, restorePassword, button(t("keys.plan"), plan, { id: "kp-plan", testid: "restore-plan-button", disabled: !local.restoreFile || !local.kitFolder || local.planning })),
     local.planning ? el("p", { class: "muted" }, t("keys.checking")) : null,
     local.planError ? errorBox(local.planError) : null,
     planBox(),
     local.restoring ? el("p", { class: "muted" }, t("keys.restoring")) : null,
     local.restoreError ? errorBox(local.restoreError) : null,
-    restoredBox(),
+    kitBox(),
   );
 }
 

@@ -5,6 +5,7 @@
 import { app, emit, invoke, navigate, on, refreshCounts, runningJob, t } from "./app.js";
 import { el, fill, keepFocus, trapFocus } from "./dom.js";
 import { formatBytes, formatNumber } from "./format.js";
+import { effectiveSyntax, fieldSource, fieldValue, XG_FIELDS, xgValues } from "./ipxfer.js";
 import { debounce, notYetRepaired } from "./query.js";
 import { namesWithStatus } from "./view-agents.js";
 import { button, card, errorBox, notice, progressSlot } from "./widgets.js";
@@ -27,7 +28,8 @@ const choice = {
   target: null, // a path
   folder: null, // a folder chosen with the picker
   embed: false,
-  xg: false,
+  syntax: null, // "seed" | "xg" as the admin chose; null = what the server's version calls for
+  xgTyped: {}, // XG values typed over ofcscan.ini's, by field
   shared: false,
   language: null, // script language; null = the window's
   estimate: null,
@@ -54,12 +56,27 @@ async function selectionRequest() {
   return { all_mismatched: false, agents: choice.expanded };
 }
 
+/** The server's IpXfer defaults (ServerView.ipxfer): version decision and ofcscan.ini values. */
+function ipxferDefaults() {
+  return app.server?.ipxfer ?? null;
+}
+
+function syntaxInEffect() {
+  return effectiveSyntax(choice.syntax, ipxferDefaults());
+}
+
+/** The XG values as the dialog holds them, checked; null when the seed form is in effect. */
+function xgState() {
+  return syntaxInEffect() === "xg" ? xgValues(choice.xgTyped, ipxferDefaults()?.from_ini) : null;
+}
+
 async function exportRequest() {
   return {
     out_dir: choice.target,
     ...(await selectionRequest()),
     shared_tools: choice.shared,
-    xg: choice.xg,
+    syntax: choice.syntax ?? "auto",
+    xg_values: xgState()?.values ?? {},
     language: choice.language ?? app.lang,
     embedded_password: choice.embed ? password.value : null,
   };
@@ -70,7 +87,8 @@ async function estimate() {
   const token = ++estimateToken;
   choice.estimate = null;
   choice.estimateError = null;
-  if (!choice.target || (choice.embed && password.value === "")) {
+  const xg = xgState();
+  if (!choice.target || (choice.embed && password.value === "") || (xg && (xg.missing.length || xg.invalid.length))) {
     choice.estimating = false;
     renderEstimate();
     return;
@@ -179,6 +197,83 @@ function radio(name, value, checked, label, onchange, extra = {}) {
   );
 }
 
+/** The IpXfer fieldset: the syntax radios (the server's default marked, with why), and
+ * for the XG form the server name and ports, prefilled from ofcscan.ini; a value it
+ * lacks is asked for here. */
+function syntaxFieldset() {
+  const defaults = ipxferDefaults();
+  const decision = defaults?.decision ?? null;
+  const inEffect = syntaxInEffect();
+  const label = (syntax) => [
+    t(`export.${syntax}`),
+    decision?.syntax === syntax ? [" ", el("span", { class: "muted" }, t("export.syntaxDefault"))] : null,
+  ];
+  const version = decision?.server_version
+    ? t("export.syntaxVersion", { version: decision.server_version, build: decision.service_pack_build ?? "—" })
+    : t("export.syntaxNoVersion");
+  const why = el(
+    "p",
+    { class: "muted", id: "export-syntax-reason", "data-testid": "export-syntax-reason" },
+    version,
+    " ",
+    t(`ipxfer.reason.${decision?.reason ?? "no_version"}`),
+    choice.syntax && decision && choice.syntax !== decision.syntax ? [" ", t("export.syntaxChosen")] : null,
+  );
+  let fields = null;
+  if (inEffect === "xg") {
+    const fromIni = defaults?.from_ini ?? {};
+    const state = xgValues(choice.xgTyped, fromIni);
+    fields = el(
+      "dl",
+      { class: "xg-values", "data-testid": "export-xg-values" },
+      XG_FIELDS.map((field) => {
+        const id = `export-xg-${field.replace("_", "-")}`;
+        const source = fieldSource(field, choice.xgTyped, fromIni);
+        const hint =
+          source === "missing"
+            ? t("export.xgMissing")
+            : source === "ini"
+              ? field === "https_port"
+                ? t("export.xgFromIniUndocumented", { key: defaults?.https_port_key ?? "Master_DomainSSLPort" })
+                : t("export.xgFromIni")
+              : "";
+        return [
+          el("dt", {}, el("label", { for: id }, t(`export.xg.${field}`))),
+          el(
+            "dd",
+            {},
+            el("input", {
+              type: "text",
+              id,
+              class: "text",
+              inputmode: field === "server" ? "text" : "numeric",
+              autocomplete: "off",
+              value: fieldValue(field, choice.xgTyped, fromIni),
+              "aria-invalid": state.invalid.includes(field) || state.missing.includes(field) ? "true" : "false",
+              oninput: (e) => {
+                choice.xgTyped[field] = e.target.value;
+                const now = xgValues(choice.xgTyped, fromIni);
+                e.target.setAttribute("aria-invalid", now.invalid.includes(field) || now.missing.includes(field) ? "true" : "false");
+                estimateSoon();
+              },
+            }),
+            hint ? [" ", el("span", { class: source === "missing" ? "warn-text" : "muted" }, hint)] : null,
+          ),
+        ];
+      }),
+    );
+  }
+  return el(
+    "fieldset",
+    {},
+    el("legend", {}, t("export.syntax")),
+    radio("export-syntax", "seed", inEffect === "seed", label("seed"), changed(() => (choice.syntax = "seed"), { structure: true })),
+    radio("export-syntax", "xg", inEffect === "xg", label("xg"), changed(() => (choice.syntax = "xg"), { structure: true })),
+    why,
+    fields,
+  );
+}
+
 function changed(update, { structure = false, focus = null } = {}) {
   return (event) => {
     update(event);
@@ -254,13 +349,7 @@ function renderDialog(focusId) {
         radio("export-embed", "embed", choice.embed, t("export.embed"), changed(() => (choice.embed = true), { structure: true, focus: "export-password" })),
         passwordBlock,
       ),
-      el(
-        "fieldset",
-        {},
-        el("legend", {}, t("export.syntax")),
-        radio("export-syntax", "seed", !choice.xg, t("export.seed"), changed(() => (choice.xg = false))),
-        radio("export-syntax", "xg", choice.xg, t("export.xg"), changed(() => (choice.xg = true))),
-      ),
+      syntaxFieldset(),
       el(
         "fieldset",
         {},
@@ -311,6 +400,15 @@ function renderEstimate() {
   let content;
   if (!choice.target) content = el("p", { class: "muted" }, t("export.chooseTarget"));
   else if (choice.embed && password.value === "") content = el("p", { class: "muted" }, t("export.typePassword"));
+  else if (xgState()?.missing.length || xgState()?.invalid.length) {
+    const xg = xgState();
+    const names = (fields) => fields.map((f) => t(`export.xg.${f}`)).join(", ");
+    content = el(
+      "p",
+      { class: "warn-text", "data-testid": "export-xg-needed" },
+      xg.missing.length ? t("export.xgNeeded", { fields: names(xg.missing) }) : t("export.xgInvalid", { fields: names(xg.invalid) }),
+    );
+  }
   else if (choice.estimateError) content = errorBox(choice.estimateError);
   else if (choice.estimating || !choice.estimate) content = el("p", { class: "muted" }, t("export.estimating"));
   else {
@@ -429,6 +527,11 @@ on("job-done", async (done) => {
   await refreshCounts();
   if (app.view !== "repair") emit("toast", t(done.error ? "export.stoppedToast" : "export.doneToast"));
   else render();
+});
+
+on("server-changed", () => {
+  // Values typed for one server's XG form are not another's.
+  choice.xgTyped = {};
 });
 
 on("selection", () => {

@@ -4,7 +4,7 @@
 import { app, emit, invoke, navigate, t } from "./app.js";
 import { el } from "./dom.js";
 import { expiryLevel, formatBytes, formatDate, formatDateTime, groupHex, shortThumbprint } from "./format.js";
-import { button, card, copyButton, errorBox, row } from "./widgets.js";
+import { button, card, copyButton, errorBox, notice, row } from "./widgets.js";
 
 const section = document.getElementById("server-view");
 const local = { choosing: false, error: null };
@@ -74,8 +74,15 @@ export function currentBackup() {
   return app.server?.backup ?? null;
 }
 
+/** Server_Version and ServicePack_Build as the registry holds them, or why unknown. */
+export function versionText(version) {
+  if (version?.server_version) return t("server.versionValue", { version: version.server_version, build: version.service_pack_build ?? "—" });
+  return t(version?.registry_key ? "server.versionNoValue" : "server.versionUnknown");
+}
+
 function serverCard(server) {
   const backup = currentBackup();
+  const ipxfer = app.server?.ipxfer?.decision ?? null;
   return el(
     "section",
     { class: "card", "aria-labelledby": "server-heading" },
@@ -87,6 +94,8 @@ function serverCard(server) {
       row(t("server.product"), t(`product.${server.product}`)),
       row(t("server.location"), t(`location.${server.default_location}`)),
       row(t("server.foundBy"), t(`foundBy.${server.found_by}`)),
+      row(t("server.version"), el("span", { "data-testid": "server-version" }, versionText(server.version))),
+      ipxfer ? row(t("server.ipxferDefault"), el("span", { "data-testid": "server-ipxfer" }, t(`export.${ipxfer.syntax}`), " · ", el("span", { class: "muted" }, t(`ipxfer.reason.${ipxfer.reason}`)))) : null,
       row(
         t("server.backup"),
         !app.server?.report?.certificate
@@ -159,6 +168,24 @@ function otherServers() {
   );
 }
 
+/**
+ * The management console's own warning for the problem certmend solves, word for word as
+ * the product shows it (KA-0004224, KB 1102855), so an admin recognises it.
+ */
+function consoleWarning(product) {
+  const products = product === "unknown" ? ["apex_one", "office_scan"] : [product];
+  return notice(
+    "info",
+    el(
+      "p",
+      { "data-testid": "console-warning" },
+      t("server.purpose"),
+      " ",
+      products.map((p, i) => [i ? " / " : "", el("q", {}, t(`consoleWarning.${p}`))]),
+    ),
+  );
+}
+
 export function render() {
   const report = app.server?.report;
   const head = el(
@@ -180,6 +207,7 @@ export function render() {
   section.replaceChildren(
     head,
     ...errors.filter(Boolean),
+    consoleWarning(report.server.product),
     el("div", { class: "cards" }, report.certificate ? certificateCard(report.certificate) : null, serverCard(report.server), filesCard(report.server), otherServers()),
   );
 }

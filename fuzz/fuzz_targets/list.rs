@@ -2,7 +2,8 @@
 //! `agents::encoding::detect` and `agents::read_list`. Checks that reading in small
 //! pieces gives what reading at once gives (the reader streams 64 KiB chunks), that the
 //! same text in UTF-8, UTF-8 with BOM, UTF-16LE/BE with BOM and CP932 reads the same,
-//! that line numbers increase, that every agent has a name, and the import's count
+//! that line numbers increase (lines skipped before the header included, which only a
+//! header follows), that every agent has a name, and the import's count
 //! `rows == agents + duplicates + rejected`.
 #![no_main]
 
@@ -81,6 +82,8 @@ fn same_reading(a: &Read_, b: &Read_) -> bool {
                 && sa.header == sb.header
                 && sa.columns == sb.columns
                 && sa.recognised == sb.recognised
+                && sa.skipped_preamble == sb.skipped_preamble
+                && sa.named_by_guid == sb.named_by_guid
                 && ia == ib
         }
         (Err(a), Err(b)) => a == b,
@@ -121,9 +124,20 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(shape.encoding, encoding);
     assert_eq!(shape.columns.len(), shape.recognised.len());
+    assert!(shape.header || shape.skipped_preamble.is_empty());
+    assert!(shape.header || !shape.named_by_guid);
 
-    // Line numbers increase; agents have a trimmed, printable name.
+    // Line numbers increase, from the skipped lines to the items; agents have a
+    // trimmed, printable name.
     let mut last = 0;
+    for skipped in &shape.skipped_preamble {
+        assert!(skipped.line > last, "skipped lines go back: {shape:?}");
+        assert!(
+            !skipped.text.trim().is_empty(),
+            "a blank line reported: {shape:?}"
+        );
+        last = skipped.line;
+    }
     let (mut agents, mut duplicates, mut rejected) = (0usize, 0usize, 0usize);
     let mut seen = HashSet::new();
     for item in items {

@@ -32,7 +32,7 @@ macro_rules! handlers {
             commands::keys::backups_list,
             commands::keys::backup_verify,
             commands::keys::restore_plan,
-            commands::keys::restore,
+            commands::keys::restore_kit,
             commands::history::events,
             commands::dialogs::pick_files,
             commands::dialogs::pick_folder,

@@ -39,9 +39,10 @@ test("keys built from values have words for every value", () => {
     encryption: ["modern", "legacy"],
     encryptionShort: ["modern", "legacy"],
     container: ["pkcs12", "key_file"],
-    backupKind: ["backup", "pre_restore"],
+    backupKind: ["backup", "pre_restore", "restore_kit"],
     nav: ["server", "agents", "repair", "receipts", "keys", "history"],
     product: ["apex_one", "office_scan", "unknown"],
+    consoleWarning: ["apex_one", "office_scan"],
     event: ["list.imported", "server.first_read", "certificate.changed", "bundles.exported", "receipt.read", "certificates.compared", "backup.created", "backup.pre_restore", "backup.restored", "backup.restore_recovered"],
   };
   for (const [family, values] of Object.entries(families)) {
@@ -51,8 +52,9 @@ test("keys built from values have words for every value", () => {
 
 test("the error codes the window handles are translated in both languages", () => {
   const codes = [
-    "keypair.wrong_password", "keypair.corrupt", "keypair.key_mismatch", "keypair.no_key", "keypair.no_certificate", "keypair.not_rsa", "keypair.bad_key",
-    "backup.weak_password", "backup.no_server_key_pair", "backup.write", "backup.read_back", "backup.restore_rolled_back", "backup.rollback_failed", "backup.not_confirmed",
+    "keypair.wrong_password", "keypair.no_mac", "keypair.corrupt", "keypair.key_mismatch", "keypair.no_key", "keypair.no_certificate", "keypair.not_rsa", "keypair.bad_key",
+    "backup.weak_password", "backup.no_server_key_pair", "backup.write", "backup.read_back", "backup.not_confirmed",
+    "restore.kit_exists", "restore.source_changed", "restore.write", "restore.read_back",
     "bundle.cancelled", "bundle.no_space", "bundle.nothing_to_export", "bundle.unknown_agents", "bundle.ipxfer_missing", "bundle.verify", "bundle.write", "bundle.xg_value_missing", "bundle.shared_tools_in_use", "bundle.target_busy",
     "list.no_name_column", "list.unknown_encoding", "receipts.no_folder", "import.cancelled",
     "store.busy", "store.disk_full", "app.no_server", "app.bad_path", "app.folder_not_allowed", "app.open_folder", "app.internal", "app.no_data_dir",
@@ -75,10 +77,8 @@ test("Rust's fixed English sentences have Japanese", () => {
     "bundle 0a1b is not known to this certmend database",
   ];
   if (existsSync(backup)) {
-    // The restore's next steps and the legacy warning, as Rust writes them.
+    // The legacy warning, as Rust writes it.
     const source = readFileSync(backup, "utf8");
-    const steps = source.match(/NEXT_STEPS: \[&str; \d+\] = \[([\s\S]*?)\];/)[1];
-    for (const [, literal] of steps.matchAll(/"((?:[^"\\]|\\.)*)"/g)) texts.push(JSON.parse(`"${literal}"`));
     texts.push(JSON.parse(source.match(/LEGACY_WARNING: &str = ("(?:[^"\\]|\\.)*")/)[1]));
   }
   for (const text of texts) assert.notEqual(translateText("ja", text), text, text);
@@ -94,8 +94,9 @@ test("every reason code Rust sends has words in both languages", () => {
     ...[...rust.matchAll(/"((?:list|drop)\.[a-z_]+)"/g)].map((m) => m[1]),
     // Receipt problems (LineProblem::new("receipts.…")), not the module's error codes.
     ...[...receipts.matchAll(/LineProblem::new\(\s*"(receipts\.[a-z_]+)"/g)].map((m) => m[1]),
-    // Restore next steps and backup warnings (backup.rs).
-    ...[...readFileSync(join(core, "backup.rs"), "utf8").matchAll(/"((?:restore\.next|backup\.legacy)[.a-z_]*)"/g)].map((m) => m[1]),
+    // Backup warnings (backup.rs), restore verdicts and the kit's encryption (restore.rs).
+    ...[...readFileSync(join(core, "backup.rs"), "utf8").matchAll(/"(backup\.legacy[.a-z_]*)"/g)].map((m) => m[1]),
+    ...[...readFileSync(join(core, "restore.rs"), "utf8").matchAll(/"(restore\.(?:verdict|encryption)\.[a-z_]+)"/g)].map((m) => m[1]),
   ];
   assert.ok(codes.length >= 19, `found ${codes.length} codes`);
   for (const code of codes) {

@@ -5,10 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::output::outln;
-use certmend_core::backup::{self, Recovery, RestorePlan};
+use certmend_core::backup;
 use certmend_core::keypair::{self, Encryption, KeyPair, KeyPairReport};
+use certmend_core::restore::{self, KitPlan};
 use certmend_core::server::CodedMessage;
-use certmend_core::store::Store;
 use certmend_core::{inventory, paths};
 use clap::Subcommand;
 
@@ -62,31 +62,35 @@ pub enum BackupCommand {
     },
     /// The backups certmend wrote (and the pre-restore copies), newest first.
     List,
-    /// Prove a backup opens with its password and its key matches its certificate.
+    /// Prove a backup opens with its password and its key matches its certificate, and
+    /// compare it with the catalog (a file certmend wrote, unchanged?).
     Verify {
         file: PathBuf,
         /// File holding the password (first line); else env CERTMEND_PASSWORD, else asked.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
-    /// Put a key pair back on a server: AuthCertBackup\OfficeScanAuth.dat and
-    /// PCCSRV\Pccnt\Common\OfcNTCer.dat, after saving the files it replaces.
+    /// Write a restore kit for the server's reinstallation: the key pair as
+    /// OfficeScanAuth.pfx (3DES with a SHA-1 MAC, which every Windows Server imports), its
+    /// certificate, and a guide in English and Japanese. Writes nothing into the server
+    /// folder: Trend documents importing a key pair only while installing the server.
     Restore {
         /// A PKCS#12 key pair file (a certmend backup, an OfficeScanAuth.dat, any .pfx).
         file: PathBuf,
-        /// The server's install folder.
+        /// The server's install folder (to say what the certificate is to its agents).
         #[arg(long, value_name = "DIR")]
         server: PathBuf,
-        /// Show what would change; write nothing.
+        /// Where the kit goes, as a new folder certmend-restore-kit-<thumbprint>.
+        #[arg(long, value_name = "KIT_DIR")]
+        out: PathBuf,
+        /// Show what would be written; write nothing.
         #[arg(long)]
         dry_run: bool,
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
-        /// Where the pre-restore copy goes (default: backups in certmend's data folder).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
         /// File holding the password (first line); else env CERTMEND_PASSWORD, else asked.
+        /// The kit's OfficeScanAuth.pfx is protected by the same password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
     },
@@ -216,7 +220,6 @@ pub fn run_backup(
             let out = backups_dir(out)?;
             let mut store = open_store(db)?;
             let recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            let recorded = recover(&mut store, recorded, json)?;
             let source = match from {
                 Some(from) => from,
                 None => backup::server_key_pair_file(&recorded).map_err(coded)?,
@@ -294,28 +297,44 @@ pub fn run_backup(
             file,
             password_file,
         } => {
-            let pair = read_pkcs12(&file, password_file.as_deref())?;
-            Ok(print_report(&pair.report(&file, None), json))
-        }
-        BackupCommand::Restore {
-            file,
-            server,
-            dry_run,
-            yes,
-            out,
-            password_file,
-        } => {
-            let out = backups_dir(out)?;
-            let mut store = open_store(db)?;
-            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            let recorded = recover(&mut store, recorded, json)?;
             let bytes = keypair::read_bytes(&file).map_err(coded)?;
             keypair::expect_pkcs12(&bytes, &file).map_err(coded)?;
             let password = secrets::file_password(password_file.as_deref(), &file)?;
             let pair = keypair::parse_pkcs12(&bytes, &password, &file).map_err(coded)?;
-            drop(password);
-            pair.ensure_matches(&file).map_err(coded)?;
-            let plan = backup::plan(&store, &recorded, &file, &pair).map_err(coded)?;
+            let store = open_store(db)?;
+            let verified = backup::verified(&store, &file, &bytes, &pair).map_err(coded)?;
+            if json {
+                render::json(&verified);
+            } else {
+                report_text(&verified.report);
+                outln!("  Catalog         {}", verified.catalog.text());
+            }
+            Ok(
+                if verified.report.checks.key_matches_certificate
+                    && !matches!(verified.catalog, backup::CatalogMatch::Changed { .. })
+                {
+                    Outcome::Ok
+                } else {
+                    Outcome::Problem
+                },
+            )
+        }
+        BackupCommand::Restore {
+            file,
+            server,
+            out,
+            dry_run,
+            yes,
+            password_file,
+        } => {
+            let mut store = open_store(db)?;
+            let recorded = inventory::open(&mut store, &server).map_err(coded)?;
+            let bytes = keypair::read_bytes(&file).map_err(coded)?;
+            keypair::expect_pkcs12(&bytes, &file).map_err(coded)?;
+            let password = secrets::file_password(password_file.as_deref(), &file)?;
+            let pair = keypair::parse_pkcs12(&bytes, &password, &file).map_err(coded)?;
+            let plan =
+                restore::plan(&store, &recorded, &file, &bytes, &pair, &out).map_err(coded)?;
             if dry_run {
                 if json {
                     render::json(&serde_json::json!({ "plan": plan, "dry_run": true }));
@@ -331,39 +350,54 @@ pub fn run_backup(
             if !yes {
                 confirm()?;
             }
-            let restored =
-                backup::restore(&mut store, &recorded, &bytes, &pair, &out).map_err(coded)?;
-            // Record the server's new certificate in its history.
-            inventory::open(&mut store, &server).map_err(coded)?;
+            let kit = restore::write(
+                &mut store,
+                recorded.server_id,
+                &plan,
+                &bytes,
+                &pair,
+                &password,
+            )
+            .map_err(coded)?;
+            drop(password);
             if json {
-                render::json(&serde_json::json!({ "plan": plan, "restored": restored }));
+                render::json(&serde_json::json!({ "plan": plan, "kit": kit }));
             } else {
-                outln!("Restored and verified:");
-                for f in &restored.files {
+                if kit.stale_staging_removed > 0 {
+                    outln!(
+                        "Removed {} hidden folder(s) a stopped earlier run had left in {}.",
+                        kit.stale_staging_removed,
+                        out.display()
+                    );
+                }
+                outln!(
+                    "Restore kit written and verified (catalog #{}):",
+                    kit.backup_id
+                );
+                for f in &kit.files {
                     outln!("  {}  (SHA-256 {})", f.path.display(), f.sha256);
                 }
                 outln!(
-                    "The files it replaced are saved in {} (backup {}).",
-                    restored.pre_restore_folder.display(),
-                    restored.pre_restore_backup_id
+                    "Next: copy {} to the server and follow {} ({} in Japanese) while installing the server. Nothing on the server was changed.",
+                    kit.kit_folder.display(),
+                    restore::GUIDE_EN,
+                    restore::GUIDE_JA
                 );
-                outln!("Next steps:");
-                for (i, step) in restored.next_steps.iter().enumerate() {
-                    outln!("  {}. {step}", i + 1);
-                }
             }
             Ok(Outcome::Ok)
         }
     }
 }
 
-fn plan_text(plan: &RestorePlan) {
-    outln!("Restore {}", plan.backup_file.display());
+fn plan_text(plan: &KitPlan) {
+    outln!("Restore kit from {}", plan.source_file.display());
+    outln!("  File                   SHA-256 {}", plan.source_sha256);
+    outln!("  Catalog                {}", plan.source_catalog.text());
     outln!(
-        "  Backup's certificate   {}  {}  ({})",
-        plan.backup_certificate.sha1_thumbprint,
-        plan.backup_certificate.subject,
-        relation_text(&plan.backup_relation)
+        "  Kit's certificate      {}  {}  ({})",
+        plan.certificate.sha1_thumbprint,
+        plan.certificate.subject,
+        relation_text(&plan.relation)
     );
     match &plan.current_certificate {
         Some(c) => outln!(
@@ -373,34 +407,40 @@ fn plan_text(plan: &RestorePlan) {
         ),
         None => outln!("  Server's certificate   (none readable)"),
     }
-    if plan.same_as_current {
-        outln!("  The server already has this certificate: only the files are rewritten.");
-    }
+    outln!("  {}", plan.verdict_text());
     outln!(
-        "  Agents known to hold the backup's certificate: {}; the current one: {}; unknown: {}",
-        plan.agents_holding_backup.len(),
-        plan.agents_holding_current.len(),
+        "  Agents known to hold the kit's certificate: {}; the server's current one: {}; unknown: {}",
+        plan.agents_holding_kit.count,
+        plan.agents_holding_current.count,
         plan.agents_unknown
     );
-    if !plan.agents_holding_current.is_empty() && !plan.same_as_current {
+    if plan.agents_holding_current.count > 0 && plan.verdict != restore::Verdict::SameAsCurrent {
+        let more = plan.agents_holding_current.count - plan.agents_holding_current.sample.len();
         outln!(
-            "  These agents will need a new bundle afterwards: {}",
-            plan.agents_holding_current.join(", ")
+            "  After a reinstall with this kit these agents need a repair bundle: {}{}",
+            plan.agents_holding_current.sample.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         );
     }
-    for t in &plan.targets {
-        outln!("  Writes                 {}", t.display());
+    outln!("  Encryption             {}", plan.encryption_reason);
+    for f in &plan.files {
+        outln!("  Writes                 {}", f.display());
     }
+    outln!("  The server folder is not changed.");
 }
 
 fn confirm() -> Result<(), CodedMessage> {
     if !std::io::stdin().is_terminal() {
         return Err(CodedMessage {
             code: "backup.needs_confirmation".into(),
-            message: "a restore replaces the server's key pair: run it at a terminal to confirm, or pass --yes; nothing was written".into(),
+            message: "a restore kit holds the server's private key: run it at a terminal to confirm, or pass --yes; nothing was written".into(),
         });
     }
-    eprint!("Type yes to restore: ");
+    eprint!("Type yes to write the kit: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     std::io::stdin()
@@ -417,29 +457,6 @@ fn confirm() -> Result<(), CodedMessage> {
             message: "not confirmed; nothing was written".into(),
         })
     }
-}
-
-/// Finishes or undoes a restore an earlier run left half done, says so, and gives the
-/// server as it is now.
-fn recover(
-    store: &mut Store,
-    recorded: inventory::RecordedServer,
-    json: bool,
-) -> Result<inventory::RecordedServer, CodedMessage> {
-    let (recorded, outcome) = backup::recover_server(store, recorded).map_err(coded)?;
-    if let Some(outcome) = &outcome {
-        let what = match outcome {
-            Recovery::Completed => "it had finished; its journal was removed",
-            Recovery::RolledBack => "the server's files were put back as they were before it",
-        };
-        let message = format!("an interrupted restore was found: {what}");
-        if json {
-            eprintln!("certmend: note: {message}");
-        } else {
-            outln!("Note: {message}.");
-        }
-    }
-    Ok(recorded)
 }
 
 /// Prints a key pair's report; a key that does not belong to its certificate is a

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use certmend_core::agents::import::import_list;
 use certmend_core::certificate_manager::{self, SystemRunner};
 use certmend_core::progress::{Cancel, Progress};
-use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
+use certmend_core::script::{Password, ScriptLanguage};
 use certmend_core::server::{self, CodedMessage, DetectSources, ServerInstall};
 use certmend_core::store::{AgentFilter, AgentStatus, Store};
 use certmend_core::{bundle, cert, compare, demo, drives, inventory, receipts, ErrorCode};
@@ -122,8 +122,10 @@ enum Command {
         /// File holding the agent unload password (with --embed-password).
         #[arg(long, value_name = "FILE", requires = "embed_password")]
         agent_password_file: Option<PathBuf>,
-        /// IpXfer command line: seed (-e [-pwd]) or xg (-s -p -sp -c -e [-pwd]).
-        #[arg(long, value_parser = ["seed", "xg"], default_value = "seed")]
+        /// IpXfer command line: seed (-e [-pwd]) or xg (-s -p -sp -c -e [-pwd]); auto
+        /// follows the server's version (Server_Version in the registry; seed when
+        /// unknown or when no source documents that version).
+        #[arg(long, value_parser = ["auto", "seed", "xg"], default_value = "auto")]
         ipxfer_syntax: String,
         /// For --ipxfer-syntax xg (default: the server's ofcscan.ini).
         #[arg(long, value_name = "NAME")]
@@ -131,7 +133,8 @@ enum Command {
         /// For xg: the server's HTTP port, IpXfer -p (default: ofcscan.ini Master_DomainPort).
         #[arg(long, value_name = "PORT")]
         http_port: Option<u16>,
-        /// For xg: the server's HTTPS port, IpXfer -sp (default: ofcscan.ini Master_DomainSSLPort).
+        /// For xg: the server's HTTPS port, IpXfer -sp (default: ofcscan.ini Master_DomainSSLPort,
+        /// a key no public Trend source documents).
         #[arg(long, value_name = "PORT")]
         https_port: Option<u16>,
         /// For xg: the agents' listening port, IpXfer -c (default: ofcscan.ini Client_LocalServer_Port).
@@ -379,6 +382,8 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             // Holds CertificateManager's output until it is imported, then removes it.
             let mut _output_dir = None;
             let mut files = files;
+            // Exit 0 and no list: reported as its own outcome, not as an error.
+            let mut nothing_listed = None;
             if run_certificate_manager {
                 let install = server::open(&chosen.install_folder).map_err(coded)?;
                 let dir = tempfile::Builder::new()
@@ -389,10 +394,26 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
                         message: format!("cannot create a temporary folder: {e}"),
                     })?;
                 let csv = dir.path().join("CertificateManager-l.csv");
-                certificate_manager::list_mismatched(&SystemRunner, &install, &csv)
-                    .map_err(coded)?;
-                files.push(csv);
+                match certificate_manager::list_mismatched(&SystemRunner, &install, &csv)
+                    .map_err(coded)?
+                {
+                    certificate_manager::ListOutcome::Listed { csv, .. } => files.push(csv),
+                    outcome => nothing_listed = Some(outcome),
+                }
                 _output_dir = Some(dir);
+            }
+            let mut docs = Vec::new();
+            if let Some(outcome) = &nothing_listed {
+                if !json {
+                    render::nothing_listed(outcome, &chosen);
+                }
+                docs.push(render::nothing_listed_json(outcome, &chosen));
+                if files.is_empty() {
+                    if json {
+                        render::json(&docs[0]);
+                    }
+                    return Ok(Outcome::Ok);
+                }
             }
             if files.is_empty() {
                 return Err(CodedMessage {
@@ -402,8 +423,7 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             }
             let cancel = Cancel::new();
             // Each file is its own import: one that fails does not undo or hide the others.
-            let single = files.len() == 1;
-            let mut docs = Vec::new();
+            let single = files.len() == 1 && nothing_listed.is_none();
             let mut any_rejected = false;
             let mut any_failed = false;
             for file in &files {
@@ -531,20 +551,17 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
         } => {
             let mut store = open_store(db)?;
             let recorded = inventory::open(&mut store, &server).map_err(coded)?;
-            let syntax = if ipxfer_syntax == "xg" {
-                bundle::xg_syntax(
-                    &recorded,
-                    &bundle::XgValues {
-                        server: ipxfer_server,
-                        http_port,
-                        https_port,
-                        agent_port,
-                    },
-                )
-                .map_err(coded)?
-            } else {
-                IpXferSyntax::Seed
-            };
+            let syntax = bundle::choose_syntax(
+                &recorded,
+                bundle::SyntaxRequest::parse(&ipxfer_syntax).unwrap_or_default(),
+                &bundle::XgValues {
+                    server: ipxfer_server,
+                    http_port,
+                    https_port,
+                    agent_port,
+                },
+            )
+            .map_err(coded)?;
             let password = if embed_password {
                 eprintln!(
                     "certmend: warning: the agent unload password will be written in plain text into every repair.cmd; keep the stick safe and delete the bundles after the repair"

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::output::outln;
 use certmend_core::cert::{CertificateInfo, Comparison};
 use certmend_core::demo::DemoSummary;
-use certmend_core::server::{DefaultLocation, Product, ServerInstall, ServerReport};
+use certmend_core::server::{DefaultLocation, Product, ServerInstall, ServerReport, ServerVersion};
 use serde::Serialize;
 
 pub fn json<T: Serialize + ?Sized>(value: &T) {
@@ -70,6 +70,7 @@ pub fn server(s: &ServerInstall) {
         location(s.default_location),
         if s.complete { "complete" } else { "INCOMPLETE" }
     );
+    outln!("  Version  {}", version(&s.version));
     for f in &s.files {
         match (&f.path, f.size, &f.sha256, &f.error) {
             (Some(path), Some(size), Some(sha), _) => {
@@ -82,6 +83,23 @@ pub fn server(s: &ServerInstall) {
             }
             (Some(_), _, _, Some(error)) => outln!("  error    {:<24} {error}", f.name),
             _ => outln!("  missing  {:<24} (expected {})", f.name, f.expected),
+        }
+    }
+}
+
+/// `14.0, build 8378 (HKLM\...\Information)`, or why it is unknown.
+fn version(v: &ServerVersion) -> String {
+    let build = v
+        .service_pack_build
+        .as_deref()
+        .map(|b| format!(", build {b}"))
+        .unwrap_or_default();
+    match (&v.server_version, &v.registry_key) {
+        (Some(version), Some(key)) => format!("{version}{build} ({key})"),
+        (Some(version), None) => format!("{version}{build}"),
+        (None, Some(key)) => format!("unknown ({key} has no Server_Version{build})"),
+        (None, None) => {
+            "unknown (no registry key names this folder: not on Windows, or a copied folder)".into()
         }
     }
 }
@@ -218,6 +236,43 @@ pub fn import_json(
     doc
 }
 
+/// `-l` exited with 0 and wrote no list, as one JSON object.
+pub fn nothing_listed_json(
+    outcome: &certmend_core::certificate_manager::ListOutcome,
+    chosen: &certmend_core::inventory::ChosenServer,
+) -> serde_json::Value {
+    serde_json::json!({
+        "certificate_manager": outcome,
+        "code": outcome.code(),
+        "message": outcome.message(),
+        "server": {
+            "install_folder": chosen.install_folder,
+            "chosen_by": chosen.chosen_by,
+        },
+    })
+}
+
+pub fn nothing_listed(
+    outcome: &certmend_core::certificate_manager::ListOutcome,
+    chosen: &certmend_core::inventory::ChosenServer,
+) {
+    use certmend_core::certificate_manager::{ListOutcome, NOTHING_LISTED};
+    let ListOutcome::NothingListed {
+        program, output, ..
+    } = outcome
+    else {
+        return;
+    };
+    outln!("{NOTHING_LISTED}.");
+    outln!("  Server      {}", chosen.install_folder.display());
+    outln!("  Program     {}", program.display());
+    if output.is_empty() {
+        outln!("  Output      (none)");
+    } else {
+        outln!("  Output      {output}");
+    }
+}
+
 pub fn import(
     r: &certmend_core::agents::import::ImportReport,
     chosen: &certmend_core::inventory::ChosenServer,
@@ -237,7 +292,12 @@ pub fn import(
         );
         return;
     }
-    let header = if r.header {
+    let header = if r.header && r.named_by_guid {
+        format!(
+            "header: {} (no name column: agents are named by their GUID)",
+            r.columns.join(" | ")
+        )
+    } else if r.header {
         format!("header: {}", r.columns.join(" | "))
     } else {
         "no header recognised: first column taken as the name, IP columns found by their values"
@@ -261,6 +321,15 @@ pub fn import(
             "  Resolved    {} agents of this server are no longer on the list",
             r.resolved
         );
+    }
+    if !r.skipped_preamble.is_empty() {
+        outln!(
+            "  Skipped     {} lines before the header (not agents):",
+            r.skipped_preamble.len()
+        );
+        for skipped in &r.skipped_preamble {
+            outln!("  line {:>6}: {}", skipped.line, skipped.text);
+        }
     }
     for rejected in &r.rejected {
         outln!(
@@ -310,6 +379,13 @@ pub fn compare(r: &certmend_core::compare::CompareReport) {
         n.foreign,
         n.unreadable
     );
+    if n.previous > 0 {
+        // Online help, "Authentication Certificate Manager": after a renewal the server
+        // keeps the old certificate and agents recover with their next update.
+        outln!(
+            "Previous: a certificate the server used before. After a renewal (CertificateManager -c) the server still accepts it and the agent takes the new one with its next update; after a reinstall or migration with a new certificate the agent is stranded and needs a repair bundle (agents on the CertificateManager -l list are the stranded ones)."
+        );
+    }
     if !r.skipped.is_empty() {
         outln!(
             "Skipped {} files that are not certificates by their ending (.dat .cer .crt .der .pem):",
@@ -385,6 +461,11 @@ pub fn export(r: &certmend_core::bundle::ExportReport) {
         outln!("  shared tools                 {}", tools.display());
     }
     outln!(
+        "IpXfer syntax: {}: {}.",
+        r.ipxfer.syntax.as_str(),
+        r.ipxfer.explanation
+    );
+    outln!(
         "{} bundles written to {} and read back ({} bytes, every file matches its manifest).",
         r.bundles.len(),
         r.out_dir.display(),
@@ -419,6 +500,15 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
             result,
             a.computer
         );
+        use certmend_core::receipts::{MatchedBy, ServerCheck};
+        if a.check == Some(MatchedBy::Thumbprint) {
+            outln!("    same certificate in another encoding (SHA-1 thumbprint matches)");
+        }
+        match a.server {
+            Some(ServerCheck::Differs) => outln!("    WARNING: the agent's registry value Server names another server than IpXfer was given"),
+            Some(ServerCheck::Missing) => outln!("    WARNING: the agent's registry has no value Server"),
+            _ => {}
+        }
     }
     if r.already_read > 0 {
         outln!(

@@ -3,7 +3,7 @@
 // Windows build's own behaviour under Wine is in tests/wine).
 #![cfg(unix)]
 //! Fault injection, black-box against the built `certmend`: exports, backups and
-//! restores SIGKILLed at random moments (seeded: every test prints its seed, and
+//! restore kits SIGKILLed at random moments (seeded: every test prints its seed, and
 //! `CERTMEND_FAULT_SEED=N` repeats a run), a stick or server disk that is or becomes
 //! full (small tmpfs mounts), the database on a full disk, a database locked by
 //! another process, a read-only stick, a stick pulled out midway, and several
@@ -39,7 +39,6 @@ use common::{
 };
 
 const SERVER_PAIR: &str = "AuthCertBackup/OfficeScanAuth.dat";
-const JOURNAL: &str = "AuthCertBackup/certmend-restore-journal.json";
 const PREVIOUS_PAIR: &str = "key-pairs/previous-OfficeScanAuth.pfx";
 const DEMO_PASSWORD: &str = "certmend-demo-keys";
 const NEW_PASSWORD: &str = "a-new-backup-password-2024";
@@ -297,7 +296,8 @@ impl World {
         ]
     }
 
-    fn restore_args(&self, file: &Path, install: &Path, extra: &str) -> Vec<OsString> {
+    /// `backup restore FILE --server INSTALL --out OUT`: a restore kit into `out`.
+    fn restore_args(&self, file: &Path, install: &Path, out: &Path, extra: &str) -> Vec<OsString> {
         args![
             "--json",
             "backup",
@@ -305,6 +305,8 @@ impl World {
             file,
             "--server",
             install,
+            "--out",
+            out,
             "--password-file",
             self.demo_pw(),
             extra
@@ -647,19 +649,6 @@ fn copy_tree(from: &Path, to: &Path) {
     );
 }
 
-/// Files whose names start with certmend's temporary prefix in `dirs`.
-fn stray_temps(dirs: &[&Path]) -> Vec<PathBuf> {
-    dirs.iter()
-        .flat_map(|d| names_in(d).into_iter().map(move |n| d.join(n)))
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(TEMP_PREFIX)
-        })
-        .collect()
-}
-
 /// Every file the backup catalog lists exists with the recorded size and SHA-256.
 fn assert_catalog_matches_files(w: &World, context: &str) -> Vec<Value> {
     let backups = w.backups();
@@ -919,56 +908,44 @@ fn a_backup_killed_at_random_points_never_lists_a_half_written_file() {
     );
 }
 
-/// Fault: `certmend backup restore` SIGKILLed 10 times, alternating between two key
-/// pairs: half at a random time within a full restore, half a random moment (under
-/// 10 ms) after its journal appeared, while it replaces the files. Expected after the
-/// next run (a dry run, which finishes or undoes an interrupted restore): the server's
-/// OfficeScanAuth.dat and OfcNTCer.dat are byte for byte exactly the old pair or
-/// exactly the new one (the new one only if it had been completely written), no
-/// journal and no temporary file beside them, every catalog entry's files match the
-/// catalog, integrity_check ok. (keypair.rs bisects 18 kill times; this adds the byte
-/// comparison, the leftovers, the catalog and the database.)
+/// Fault: `certmend backup restore` (a restore kit) SIGKILLed 10 times: half at a random
+/// time within a full run, half a random moment (under 10 ms) after its hidden staging
+/// folder appeared. Expected: each stick holds either no kit or a whole one (every file
+/// as its manifest says; it is renamed into place whole), nothing but hidden staging
+/// folders besides, the server's files byte for byte as before (a restore never writes
+/// there), every catalog entry's files match the catalog, integrity_check ok.
 #[cfg(unix)]
 #[test]
-fn a_restore_killed_at_random_points_leaves_exactly_the_old_or_the_new_pair() {
+fn a_restore_kit_killed_at_random_points_is_whole_or_absent() {
     const KILLS: usize = 10;
-    let mut rng = Rng::new("a_restore_killed_at_random_points");
+    let mut rng = Rng::new("a_restore_kit_killed_at_random_points");
     let w = World::new(13);
-    let original = w.path("original-OfficeScanAuth.dat");
-    fs::copy(w.install.join(SERVER_PAIR), &original).unwrap();
     let previous = w.root.join(PREVIOUS_PAIR);
-    let state_a = World::pair_files(&w.install);
+    let server = World::pair_files(&w.install);
     let started = Instant::now();
-    w.run(&w.restore_args(&previous, &w.install, "--yes"), 0);
+    w.run(
+        &w.restore_args(&previous, &w.install, &w.path("stick-full"), "--yes"),
+        0,
+    );
     let full = started.elapsed();
-    let state_b = World::pair_files(&w.install);
-    assert_ne!(state_a, state_b);
-    let server_dirs = [
-        w.install.join(SERVER_PAIR).parent().unwrap().to_path_buf(),
-        w.install.join(SERVER_CERT).parent().unwrap().to_path_buf(),
-    ];
-    let journal = w.install.join(JOURNAL);
-
-    let mut current = state_b.clone();
-    let (mut rolled_back, mut completed, mut no_journal) = (0, 0, 0);
+    let (mut absent, mut whole, mut staging_left) = (0, 0, 0);
     for k in 0..KILLS {
-        let (file, old, new) = if current == state_a {
-            (&previous, &state_a, &state_b)
-        } else {
-            (&original, &state_b, &state_a)
-        };
-        let mut running = w.spawn(&w.restore_args(file, &w.install, "--yes"));
+        let stick = w.path(&format!("stick-{k}"));
+        let mut running = w.spawn(&w.restore_args(&previous, &w.install, &stick, "--yes"));
         let how = if rng.below(2) == 0 {
             let delay = full.mul_f64(1.2 * rng.unit());
             std::thread::sleep(delay);
             format!("{delay:?} after the start")
         } else {
-            poll_until("the restore to start writing", || {
-                running.exited() || journal.exists()
+            poll_until("the kit's staging folder", || {
+                running.exited()
+                    || names_in(&stick)
+                        .iter()
+                        .any(|n| n.starts_with(".certmend-kit-"))
             });
             let extra = Duration::from_millis(10).mul_f64(rng.unit());
             std::thread::sleep(extra);
-            format!("{extra:?} after its journal appeared")
+            format!("{extra:?} after its staging folder appeared")
         };
         let context = format!("seed {}, kill {k} ({how})", rng.seed);
         let (code, stderr) = running.kill();
@@ -976,52 +953,56 @@ fn a_restore_killed_at_random_points_leaves_exactly_the_old_or_the_new_pair() {
             code.is_none() || code == Some(0),
             "{context}: exit {code:?}: {stderr}"
         );
-        let had_journal = journal.exists();
-        let killed_state = World::pair_files(&w.install);
-
-        let output = w.run(&w.restore_args(file, &w.install, "--dry-run"), 0);
-        let note = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(
-            had_journal,
-            note.contains("interrupted restore"),
-            "{context}: {note}"
-        );
-        let after = World::pair_files(&w.install);
-        assert!(
-            &after == old || &after == new,
-            "{context}: the server holds neither the old nor the new key pair byte for byte"
-        );
-        if had_journal && &killed_state != new {
-            assert_eq!(
-                &after, old,
-                "{context}: a half-done restore was not rolled back"
-            );
-            rolled_back += 1;
-        } else if had_journal {
-            completed += 1;
-        } else {
-            assert_eq!(after, killed_state, "{context}: changed without a journal");
-            no_journal += 1;
+        let names = names_in(&stick);
+        let kits: Vec<&String> = names
+            .iter()
+            .filter(|n| !n.starts_with(".certmend-kit-"))
+            .collect();
+        staging_left += names.len() - kits.len();
+        match kits.as_slice() {
+            [] => absent += 1,
+            [kit] => {
+                let kit = stick.join(kit);
+                let manifest: Value =
+                    serde_json::from_slice(&fs::read(kit.join("certmend-kit.json")).unwrap())
+                        .unwrap();
+                let files = manifest["files"].as_array().unwrap();
+                assert_eq!(files.len(), 4, "{context}: {manifest}");
+                for f in files {
+                    let path = kit.join(f["name"].as_str().unwrap());
+                    assert_eq!(
+                        f["sha256"],
+                        sha256_hex(&fs::read(&path).unwrap()),
+                        "{context}: {}",
+                        path.display()
+                    );
+                }
+                whole += 1;
+            }
+            more => panic!("{context}: {more:?}"),
         }
-        assert!(!journal.exists(), "{context}: journal left");
-        let strays = stray_temps(&[&server_dirs[0], &server_dirs[1]]);
-        assert!(strays.is_empty(), "{context}: {strays:?}");
-        for b in assert_catalog_matches_files(&w, &context) {
-            assert_eq!(b["kind"], "pre_restore", "{context}");
-            let folder = Path::new(b["folder"].as_str().unwrap());
-            let saved = fs::read(folder.join("OfficeScanAuth.dat")).unwrap();
-            assert!(
-                saved == state_a.0 || saved == state_b.0,
-                "{context}: a pre-restore copy holds neither pair"
-            );
-        }
+        assert_eq!(World::pair_files(&w.install), server, "{context}");
+        assert_catalog_matches_files(&w, &context);
         assert_db_consistent(&w.db, &context);
-        current = after;
+        // The next run into the same folder removes what a stopped one left hidden.
+        if kits.is_empty() {
+            let done = json(&w.run(&w.restore_args(&previous, &w.install, &stick, "--yes"), 0));
+            assert_eq!(
+                done["kit"]["stale_staging_removed"],
+                names.len(),
+                "{context}: {done}"
+            );
+            assert_eq!(
+                names_in(&stick).len(),
+                1,
+                "{context}: {:?}",
+                names_in(&stick)
+            );
+        }
     }
     eprintln!(
-        "killed {KILLS} restores (a full one takes {full:?}): {rolled_back} rolled back by \
-         the next run, {completed} found complete by it, {no_journal} left no journal (not \
-         started writing, or finished)"
+        "killed {KILLS} restore kits (a full one takes {full:?}): {absent} left no kit, \
+         {whole} a whole one; {staging_left} hidden staging folders were left"
     );
 }
 
@@ -1141,61 +1122,49 @@ fn a_backup_onto_a_full_disk_fails_cleanly() {
     );
 }
 
-/// Fault: a restore onto a server whose disk is full: no free page at all (the journal
-/// cannot be written), then exactly one (the journal fits, the first key-pair file does
-/// not). Expected each time: exit 2, one error line naming the server's path and
-/// "No space left on device", OfficeScanAuth.dat and OfcNTCer.dat byte-identical, no
-/// journal and no temporary file beside them (the next run has nothing to repair),
-/// catalog and database consistent (database and pre-restore copies on a normal
-/// disk); once space is freed the restore succeeds.
+/// Fault: a restore kit onto a full stick, with no free page at all and with one.
+/// Expected: exit 2, one `restore.write` line naming the stick and "No space left on
+/// device", nothing left on the stick (the staging folder goes), the server's files
+/// byte for byte as before, catalog and database consistent; once space is freed the
+/// kit is written.
 #[cfg(target_os = "linux")]
 #[test]
-fn a_restore_onto_a_full_server_disk_changes_nothing() {
+fn a_restore_kit_onto_a_full_stick_leaves_nothing() {
     let w = World::new(16);
-    let Some(disk) = mount_tmpfs(&w.path("server-disk"), "size=1m", "a_restore_onto_a_full") else {
+    let Some(disk) = mount_tmpfs(&w.path("stick"), "size=1m", "a_restore_kit_onto_a_full") else {
         return;
     };
-    copy_tree(&w.root, &disk.0);
-    let install = disk.0.join(INSTALL);
     let previous = w.root.join(PREVIOUS_PAIR);
-    let before = World::pair_files(&install);
-    let dirs = [
-        install.join(SERVER_PAIR).parent().unwrap().to_path_buf(),
-        install.join(SERVER_CERT).parent().unwrap().to_path_buf(),
-    ];
+    let server = World::pair_files(&w.install);
+    let out = disk.0.join("kits");
     for free_pages in [0, 1] {
         let context = format!("{free_pages} free page(s)");
         let filler = fill(&disk.0, "another-program.bin");
         leave_free(&filler, free_pages);
-        let output = w.run(&w.restore_args(&previous, &install, "--yes"), 2);
+        let output = w.run(&w.restore_args(&previous, &w.install, &out, "--yes"), 2);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let line = error_line(&stderr, &["backup.write", "backup.restore_rolled_back"]);
+        let line = error_line(&stderr, &["restore.write"]);
         assert!(
-            line.contains(&install.display().to_string()),
+            line.contains(&out.display().to_string()),
             "{context}: {line}"
         );
         assert!(
             line.contains("No space left on device"),
             "{context}: {line}"
         );
-        assert_eq!(World::pair_files(&install), before, "{context}");
-        assert!(!install.join(JOURNAL).exists(), "{context}: journal left");
-        let strays = stray_temps(&[&dirs[0], &dirs[1]]);
-        assert!(strays.is_empty(), "{context}: {strays:?}");
+        assert_eq!(names_in(&out), Vec::<String>::new(), "{context}");
+        assert_eq!(World::pair_files(&w.install), server, "{context}");
         assert_catalog_matches_files(&w, &context);
         assert_db_consistent(&w.db, &context);
-        // Still full: the next run finds nothing to repair.
-        let next = w.run(&w.restore_args(&previous, &install, "--dry-run"), 0);
-        let note = String::from_utf8_lossy(&next.stderr);
-        assert!(!note.contains("interrupted"), "{context}: {note}");
         fs::remove_file(&filler).unwrap();
     }
-    w.run(&w.restore_args(&previous, &install, "--yes"), 0);
+    let done = json(&w.run(&w.restore_args(&previous, &w.install, &out, "--yes"), 0));
+    assert_eq!(done["kit"]["files"].as_array().unwrap().len(), 5, "{done}");
+    assert_eq!(World::pair_files(&w.install), server);
     assert_eq!(
-        fs::read(install.join(SERVER_PAIR)).unwrap(),
-        fs::read(&previous).unwrap()
+        assert_catalog_matches_files(&w, "after space was freed").len(),
+        1
     );
-    assert_ne!(World::pair_files(&install), before);
 }
 
 /// Fault: the database itself on a full disk (a 1 MB tmpfs), an import of 5,000 agents

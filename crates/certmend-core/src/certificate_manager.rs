@@ -1,5 +1,10 @@
 //! Running the server's `CertificateManager.exe -l <csv>` so an admin on the server needs
 //! no terminal. The process runner is a seam: tests drive it with a stand-in program.
+//!
+//! Trend documents the command (KA-0004099) but not its exit code nor what it does when
+//! no agent is mismatched. Exit 0 with no list written is therefore its own outcome,
+//! [`ListOutcome::NothingListed`], reported with the tool's output: it may well mean
+//! that no agent is mismatched, and it is not a failure.
 
 use std::ffi::OsString;
 use std::io;
@@ -43,12 +48,6 @@ pub enum CertificateManagerError {
         code: String,
         output: String,
     },
-    #[error("{}: `-l` exited with 0 but wrote no list at {}{output}", program.display(), csv.display())]
-    NoList {
-        program: PathBuf,
-        csv: PathBuf,
-        output: String,
-    },
 }
 
 impl ErrorCode for CertificateManagerError {
@@ -57,14 +56,58 @@ impl ErrorCode for CertificateManagerError {
             CertificateManagerError::Missing { .. } => "certificate_manager.missing",
             CertificateManagerError::Start { .. } => "certificate_manager.start",
             CertificateManagerError::Failed { .. } => "certificate_manager.failed",
-            CertificateManagerError::NoList { .. } => "certificate_manager.no_list",
         }
     }
 }
 
-/// Stdout and stderr, trimmed, as " (output: ...)" for an error message; decoded
-/// from the console's code page (CP932 on a Japanese server).
-fn describe_output(output: &Output) -> String {
+/// What certmend says when `-l` exits with 0 and writes no list.
+pub const NOTHING_LISTED: &str = "CertificateManager wrote no list: it may mean no agent is \
+                                  mismatched (Trend does not document this case)";
+
+/// What a successful `-l` run (exit code 0) produced.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ListOutcome {
+    /// The list was written to `csv`.
+    Listed { program: PathBuf, csv: PathBuf },
+    /// Exit code 0 and no file at `csv`. Undocumented by Trend: it may mean that no
+    /// agent is mismatched. `output` is what the tool printed (decoded, shortened).
+    NothingListed {
+        program: PathBuf,
+        csv: PathBuf,
+        output: String,
+    },
+}
+
+impl ListOutcome {
+    /// A stable code for front ends to translate.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ListOutcome::Listed { .. } => "certificate_manager.listed",
+            ListOutcome::NothingListed { .. } => "certificate_manager.nothing_listed",
+        }
+    }
+
+    /// What happened, in English, with the tool's output.
+    pub fn message(&self) -> String {
+        match self {
+            ListOutcome::Listed { program, csv } => {
+                format!("{}: wrote {}", program.display(), csv.display())
+            }
+            ListOutcome::NothingListed {
+                program, output, ..
+            } => format!(
+                "{}: {NOTHING_LISTED}{}",
+                program.display(),
+                in_parentheses(output)
+            ),
+        }
+    }
+}
+
+/// Stdout and stderr, decoded from the console's code page (CP932 on a Japanese
+/// server), trimmed, joined with " / " and cut at 500 characters.
+fn console_output(output: &Output) -> String {
     let code_page = crate::console::oem_code_page();
     let text = [&output.stdout, &output.stderr]
         .iter()
@@ -72,20 +115,26 @@ fn describe_output(output: &Output) -> String {
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" / ");
-    if text.is_empty() {
+    text.chars().take(500).collect()
+}
+
+/// " (output: ...)" for a message, or nothing when the tool printed nothing.
+fn in_parentheses(output: &str) -> String {
+    if output.is_empty() {
         String::new()
     } else {
-        let short: String = text.chars().take(500).collect();
-        format!(" (output: {short})")
+        format!(" (output: {output})")
     }
 }
 
 /// Runs `CertificateManager.exe -l <csv>` for `server`, writing the list to `csv`.
+/// A non-zero exit code is an error; exit 0 is [`ListOutcome::Listed`] when the file
+/// is there and [`ListOutcome::NothingListed`] when it is not.
 pub fn list_mismatched(
     runner: &dyn ProcessRunner,
     server: &ServerInstall,
     csv: &Path,
-) -> Result<(), CertificateManagerError> {
+) -> Result<ListOutcome, CertificateManagerError> {
     let program = server
         .file(CERTIFICATE_MANAGER)
         .and_then(|f| f.path.clone())
@@ -113,17 +162,17 @@ pub fn list_mismatched(
                 .code()
                 .map(|c| c.to_string())
                 .unwrap_or_else(|| "none (killed)".into()),
-            output: describe_output(&output),
+            output: in_parentheses(&console_output(&output)),
         });
     }
     if !csv.is_file() {
-        return Err(CertificateManagerError::NoList {
+        return Ok(ListOutcome::NothingListed {
             program,
             csv,
-            output: describe_output(&output),
+            output: console_output(&output),
         });
     }
-    Ok(())
+    Ok(ListOutcome::Listed { program, csv })
 }
 
 // ExitStatus::from_raw differs by OS; the process seam is exercised for real by the CLI tests.
@@ -175,7 +224,12 @@ mod tests {
             writes: Some("Computer Name\nPC1\n"),
         };
         let csv = tmp.path().join("out.csv");
-        list_mismatched(&runner, &server, &csv).unwrap();
+        let outcome = list_mismatched(&runner, &server, &csv).unwrap();
+        assert!(
+            matches!(&outcome, ListOutcome::Listed { csv: written, .. } if *written == csv),
+            "{outcome:?}"
+        );
+        assert_eq!(outcome.code(), "certificate_manager.listed");
         let calls = runner.calls.borrow();
         assert_eq!(calls[0].1[0], "-l");
         assert!(Path::new(&calls[0].1[1]).is_absolute());
@@ -203,13 +257,36 @@ mod tests {
             text.contains("exit code 5") && text.contains("Access is denied."),
             "{text}"
         );
+    }
 
+    /// Exit 0 and no file: not an error, its own outcome, with what the tool printed.
+    #[test]
+    fn exit_0_without_a_list_is_nothing_listed_not_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = server_with_tool(tmp.path());
         let runner = Scripted {
             calls: RefCell::new(vec![]),
             exit: 0,
             writes: None,
         };
-        let err = list_mismatched(&runner, &server, &tmp.path().join("out.csv")).unwrap_err();
-        assert_eq!(err.code(), "certificate_manager.no_list");
+        let csv = tmp.path().join("out.csv");
+        let outcome = list_mismatched(&runner, &server, &csv).unwrap();
+        let ListOutcome::NothingListed {
+            csv: named, output, ..
+        } = &outcome
+        else {
+            panic!("{outcome:?}");
+        };
+        assert_eq!(named, &csv);
+        assert_eq!(output, "Access is denied.");
+        assert_eq!(outcome.code(), "certificate_manager.nothing_listed");
+        let message = outcome.message();
+        assert!(
+            message.contains("CertificateManager wrote no list: it may mean no agent is mismatched (Trend does not document this case) (output: Access is denied.)"),
+            "{message}"
+        );
+        let doc = serde_json::to_value(&outcome).unwrap();
+        assert_eq!(doc["outcome"], "nothing_listed");
+        assert_eq!(doc["output"], "Access is denied.");
     }
 }

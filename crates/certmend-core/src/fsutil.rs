@@ -60,24 +60,9 @@ pub(crate) fn sha256_reader(reader: &mut impl Read) -> io::Result<(u64, String)>
     Ok((size, crate::hexfmt::upper_hex(&hasher.finalize())))
 }
 
-/// `base` joined with `segments`, each matched in any letter case where it exists
-/// (a copied server may spell `PCCSRV\Pccnt` any way), as written where it does not.
-pub(crate) fn target_ci(base: &Path, segments: &[&str]) -> PathBuf {
-    let mut path = base.to_path_buf();
-    for segment in segments {
-        path = find_child_ci(&path, segment).unwrap_or_else(|| path.join(segment));
-    }
-    path
-}
-
 /// Replaces (or creates) `path` with `bytes` so that it holds either the old or the
 /// new content whenever the process stops: a temporary file beside it, flushed, then
-/// renamed over it.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_as(path, bytes, false)
-}
-
-/// [`write_atomic`]; `private` makes the file readable by its owner only where the OS
+/// renamed over it. `private` makes the file readable by its owner only where the OS
 /// has such modes (Unix; on Windows the folder's access rules apply).
 pub(crate) fn write_atomic_as(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     use std::io::Write;

@@ -16,6 +16,7 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
 use rsa::traits::PublicKeyParts;
 use serde::Serialize;
+use x509_cert::der::Decode;
 use zeroize::Zeroizing;
 
 use crate::cert::{self, CertError, Certificate, CertificateInfo};
@@ -34,6 +35,8 @@ pub enum KeyPairError {
     Corrupt { path: PathBuf, detail: String },
     #[error("{}: wrong password (the file's integrity check failed with it)", path.display())]
     WrongPassword { path: PathBuf },
+    #[error("{}: the file has no integrity check (PKCS#12 MAC), so it opens with any password and a changed file goes unnoticed; certmend does not accept it as a key pair backup (export it again with a password, e.g. from the Windows certificate manager)", path.display())]
+    NoMac { path: PathBuf },
     #[error("{}: holds a certificate but no private key; a key pair backup needs both", path.display())]
     NoKey { path: PathBuf },
     #[error("{}: holds a private key but no certificate; give its certificate too (keypair show KEY --cert CERT)", path.display())]
@@ -54,6 +57,7 @@ impl ErrorCode for KeyPairError {
             KeyPairError::File(e) => e.code(),
             KeyPairError::Corrupt { .. } => "keypair.corrupt",
             KeyPairError::WrongPassword { .. } => "keypair.wrong_password",
+            KeyPairError::NoMac { .. } => "keypair.no_mac",
             KeyPairError::NoKey { .. } => "keypair.no_key",
             KeyPairError::NoCertificate { .. } => "keypair.no_certificate",
             KeyPairError::NotRsa { .. } => "keypair.not_rsa",
@@ -288,6 +292,14 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
         return Err(KeyPairError::Corrupt {
             path: path.to_path_buf(),
             detail: "it uses scrypt key derivation, which PKCS#12 files do not".into(),
+        });
+    }
+    // Without a MAC nothing proves the password (an unencrypted key opens with any
+    // password) nor that the file is as it was written. Windows and OpenSSL always
+    // write one unless told not to.
+    if pkcs12::pfx::Pfx::from_der(bytes).is_ok_and(|pfx| pfx.mac_data.is_none()) {
+        return Err(KeyPairError::NoMac {
+            path: path.to_path_buf(),
         });
     }
     let archive = Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
@@ -655,6 +667,28 @@ mod tests {
         let bytes = mixed.to_pkcs12("pw", Encryption::Modern).unwrap();
         let back = parse_pkcs12(&bytes, "pw", Path::new("m.pfx")).unwrap();
         assert!(!back.checks().ok());
+    }
+
+    /// A PKCS#12 file without a MAC opens with any password when its key is not
+    /// encrypted, and nothing shows that it was changed: refused whatever the password.
+    #[test]
+    fn a_file_without_a_mac_is_refused_whatever_the_password() {
+        use x509_cert::der::Encode;
+        let pair = demo_pair(1);
+        let bytes = pair
+            .to_pkcs12_with_iterations("pw", Encryption::Legacy, 1)
+            .unwrap();
+        let mut pfx = pkcs12::pfx::Pfx::from_der(&bytes).unwrap();
+        assert!(pfx.mac_data.is_some());
+        pfx.mac_data = None;
+        let stripped = pfx.to_der().unwrap();
+        for password in ["pw", "anything else"] {
+            let err = parse_pkcs12(&stripped, password, Path::new("nomac.pfx")).unwrap_err();
+            assert_eq!(err.code(), "keypair.no_mac", "{err}");
+            assert!(err.to_string().starts_with("nomac.pfx: "), "{err}");
+        }
+        // The same file with its MAC still opens.
+        parse_pkcs12(&bytes, "pw", Path::new("mac.pfx")).unwrap();
     }
 
     #[test]

@@ -98,6 +98,54 @@ pub fn next_status(current: Option<AgentStatus>, result: ReceiptResult) -> Optio
     }
 }
 
+/// Which check found the server's certificate on the agent (`check=`; receipts of
+/// scripts before it have none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    /// The agent's OfcNTCer.dat has the bundled file's SHA-256.
+    Sha256,
+    /// Other bytes, the same certificate: its SHA-1 thumbprint is the server's (the
+    /// agent keeps it as PEM, for instance).
+    Thumbprint,
+}
+
+impl MatchedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Thumbprint => "thumbprint",
+        }
+    }
+}
+
+/// With the XG syntax: what the agent's registry value `Server` said (`server=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerCheck {
+    /// It names the server given to IpXfer's `-s`.
+    Match,
+    /// It names another server.
+    Differs,
+    /// There is no such value.
+    Missing,
+}
+
+impl ServerCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Match => "match",
+            Self::Differs => "differs",
+            Self::Missing => "missing",
+        }
+    }
+
+    /// Something for the admin to look at on that agent.
+    pub fn is_problem(self) -> bool {
+        self != Self::Match
+    }
+}
+
 /// A receipt line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
@@ -110,6 +158,17 @@ pub struct Receipt {
     pub ipxfer_exit: String,
     pub before: String,
     pub after: String,
+    /// Which check matched; `None` when none did, or the script predates the field.
+    pub check: Option<MatchedBy>,
+    /// The SHA-1 thumbprint repair.cmd found in the agent's file (upper-case hex).
+    pub thumbprint: Option<String>,
+    /// The agent service (ntrtscan) after IpXfer: `running`, `not_running` (still not
+    /// running after the wait) or `absent` (could not be queried).
+    pub service: Option<String>,
+    /// Seconds repair.cmd waited for the agent service.
+    pub waited_seconds: Option<u32>,
+    /// XG syntax only: the agent's registry value `Server` against `-s`.
+    pub server: Option<ServerCheck>,
     pub result: ReceiptResult,
 }
 
@@ -175,6 +234,49 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
             format!("unknown result {result_word:?}"),
         )
     })?;
+    // The fields newer scripts add: absent or empty in older receipts; anything else
+    // than the script writes is a line certmend cannot vouch for.
+    let bad_field = |key: &'static str, value: &str| {
+        LineProblem::new(
+            "receipts.bad_field",
+            &[("field", key), ("value", value)],
+            format!("field {key} has an unexpected value {value:?}"),
+        )
+    };
+    let optional = |key: &'static str| {
+        get.get(key)
+            .copied()
+            .filter(|v| !v.is_empty() && *v != "none")
+    };
+    let check = match optional("check") {
+        None => None,
+        Some("sha256") => Some(MatchedBy::Sha256),
+        Some("thumbprint") => Some(MatchedBy::Thumbprint),
+        Some(other) => return Err(bad_field("check", other)),
+    };
+    let thumbprint = match optional("thumbprint") {
+        None => None,
+        Some(v) if v.len() == 40 && v.chars().all(|c| c.is_ascii_hexdigit()) => {
+            Some(v.to_ascii_uppercase())
+        }
+        Some(other) => return Err(bad_field("thumbprint", other)),
+    };
+    let service = match optional("service") {
+        None => None,
+        Some(v @ ("running" | "not_running" | "absent")) => Some(v.to_string()),
+        Some(other) => return Err(bad_field("service", other)),
+    };
+    let waited_seconds = match optional("waited") {
+        None => None,
+        Some(v) => Some(v.parse().map_err(|_| bad_field("waited", v))?),
+    };
+    let server = match optional("server") {
+        None => None,
+        Some("match") => Some(ServerCheck::Match),
+        Some("differs") => Some(ServerCheck::Differs),
+        Some("missing") => Some(ServerCheck::Missing),
+        Some(other) => return Err(bad_field("server", other)),
+    };
     Ok(Receipt {
         computer: field("computer"),
         bundle_id: bundle_id.to_lowercase(),
@@ -185,6 +287,11 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
         ipxfer_exit: field("ipxfer_exit"),
         before: field("before"),
         after: field("after"),
+        check,
+        thumbprint,
+        service,
+        waited_seconds,
+        server,
         result,
     })
 }
@@ -197,6 +304,12 @@ pub struct Applied {
     pub bundle_id: String,
     pub agent: String,
     pub result: ReceiptResult,
+    /// Which check found the server's certificate (`None`: none did, or an older script).
+    pub check: Option<MatchedBy>,
+    /// The SHA-1 thumbprint found in the agent's OfcNTCer.dat.
+    pub thumbprint: Option<String>,
+    /// XG syntax: whether the agent's registry value `Server` names the server.
+    pub server: Option<ServerCheck>,
     pub status_before: String,
     pub status_after: String,
     /// The bundle was replaced by a newer export for the same agent.
@@ -227,12 +340,16 @@ pub struct ReceiptsReport {
 }
 
 impl ReceiptsReport {
-    /// Anything an admin must look at: failures, unknown, malformed or stale lines.
+    /// Anything an admin must look at: failures, unknown, malformed or stale lines, and
+    /// agents whose registry does not name the server IpXfer was given.
     pub fn has_problems(&self) -> bool {
         !self.unknown_bundles.is_empty()
             || !self.malformed.is_empty()
             || !self.stale.is_empty()
-            || self.applied.iter().any(|a| a.result.is_failure())
+            || self
+                .applied
+                .iter()
+                .any(|a| a.result.is_failure() || a.server.is_some_and(ServerCheck::is_problem))
     }
 }
 
@@ -356,6 +473,9 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                     ipxfer_exit: &receipt.ipxfer_exit,
                     before: &receipt.before,
                     after: &receipt.after,
+                    matched_by: receipt.check.map(MatchedBy::as_str),
+                    thumbprint: receipt.thumbprint.as_deref(),
+                    server_check: receipt.server.map(ServerCheck::as_str),
                     ran_at: &ran_at,
                     source: &file.to_string_lossy(),
                 },
@@ -382,6 +502,9 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                         bundle_id: receipt.bundle_id.clone(),
                         agent: bundle.agent_name.clone(),
                         result: receipt.result,
+                        check: receipt.check,
+                        thumbprint: receipt.thumbprint.clone(),
+                        server: receipt.server,
                         status_before: before,
                         status_after: after,
                         superseded: bundle.superseded_by.is_some(),
@@ -414,6 +537,44 @@ mod tests {
         assert_eq!(err.code, "receipts.unknown_result");
         assert_eq!(err.args["word"], "MAYBE");
         assert!(parse_line("certmend-receipt=1;bundle=ab;junk;result=REPAIRED").is_err());
+        // A receipt of a script before the checks were recorded.
+        assert_eq!(r.check, None);
+        assert_eq!(r.thumbprint, None);
+        assert_eq!(r.server, None);
+        assert_eq!(r.waited_seconds, None);
+    }
+
+    #[test]
+    fn parses_which_check_matched_and_the_thumbprint_found() {
+        let thumb = "03f5b11491a94614ce0ff6653eb33b77f4834afc";
+        let line = format!("certmend-receipt=1;computer=PC-01;bundle=00ff;run=1;date=d;time=t;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before=AA;after=BB;check=thumbprint;thumbprint={thumb};service=running;waited=3;server=differs;result=REPAIRED\r\n");
+        let r = parse_line(&line).unwrap();
+        assert_eq!(r.check, Some(MatchedBy::Thumbprint));
+        assert_eq!(r.thumbprint.as_deref(), Some(thumb.to_uppercase().as_str()));
+        assert_eq!(r.service.as_deref(), Some("running"));
+        assert_eq!(r.waited_seconds, Some(3));
+        assert_eq!(r.server, Some(ServerCheck::Differs));
+        // What a run that matched nothing (or stopped early) writes.
+        let r = parse_line("certmend-receipt=1;bundle=ab;check=none;thumbprint=;service=absent;waited=0;server=;result=CERT_STILL_DIFFERENT").unwrap();
+        assert_eq!((r.check, r.thumbprint, r.server), (None, None, None));
+        assert_eq!(r.service.as_deref(), Some("absent"));
+        let r = parse_line("certmend-receipt=1;bundle=ab;check=sha256;result=MATCHES").unwrap();
+        assert_eq!(r.check, Some(MatchedBy::Sha256));
+        for (bad, field) in [
+            ("check=md5", "check"),
+            ("thumbprint=ABC", "thumbprint"),
+            ("thumbprint=&calc", "thumbprint"),
+            ("service=sleeping", "service"),
+            ("waited=-1", "waited"),
+            ("server=maybe", "server"),
+        ] {
+            let err = parse_line(&format!(
+                "certmend-receipt=1;bundle=ab;{bad};result=REPAIRED"
+            ))
+            .unwrap_err();
+            assert_eq!(err.code, "receipts.bad_field", "{bad}");
+            assert_eq!(err.args["field"], field);
+        }
     }
 
     #[test]

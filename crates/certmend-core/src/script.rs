@@ -2,15 +2,25 @@
 //!
 //! It refuses to run without administrator rights, picks IpXfer for the processor, runs
 //! it with the bundled certificate, then checks the result itself (IpXfer's exit codes
-//! are undocumented): it hashes the agent's own `OfcNTCer.dat` before and after and
-//! compares it with the bundled one. Every run, failed or not, appends a receipt line.
+//! are undocumented). IpXfer stops the agent service and starts it again (KA-0006149),
+//! so the script first waits, at most about 60 s, until `sc query ntrtscan` says
+//! RUNNING. The agent holds the server's certificate when its own `OfcNTCer.dat` has
+//! the bundled file's SHA-256, or else the same SHA-1 thumbprint (`certutil -dump`):
+//! Trend's documented check is the serial number / thumbprint (KA-0010504,
+//! KA-0010478), not the file's bytes, and the thumbprint is over the DER, so a copy
+//! kept as PEM is the same certificate. With the XG syntax it also reads the agent's
+//! registry value `Server` and warns when it does not name the server given to `-s`.
+//! Every run, failed or not, appends a receipt line, which says which check matched.
 //!
 //! How it stays safe: no agent-supplied text is ever written into it (agents are named
 //! by the bundle id); the values it does hold are validated and escaped for cmd.exe;
 //! delayed expansion stays off (it would eat `!` in passwords); control flow uses
-//! `goto`, never parenthesised blocks, so paths with `(x86)` cannot break it. The text
-//! is ASCII, or CP932 for Japanese messages (the code page Japanese cmd.exe runs in),
-//! never UTF-8. Line ends are CRLF.
+//! `goto`, never parenthesised blocks, so paths with `(x86)` cannot break it. Text read
+//! on the agent (certutil's dump, which prints the certificate's names, and the
+//! registry) is compared as `for` variables, which cmd.exe never parses again, or has
+//! its double quotes removed and is checked to be hex before it is used anywhere else.
+//! The text is ASCII, or CP932 for Japanese messages (the code page Japanese cmd.exe
+//! runs in), never UTF-8. Line ends are CRLF.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -27,6 +37,11 @@ pub mod exit {
     pub const NOT_ADMIN: u8 = 5;
     pub const BUNDLE_BROKEN: u8 = 6;
 }
+
+/// How long repair.cmd waits for the agent service after IpXfer: this many polls of
+/// `sc query ntrtscan`, one second apart (about a minute). Public field scripts wait
+/// 10 s or until the service runs again; a slow agent gets more.
+pub const SERVICE_WAIT_POLLS: u32 = 60;
 
 /// Which command line IpXfer gets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +92,8 @@ pub struct ScriptOptions {
     pub bundle_id: String,
     /// SHA-256 of the bundled OfcNTCer.dat, upper-case hex.
     pub certificate_sha256: String,
+    /// SHA-1 thumbprint of the bundled certificate (over its DER), 40 hex digits.
+    pub certificate_sha1_thumbprint: String,
     pub syntax: IpXferSyntax,
     pub language: ScriptLanguage,
     pub tools: ToolsLocation,
@@ -165,6 +182,10 @@ struct Messages {
     prompt: &'static str,
     bad_password: &'static str,
     running: &'static str,
+    waiting_service: &'static str,
+    service_late: &'static str,
+    same_certificate: &'static str,
+    server_differs: &'static str,
     repaired: &'static str,
     ipxfer_failed: &'static str,
     still_different: &'static str,
@@ -181,6 +202,10 @@ const EN: Messages = Messages {
     prompt: "Agent unload password (press Enter if none; must not contain a double quote or end with a backslash): ",
     bad_password: "That password cannot be passed safely (double quote, or backslash at the end). Type it again.",
     running: "Putting the server certificate on this agent with IpXfer...",
+    waiting_service: "Waiting for the agent service (ntrtscan) to run again, at most about a minute...",
+    service_late: "The agent service (ntrtscan) did not report RUNNING within about a minute; checking the certificate anyway.",
+    same_certificate: "The agent's OfcNTCer.dat is encoded differently from the bundled file, but it is the same certificate (same SHA-1 thumbprint).",
+    server_differs: "WARNING: the agent's registry value Server does not name the server given to IpXfer (-s). Check it on this computer.",
     repaired: "REPAIRED: this agent now holds the server certificate.",
     ipxfer_failed: "FAILED: IpXfer reported an error and the agent certificate did not change.",
     still_different: "FAILED: the agent certificate still differs from the server certificate.",
@@ -197,6 +222,10 @@ const JA: Messages = Messages {
     prompt: "エージェントのアンロードパスワード (なければ Enter。ダブルクォートを含まず、末尾が円記号でないこと): ",
     bad_password: "このパスワードは安全に渡せません (ダブルクォート、または末尾の円記号)。もう一度入力してください。",
     running: "IpXfer でサーバー証明書をこのエージェントに配置しています...",
+    waiting_service: "エージェントのサービス (ntrtscan) が再び実行されるのを待っています (最大約 1 分)...",
+    service_late: "エージェントのサービス (ntrtscan) が約 1 分以内に RUNNING になりませんでした。このまま証明書を確認します。",
+    same_certificate: "エージェントの OfcNTCer.dat はバンドルのファイルと符号化が異なりますが、同じ証明書です (SHA-1 拇印が一致)。",
+    server_differs: "警告: エージェントのレジストリ値 Server が IpXfer に渡したサーバー (-s) を指していません。このコンピューターで確認してください。",
     repaired: "修復完了: このエージェントはサーバー証明書を保持しています。",
     ipxfer_failed: "失敗: IpXfer がエラーを返し、エージェントの証明書は変わりませんでした。",
     still_different: "失敗: エージェントの証明書がまだサーバー証明書と異なります。",
@@ -231,17 +260,28 @@ pub fn render(options: &ScriptOptions) -> Result<Zeroizing<Vec<u8>>, ScriptError
 }
 
 fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
-    if !o.bundle_id.chars().all(|c| c.is_ascii_hexdigit())
-        || !o.certificate_sha256.chars().all(|c| c.is_ascii_hexdigit())
+    let is_hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    if !is_hex(&o.bundle_id)
+        || !is_hex(&o.certificate_sha256)
+        || !is_hex(&o.certificate_sha1_thumbprint)
+        || o.certificate_sha1_thumbprint.len() != 40
     {
         return Err(ScriptError::Internal("ids must be hex".into()));
     }
+    let sha1 = o.certificate_sha1_thumbprint.to_ascii_uppercase();
+    // Older Windows prints hashes as bytes with spaces between them.
+    let sha1_spaced = sha1
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| String::from_utf8_lossy(pair).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
     let m = match o.language {
         ScriptLanguage::En => &EN,
         ScriptLanguage::Ja => &JA,
     };
-    let xg_args = match &o.syntax {
-        IpXferSyntax::Seed => String::new(),
+    let (xg_args, target_server) = match &o.syntax {
+        IpXferSyntax::Seed => (String::new(), None),
         IpXferSyntax::Xg {
             server,
             http_port,
@@ -254,14 +294,17 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
             if [*http_port, *https_port, *agent_port].contains(&0) {
                 return Err(ScriptError::BadPort);
             }
-            format!("-s \"{server}\" -p {http_port} -sp {https_port} -c {agent_port} ")
+            (
+                format!("-s \"{server}\" -p {http_port} -sp {https_port} -c {agent_port} "),
+                Some(server.as_str()),
+            )
         }
     };
     let tools = match o.tools {
         ToolsLocation::InBundle => "%~dp0",
         ToolsLocation::Shared => "%~dp0..\\tools\\",
     };
-    let mut s = Zeroizing::new(String::with_capacity(8 * 1024));
+    let mut s = Zeroizing::new(String::with_capacity(12 * 1024));
     let mut line = |text: &str| {
         s.push_str(text);
         s.push_str("\r\n");
@@ -275,6 +318,12 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("setlocal EnableExtensions DisableDelayedExpansion");
     line(&format!("set \"BUNDLE_ID={}\"", o.bundle_id));
     line(&format!("set \"EXPECTED={}\"", o.certificate_sha256));
+    line(&format!("set \"EXPECTED_SHA1={sha1}\""));
+    line(&format!("set \"EXPECTED_SHA1_SPACED={sha1_spaced}\""));
+    match target_server {
+        Some(server) => line(&format!("set \"TARGET_SERVER={server}\"")),
+        None => line("set \"TARGET_SERVER=\""),
+    }
     line("set \"BUNDLE=%~dp0\"");
     line(&format!("set \"TOOLS={tools}\""));
     line("set \"RECEIPTS=%~dp0..\\receipts\"");
@@ -285,6 +334,11 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("set \"IPX_EXIT=\"");
     line("set \"BEFORE=\"");
     line("set \"AFTER=\"");
+    line("set \"CHECK=\"");
+    line("set \"THUMB=\"");
+    line("set \"SERVICE=\"");
+    line("set \"WAITED=\"");
+    line("set \"SERVER_CHECK=\"");
     line("set \"RESULT=\"");
     line("");
     line("call :find_agent");
@@ -344,13 +398,38 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line(":after_run");
     line("set \"AGENT_PWD=\"");
     line("");
-    line("rem Check the result, not IpXfer's (undocumented) exit code. The agent service");
-    line("rem restarts meanwhile: look again a few times before calling it a failure.");
+    line("rem IpXfer stops the agent service and starts it again (KA-0006149): wait until");
+    line("rem ntrtscan runs, polling once a second, at most about a minute. A service that");
+    line("rem cannot be queried (not installed, or sc failed) is not waited for.");
+    line("set \"SERVICE=absent\"");
+    line("set \"WAITED=0\"");
+    line("sc query ntrtscan >nul 2>&1");
+    line("if errorlevel 1 goto service_done");
+    line(":wait_service");
+    line("call :service_state");
+    line("if \"%SERVICE%\"==\"running\" goto service_done");
+    line(&format!(
+        "if %WAITED% geq {SERVICE_WAIT_POLLS} goto service_late"
+    ));
+    line(&format!(
+        "if \"%WAITED%\"==\"0\" {}",
+        echo(m.waiting_service)
+    ));
+    line("set /a WAITED+=1");
+    line("ping -n 2 127.0.0.1 >nul 2>&1");
+    line("goto wait_service");
+    line(":service_late");
+    line("set \"SERVICE=not_running\"");
+    line(&echo(m.service_late));
+    line(":service_done");
+    line("");
+    line("rem Check the result, not IpXfer's (undocumented) exit code: look again a few");
+    line("rem times before calling it a failure.");
     line("set \"TRIES=0\"");
     line(":verify");
-    line("call :hash \"%AGENT_DIR%OfcNTCer.dat\"");
+    line("call :judge \"%AGENT_DIR%OfcNTCer.dat\"");
     line("set \"AFTER=%HASH%\"");
-    line("if /i \"%AFTER%\"==\"%EXPECTED%\" goto repaired");
+    line("if not \"%CHECK%\"==\"none\" goto repaired");
     line("set /a TRIES+=1");
     line("if %TRIES% geq 5 goto not_repaired");
     line("ping -n 2 127.0.0.1 >nul 2>&1");
@@ -358,6 +437,11 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("");
     line(":repaired");
     line("set \"RESULT=REPAIRED\"");
+    line(&format!(
+        "if \"%CHECK%\"==\"thumbprint\" {}",
+        echo(m.same_certificate)
+    ));
+    line("call :server_check");
     line(&echo(m.repaired));
     line("call :receipt");
     line(&format!("exit /b {}", exit::OK));
@@ -377,13 +461,19 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line(&format!("exit /b {}", exit::IPXFER_FAILED));
     line("");
     line(":check");
-    line("if /i \"%BEFORE%\"==\"%EXPECTED%\" goto check_matches");
+    line("call :judge \"%AGENT_DIR%OfcNTCer.dat\"");
+    line("if not \"%CHECK%\"==\"none\" goto check_matches");
     line("set \"RESULT=DIFFERS\"");
     line(&echo(m.differs));
     line("call :receipt");
     line(&format!("exit /b {}", exit::DIFFERS));
     line(":check_matches");
     line("set \"RESULT=MATCHES\"");
+    line(&format!(
+        "if \"%CHECK%\"==\"thumbprint\" {}",
+        echo(m.same_certificate)
+    ));
+    line("call :server_check");
     line(&echo(m.matches));
     line("call :receipt");
     line(&format!("exit /b {}", exit::OK));
@@ -410,7 +500,19 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if not \"%AGENT_DIR:~-1%\"==\"\\\" set \"AGENT_DIR=%AGENT_DIR%\\\"");
     line("goto :eof");
     line(":query_agent");
-    line("for /f \"tokens=1-3,*\" %%A in ('reg query \"HKLM\\SOFTWARE\\TrendMicro\\PC-cillinNTCorp\\CurrentVersion\" /v \"Application Path\" /reg:%1 2^>nul') do if /i \"%%C\"==\"REG_SZ\" set \"AGENT_DIR=%%D\"");
+    line(&format!("for /f \"tokens=1-3,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Application Path\" /reg:%1 2^>nul') do if /i \"%%C\"==\"REG_SZ\" set \"AGENT_DIR=%%D\""));
+    line("goto :eof");
+    line("");
+    line("rem CHECK=sha256 when the file has the bundled file's bytes, thumbprint when it holds");
+    line("rem the same certificate in another encoding (PEM), else none. THUMB is the SHA-1");
+    line("rem thumbprint found in it (recorded in the receipt either way).");
+    line(":judge");
+    line("set \"CHECK=none\"");
+    line("call :hash \"%~1\"");
+    line("call :thumbprint \"%~1\"");
+    line("if defined HASH if /i \"%HASH%\"==\"%EXPECTED%\" set \"CHECK=sha256\"");
+    line("if not \"%CHECK%\"==\"none\" goto :eof");
+    line("if defined THUMB if /i \"%THUMB%\"==\"%EXPECTED_SHA1%\" set \"CHECK=thumbprint\"");
     line("goto :eof");
     line("");
     line("rem SHA-256 of a file (64 hex digits, spaces removed), or empty.");
@@ -422,6 +524,72 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("set \"HASH=%HASH: =%\"");
     line("if not \"%HASH:~64%\"==\"\" set \"HASH=\"");
     line("if \"%HASH:~63,1%\"==\"\" set \"HASH=\"");
+    line("goto :eof");
+    line("");
+    line("rem The SHA-1 thumbprint of the certificate in a file (40 hex digits), or empty, from");
+    line("rem certutil -dump: the value of the last line whose label ends in (sha1), which is");
+    line("rem \"Cert Hash(sha1)\" in English (Windows 10 and later print the hex without spaces,");
+    line("rem older Windows with a space between bytes). No public source shows the Japanese");
+    line("rem label; should it not end in (sha1), a line whose whole value is the server's");
+    line("rem thumbprint still counts. The dump prints the certificate's names, so its lines");
+    line("rem are only compared or copied as for variables, then stripped of double quotes");
+    line("rem and checked to be hex before anything else uses them.");
+    line(":thumbprint");
+    line("set \"THUMB=\"");
+    line("if not exist \"%~1\" goto :eof");
+    line("for /f \"tokens=1,2,* delims=():\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\"sha1\" set \"THUMB=%%C\"");
+    line("if not defined THUMB goto thumbprint_by_value");
+    line("set \"THUMB=%THUMB:\"=%\"");
+    line("if not defined THUMB goto thumbprint_by_value");
+    line("set \"THUMB=%THUMB: =%\"");
+    line("if not defined THUMB goto thumbprint_by_value");
+    line("set \"NOT_HEX=%THUMB%\"");
+    for digit in "0123456789ABCDEF".chars() {
+        // Replacement in %V:x=y% ignores letter case: a-f go too.
+        line(&format!(
+            "if defined NOT_HEX set \"NOT_HEX=%NOT_HEX:{digit}=%\""
+        ));
+    }
+    line("if defined NOT_HEX set \"THUMB=\"");
+    line("if not defined THUMB goto thumbprint_by_value");
+    line("if not \"%THUMB:~40%\"==\"\" set \"THUMB=\"");
+    line("if not defined THUMB goto thumbprint_by_value");
+    line("if \"%THUMB:~39,1%\"==\"\" set \"THUMB=\"");
+    line("if defined THUMB goto :eof");
+    line(":thumbprint_by_value");
+    line("for /f \"tokens=1,* delims=:\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1%\" set \"THUMB=%EXPECTED_SHA1%\"");
+    line("if defined THUMB goto :eof");
+    line("for /f \"tokens=1,* delims=:\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1_SPACED%\" set \"THUMB=%EXPECTED_SHA1%\"");
+    line("goto :eof");
+    line("");
+    line("rem SERVICE=running when sc query ntrtscan shows state 4 RUNNING, else waiting. Only");
+    line("rem the state's number and word are read, not the labels (another language).");
+    line(":service_state");
+    line("set \"SERVICE=waiting\"");
+    line("for /f \"tokens=1-3 delims=: \" %%A in ('sc query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\"");
+    line("goto :eof");
+    line("");
+    line("rem XG syntax only: SERVER_CHECK=match when the agent's registry value Server (either");
+    line("rem view) is the server given to -s, differs when it names another, missing when there");
+    line("rem is none. Its form (name as given, FQDN or IP) is not documented, so a mismatch is");
+    line("rem a warning in the receipt, not a failed repair. The value is only compared as a for");
+    line("rem variable, never expanded into the script or the receipt.");
+    line(":server_check");
+    line("if not defined TARGET_SERVER goto :eof");
+    line("set \"SERVER_SEEN=\"");
+    line("set \"SERVER_MATCH=\"");
+    line("for %%V in (64 32) do call :query_server %%V");
+    line("set \"SERVER_CHECK=missing\"");
+    line("if defined SERVER_SEEN set \"SERVER_CHECK=differs\"");
+    line("if defined SERVER_MATCH set \"SERVER_CHECK=match\"");
+    line(&format!(
+        "if not \"%SERVER_CHECK%\"==\"match\" {}",
+        echo(m.server_differs)
+    ));
+    line("goto :eof");
+    line(":query_server");
+    line(&format!("for /f \"tokens=1,2,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B\"==\"Server REG_SZ\" set \"SERVER_SEEN=1\""));
+    line(&format!("for /f \"tokens=1,2,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B %%C\"==\"Server REG_SZ %TARGET_SERVER%\" set \"SERVER_MATCH=1\""));
     line("goto :eof");
     line("");
     if matches!(o.password, Password::Prompt) {
@@ -451,12 +619,15 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line(":receipt");
     line("if not exist \"%RECEIPTS%\\\" mkdir \"%RECEIPTS%\" >nul 2>&1");
     line(&format!(
-        ">>\"%RECEIPTS%\\%COMPUTERNAME%.txt\" echo {RECEIPT_MAGIC};computer=%COMPUTERNAME%;bundle=%BUNDLE_ID%;run=%RUN_ID%;date=%DATE%;time=%TIME%;mode=%MODE%;ipxfer=%IPXFER%;ipxfer_exit=%IPX_EXIT%;before=%BEFORE%;after=%AFTER%;result=%RESULT%"
+        ">>\"%RECEIPTS%\\%COMPUTERNAME%.txt\" echo {RECEIPT_MAGIC};computer=%COMPUTERNAME%;bundle=%BUNDLE_ID%;run=%RUN_ID%;date=%DATE%;time=%TIME%;mode=%MODE%;ipxfer=%IPXFER%;ipxfer_exit=%IPX_EXIT%;before=%BEFORE%;after=%AFTER%;check=%CHECK%;thumbprint=%THUMB%;service=%SERVICE%;waited=%WAITED%;server=%SERVER_CHECK%;result=%RESULT%"
     ));
     line(&echo(m.receipt));
     line("goto :eof");
     Ok(s)
 }
+
+/// The agent's registry key (64-bit view; `/reg:32` reads the WOW6432Node copy).
+const AGENT_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion";
 
 /// The first field of every receipt line (and its format version).
 pub const RECEIPT_MAGIC: &str = "certmend-receipt=1";
@@ -474,6 +645,7 @@ mod tests {
         ScriptOptions {
             bundle_id: "0123abcd".into(),
             certificate_sha256: "AB".repeat(32),
+            certificate_sha1_thumbprint: "0123456789abcdef0123456789ABCDEF01234567".into(),
             syntax: IpXferSyntax::Seed,
             language: ScriptLanguage::En,
             tools: ToolsLocation::InBundle,
@@ -585,6 +757,163 @@ mod tests {
             agent_port: 1,
         };
         assert_eq!(render(&o).unwrap_err().code(), "script.bad_server");
+    }
+
+    /// The lines between `:label` and the next `goto :eof`.
+    fn routine<'a>(t: &'a str, label: &str) -> &'a str {
+        let start = t
+            .find(&format!("\r\n:{label}\r\n"))
+            .unwrap_or_else(|| panic!(":{label} missing"));
+        let rest = &t[start + 2..];
+        &rest[..rest.find("\r\ngoto :eof").unwrap()]
+    }
+
+    #[test]
+    fn the_receipt_says_which_check_matched() {
+        let t = text(&options());
+        assert!(t.contains("set \"EXPECTED_SHA1=0123456789ABCDEF0123456789ABCDEF01234567\"\r\n"));
+        assert!(t.contains(
+            "set \"EXPECTED_SHA1_SPACED=01 23 45 67 89 AB CD EF 01 23 45 67 89 AB CD EF 01 23 45 67\"\r\n"
+        ));
+        let receipt = routine(&t, "receipt");
+        assert!(receipt.contains(
+            ";before=%BEFORE%;after=%AFTER%;check=%CHECK%;thumbprint=%THUMB%;service=%SERVICE%;waited=%WAITED%;server=%SERVER_CHECK%;result=%RESULT%\r\n"
+        ));
+        // Either check makes a repair; the SHA-256 one is tried first.
+        let judge = routine(&t, "judge");
+        assert!(judge
+            .contains("if defined HASH if /i \"%HASH%\"==\"%EXPECTED%\" set \"CHECK=sha256\"\r\n"));
+        assert!(judge.ends_with("if not \"%CHECK%\"==\"none\" goto :eof\r\nif defined THUMB if /i \"%THUMB%\"==\"%EXPECTED_SHA1%\" set \"CHECK=thumbprint\""));
+        assert!(t.contains(":verify\r\ncall :judge \"%AGENT_DIR%OfcNTCer.dat\"\r\nset \"AFTER=%HASH%\"\r\nif not \"%CHECK%\"==\"none\" goto repaired\r\n"));
+        assert!(t.contains(":check\r\ncall :judge \"%AGENT_DIR%OfcNTCer.dat\"\r\nif not \"%CHECK%\"==\"none\" goto check_matches\r\n"));
+        // A thumbprint that is not 40 hex digits is a bug in the caller.
+        let mut o = options();
+        o.certificate_sha1_thumbprint = "ABCD".into();
+        assert_eq!(render(&o).unwrap_err().code(), "script.internal");
+        o.certificate_sha1_thumbprint = "G".repeat(40);
+        assert_eq!(render(&o).unwrap_err().code(), "script.internal");
+    }
+
+    /// certutil's dump prints the certificate's names: nothing of it may reach the
+    /// script's parser. Lines are compared or copied only as for variables; the copy
+    /// loses its double quotes before it is expanded, then must be 40 hex digits.
+    #[test]
+    fn the_dump_is_read_as_data() {
+        let t = text(&options());
+        let thumb = routine(&t, "thumbprint");
+        let lines: Vec<&str> = thumb.lines().collect();
+        let for_line = lines.iter().position(|l| l.contains("delims=():")).unwrap();
+        assert!(lines[for_line].ends_with("do if /i \"%%B\"==\"sha1\" set \"THUMB=%%C\""));
+        // The first expansion of THUMB removes its double quotes.
+        let first_use = lines[for_line + 1..]
+            .iter()
+            .find(|l| l.contains("%THUMB"))
+            .unwrap();
+        assert_eq!(*first_use, "set \"THUMB=%THUMB:\"=%\"");
+        // Every hex digit is removed from a copy; anything left clears THUMB.
+        for digit in "0123456789ABCDEF".chars() {
+            assert!(thumb.contains(&format!(
+                "if defined NOT_HEX set \"NOT_HEX=%NOT_HEX:{digit}=%\"\r\n"
+            )));
+        }
+        assert!(thumb.contains("if defined NOT_HEX set \"THUMB=\"\r\n"));
+        assert!(thumb.contains("if not \"%THUMB:~40%\"==\"\" set \"THUMB=\"\r\n"));
+        // The fallback compares whole values with the expected thumbprint, both forms.
+        assert!(
+            thumb.contains("do if /i \"%%B\"==\" %EXPECTED_SHA1%\" set \"THUMB=%EXPECTED_SHA1%\"")
+        );
+        assert!(thumb.contains(
+            "do if /i \"%%B\"==\" %EXPECTED_SHA1_SPACED%\" set \"THUMB=%EXPECTED_SHA1%\""
+        ));
+        // Nowhere else is a for variable of the dump expanded by %...%.
+        for line in t.lines().filter(|l| l.contains("certutil -dump")) {
+            assert!(
+                !line.contains("%%C\"==") && !line.contains("call "),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_agent_service_is_waited_for_about_a_minute() {
+        let t = text(&options());
+        let after_run = &t[t.find(":after_run\r\n").unwrap()..t.find(":verify\r\n").unwrap()];
+        assert!(after_run
+            .contains("sc query ntrtscan >nul 2>&1\r\nif errorlevel 1 goto service_done\r\n"));
+        assert!(after_run.contains(&format!(
+            "if %WAITED% geq {SERVICE_WAIT_POLLS} goto service_late\r\n"
+        )));
+        assert_eq!(SERVICE_WAIT_POLLS, 60);
+        assert!(after_run.contains(
+            "set /a WAITED+=1\r\nping -n 2 127.0.0.1 >nul 2>&1\r\ngoto wait_service\r\n"
+        ));
+        assert!(after_run.contains(":service_late\r\nset \"SERVICE=not_running\"\r\n"));
+        // State 4 RUNNING, by number and word: labels may be translated.
+        assert!(routine(&t, "service_state").contains(
+            "('sc query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\""
+        ));
+        // /check changes nothing and so waits for nothing.
+        let check = &t[t.find("\r\n:check\r\n").unwrap()..t.find("\r\n:agent_not_found").unwrap()];
+        assert!(!check.contains("sc query") && !check.contains("ping"));
+    }
+
+    #[test]
+    fn the_xg_syntax_checks_the_server_named_in_the_registry() {
+        let seed = text(&options());
+        assert!(seed.contains("set \"TARGET_SERVER=\"\r\n"));
+        assert!(routine(&seed, "server_check").contains("if not defined TARGET_SERVER goto :eof"));
+        let mut o = options();
+        o.syntax = IpXferSyntax::Xg {
+            server: "apex.example.local".into(),
+            http_port: 8080,
+            https_port: 4343,
+            agent_port: 21112,
+        };
+        let t = text(&o);
+        assert!(t.contains("set \"TARGET_SERVER=apex.example.local\"\r\n"));
+        let query = routine(&t, "query_server");
+        assert!(query.contains(
+            r#"reg query "HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion" /v "Server" /reg:%1 2^>nul"#
+        ));
+        // The registry text is only ever a for variable.
+        assert!(query.contains(
+            "do if /i \"%%A %%B %%C\"==\"Server REG_SZ %TARGET_SERVER%\" set \"SERVER_MATCH=1\""
+        ));
+        assert!(!query.contains("=%%C\""));
+        let check = routine(&t, "server_check");
+        assert!(check.contains("set \"SERVER_CHECK=missing\"\r\nif defined SERVER_SEEN set \"SERVER_CHECK=differs\"\r\nif defined SERVER_MATCH set \"SERVER_CHECK=match\"\r\n"));
+        assert!(t.contains(":repaired\r\nset \"RESULT=REPAIRED\"\r\n"));
+        let repaired = &t[t.find(":repaired\r\n").unwrap()..t.find(":not_repaired").unwrap()];
+        assert!(repaired.contains("call :server_check\r\n"));
+        assert!(routine(&t, "server_check").contains("WARNING: the agent's registry value Server"));
+    }
+
+    /// `if "a"=="b" if ...` is valid on Windows, but Wine's cmd.exe says "Syntax error":
+    /// the script never nests an `if` after a comparison, so that the Wine suites run
+    /// the very text agents get (after `if defined X` and `if errorlevel N` it may).
+    #[test]
+    fn no_if_after_a_comparison() {
+        for o in [options(), {
+            let mut o = options();
+            o.syntax = IpXferSyntax::Xg {
+                server: "apex.example.local".into(),
+                http_port: 8080,
+                https_port: 4343,
+                agent_port: 21112,
+            };
+            o
+        }] {
+            for line in text(&o)
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("rem "))
+            {
+                for (at, _) in line.match_indices("\"==\"") {
+                    let rest = &line[at + 4..];
+                    let after = rest.find('"').map(|end| rest[end + 1..].trim_start());
+                    assert!(!after.is_some_and(|a| a.starts_with("if ")), "{line}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! A server is found through the registry (`Local_Path`, both registry views), the
 //! Program Files folders, or a copied / mounted Windows system drive (`--root`). Names
 //! are matched case-insensitively everywhere: a copied tree may read
-//! `pccsrv/PCCNT/common/OFCNTCER.DAT`.
+//! `pccsrv/PCCNT/common/OFCNTCER.DAT`. On Windows the same registry key gives the
+//! server's version (`Server_Version`, `ServicePack_Build`).
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cert::{self, CertificateInfo};
 use crate::fsutil::{find_child_ci, resolve_ci, sha256_file};
@@ -18,8 +19,34 @@ pub const PRODUCT_FOLDERS: [&str; 2] = ["OfficeScan", "Apex One"];
 /// The Program Files folders of a system drive, 64-bit Windows' 32-bit one first.
 pub const PROGRAM_FILES_FOLDERS: [&str; 2] = ["Program Files (x86)", "Program Files"];
 
-/// The registry key holding `Local_Path` (the PCCSRV folder).
+/// The registry key holding `Local_Path` (the PCCSRV folder), `Server_Version` and
+/// `ServicePack_Build`.
 pub const REGISTRY_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\OfficeScan\service\Information";
+/// The same key in the 32-bit view of 64-bit Windows.
+pub const REGISTRY_KEY_32: &str =
+    r"HKLM\SOFTWARE\WOW6432Node\TrendMicro\OfficeScan\service\Information";
+
+/// The server's version as its registry key holds it, next to `Local_Path`. The form of
+/// the values is undocumented, so the text is kept as read (trimmed): third-party
+/// scanners compare `Server_Version` with `"8.0"` and `ServicePack_Build` with build
+/// numbers such as `2302`. All `None` when nothing was read: no registry (not Windows,
+/// a copied or mounted folder) or no key naming this install folder. How the version
+/// chooses IpXfer's command line: [`crate::ipxfer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerVersion {
+    /// `Server_Version`, e.g. `14.0`.
+    pub server_version: Option<String>,
+    /// `ServicePack_Build`, e.g. `8378`.
+    pub service_pack_build: Option<String>,
+    /// The key they were read from ([`REGISTRY_KEY`] or [`REGISTRY_KEY_32`]).
+    pub registry_key: Option<String>,
+}
+
+impl ServerVersion {
+    pub fn is_known(&self) -> bool {
+        self.server_version.is_some()
+    }
+}
 
 /// A file certmend looks for in every install folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +148,8 @@ pub struct ServerInstall {
     pub found_by: FoundBy,
     /// Made by `certmend demo`: the UI labels it DEMO.
     pub demo: bool,
+    /// From the registry key whose `Local_Path` names this folder (Windows only).
+    pub version: ServerVersion,
     /// OfcNTCer.dat is present (without it nothing can be repaired).
     pub complete: bool,
     /// Names of the known files that are missing.
@@ -334,6 +363,7 @@ fn inspect_install(install: &Path, found_by: FoundBy) -> ServerInstall {
         default_location: default_location_of(install),
         found_by,
         demo: find_child_ci(install, crate::demo::MARKER_FILE).is_some_and(|p| p.is_file()),
+        version: registry::version_of(install),
         complete,
         missing,
         files,
@@ -501,39 +531,113 @@ pub fn open_first_or_demo(
     })
 }
 
-/// Reading `Local_Path` from the registry, both views (on 64-bit Windows a 32-bit
-/// server's key lives under `SOFTWARE\WOW6432Node`). Through the API, so the path
-/// arrives as Windows holds it (UTF-16), whatever the console's code page.
+/// Reading the server's registry key, both views (on 64-bit Windows a 32-bit server's
+/// key lives under `SOFTWARE\WOW6432Node`): `Local_Path`, `Server_Version` and
+/// `ServicePack_Build`. Through the API, so a path arrives as Windows holds it (UTF-16),
+/// whatever the console's code page.
 pub mod registry {
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
 
-    /// The values found, each once, 64-bit view first. None elsewhere than Windows.
+    use super::ServerVersion;
+
+    /// One view's key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Entry {
+        /// `Local_Path`: the PCCSRV folder (trailing backslash).
+        pub local_path: PathBuf,
+        pub version: ServerVersion,
+    }
+
+    /// Each view's key that has a `Local_Path`, 64-bit view first. None elsewhere than
+    /// Windows.
     #[cfg(windows)]
-    pub fn local_paths() -> Vec<PathBuf> {
+    pub fn entries() -> Vec<Entry> {
         use winreg::enums::{HKEY_LOCAL_MACHINE, KEY_READ, KEY_WOW64_32KEY, KEY_WOW64_64KEY};
         let subkey = super::REGISTRY_KEY
             .strip_prefix(r"HKLM\")
             .unwrap_or(super::REGISTRY_KEY);
         let hklm = winreg::RegKey::predef(HKEY_LOCAL_MACHINE);
-        let mut paths = Vec::new();
-        for view in [KEY_WOW64_64KEY, KEY_WOW64_32KEY] {
+        let mut entries = Vec::new();
+        for (view, shown) in [
+            (KEY_WOW64_64KEY, super::REGISTRY_KEY),
+            (KEY_WOW64_32KEY, super::REGISTRY_KEY_32),
+        ] {
             let Ok(key) = hklm.open_subkey_with_flags(subkey, KEY_READ | view) else {
                 continue;
             };
             // REG_SZ or REG_EXPAND_SZ; an empty or unreadable value is no server.
-            if let Ok(value) = key.get_value::<std::ffi::OsString, _>("Local_Path") {
-                let path = PathBuf::from(value);
-                if !path.as_os_str().is_empty() && !paths.contains(&path) {
-                    paths.push(path);
-                }
+            let Ok(local_path) = key.get_value::<std::ffi::OsString, _>("Local_Path") else {
+                continue;
+            };
+            // The values' types are undocumented: text, or a number (REG_DWORD) as text.
+            let text = |name: &str| {
+                key.get_value::<String, _>(name)
+                    .ok()
+                    .or_else(|| key.get_value::<u32, _>(name).ok().map(|n| n.to_string()))
+            };
+            entries.push(Entry {
+                local_path: PathBuf::from(local_path),
+                version: ServerVersion {
+                    server_version: clean(text("Server_Version")),
+                    service_pack_build: clean(text("ServicePack_Build")),
+                    registry_key: Some(shown.to_string()),
+                },
+            });
+        }
+        entries
+    }
+
+    #[cfg(not(windows))]
+    pub fn entries() -> Vec<Entry> {
+        Vec::new()
+    }
+
+    /// The `Local_Path` values found, each once, 64-bit view first.
+    pub fn local_paths() -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for entry in entries() {
+            if !entry.local_path.as_os_str().is_empty() && !paths.contains(&entry.local_path) {
+                paths.push(entry.local_path);
             }
         }
         paths
     }
 
-    #[cfg(not(windows))]
-    pub fn local_paths() -> Vec<PathBuf> {
-        Vec::new()
+    /// The version the registry gives for the install folder `install` (the parent of
+    /// its `Local_Path`); unknown when no key names it.
+    pub fn version_of(install: &Path) -> ServerVersion {
+        if !cfg!(windows) {
+            return ServerVersion::default();
+        }
+        matching_version(&entries(), install)
+    }
+
+    /// The version of the first entry whose `Local_Path` belongs to `install` (names
+    /// compared as Windows does, in any letter case), preferring one that has a
+    /// `Server_Version` (both views may name the folder, one of them stale).
+    pub fn matching_version(entries: &[Entry], install: &Path) -> ServerVersion {
+        let key = super::normalise_for_dedup(install);
+        let names_install = |e: &&Entry| {
+            let local = e.local_path.to_string_lossy();
+            let local = Path::new(local.trim_end_matches(['\\', '/']));
+            local
+                .parent()
+                .is_some_and(|p| super::normalise_for_dedup(p) == key)
+        };
+        let mut matching = entries.iter().filter(names_install);
+        let first = matching.clone().next();
+        matching
+            .find(|e| e.version.is_known())
+            .or(first)
+            .map(|e| e.version.clone())
+            .unwrap_or_default()
+    }
+
+    /// A value as text: trimmed, and none when empty.
+    pub fn clean(value: Option<String>) -> Option<String> {
+        value
+            .map(|v| v.trim().trim_end_matches('\0').trim().to_string())
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -697,5 +801,74 @@ mod tests {
         fs::create_dir_all(empty_root.join("Program Files/Trend Micro/OfficeScan/PCCSRV")).unwrap();
         let real = open_first_or_demo(&sources, &demo_root).unwrap();
         assert!(!real.fell_back_to_demo && !real.report.server.complete);
+    }
+
+    fn entry(local_path: PathBuf, version: Option<&str>, build: Option<&str>) -> registry::Entry {
+        registry::Entry {
+            local_path,
+            version: ServerVersion {
+                server_version: version.map(str::to_string),
+                service_pack_build: build.map(str::to_string),
+                registry_key: Some(REGISTRY_KEY.into()),
+            },
+        }
+    }
+
+    #[test]
+    fn the_registry_version_belongs_to_the_folder_its_local_path_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let apex = tmp.path().join("Trend Micro/Apex One");
+        let other = tmp.path().join("Trend Micro/OfficeScan");
+        fs::create_dir_all(apex.join("PCCSRV")).unwrap();
+        fs::create_dir_all(other.join("PCCSRV")).unwrap();
+        // Local_Path ends with a separator, as the registry holds it.
+        let with_slash = |p: &Path| PathBuf::from(format!("{}/", p.join("PCCSRV").display()));
+        let entries = [
+            entry(with_slash(&other), Some("12.0"), Some("1222")),
+            // A stale key for the same folder without a version, then the real one.
+            entry(with_slash(&apex), None, None),
+            entry(apex.join("PCCSRV"), Some(" 14.0 "), Some("8378")),
+        ];
+        let found = registry::matching_version(&entries, &apex);
+        assert_eq!(found.server_version.as_deref(), Some(" 14.0 "));
+        assert_eq!(found.service_pack_build.as_deref(), Some("8378"));
+        assert_eq!(
+            registry::matching_version(&entries, &other)
+                .server_version
+                .as_deref(),
+            Some("12.0")
+        );
+        // A folder no key names has no version.
+        assert_eq!(
+            registry::matching_version(&entries, tmp.path()),
+            ServerVersion::default()
+        );
+        // Only a key without the value: the folder is the registry's, the version unknown.
+        let bare = registry::matching_version(&entries[1..2], &apex);
+        assert!(!bare.is_known());
+        assert_eq!(bare.registry_key.as_deref(), Some(REGISTRY_KEY));
+
+        assert_eq!(
+            registry::clean(Some(" 14.0\0".into())).as_deref(),
+            Some("14.0")
+        );
+        assert_eq!(registry::clean(Some("  ".into())), None);
+        assert_eq!(registry::clean(None), None);
+    }
+
+    #[test]
+    fn without_a_registry_the_version_is_unknown_and_says_so_in_json() {
+        let tmp = tempfile::tempdir().unwrap();
+        touch(&tmp.path().join("PCCSRV/Pccnt/Common/OfcNTCer.dat"), b"x");
+        let server = open(tmp.path()).unwrap();
+        if cfg!(windows) {
+            return; // The machine's own registry may name anything.
+        }
+        assert_eq!(server.version, ServerVersion::default());
+        let json = serde_json::to_value(&server).unwrap();
+        assert_eq!(
+            json["version"],
+            serde_json::json!({"server_version": null, "service_pack_build": null, "registry_key": null})
+        );
     }
 }

@@ -1,12 +1,13 @@
-//! Key pairs: show and check, back up, list, verify, restore (plan first, then an
-//! explicit confirmation). Passwords arrive in the command's arguments, are held in
-//! zeroizing strings, and go nowhere else.
+//! Key pairs: show and check, back up, list, verify, and a restore kit (plan first,
+//! then an explicit confirmation of exactly the file the plan showed). Passwords arrive
+//! in the command's arguments, are held in zeroizing strings, and go nowhere else.
 
-use certmend_core::backup::{self, Created, RestorePlan, Restored};
+use certmend_core::backup::{self, Created, Verified};
 use certmend_core::keypair::{self, Encryption, KeyPairReport};
+use certmend_core::paths;
+use certmend_core::restore::{self, Kit, KitPlan};
 use certmend_core::server::CodedMessage;
 use certmend_core::store::BackupRow;
-use certmend_core::{inventory, paths};
 use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime};
 use zeroize::Zeroizing;
@@ -121,45 +122,60 @@ pub async fn backups_list<R: Runtime>(app: AppHandle<R>) -> Result<Vec<BackupRow
 pub async fn backup_verify<R: Runtime>(
     app: AppHandle<R>,
     file: KeyPairFile,
-) -> Result<KeyPairReport, CodedMessage> {
+) -> Result<Verified, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let (path, _, pair) = open_pair(&state, &file)?;
-        Ok(pair.report(&path, None))
+        let (path, bytes, pair) = open_pair(&state, &file)?;
+        let verified = backup::verified(&state.store(), &path, &bytes, &pair).map_err(coded);
+        verified
     })
     .await
 }
 
-/// What a restore would change; writes nothing (an interrupted earlier restore is
-/// finished or undone first).
+/// A restore kit: a key pair file and the folder the kit goes into.
+#[derive(Deserialize)]
+pub struct KitRequest {
+    pub file: KeyPairFile,
+    pub out_dir: String,
+}
+
+fn kit_plan(
+    state: &AppState,
+    request: &KitRequest,
+) -> Result<(KitPlan, Zeroizing<Vec<u8>>, keypair::KeyPair), CodedMessage> {
+    let server = state.server()?;
+    let out_dir = path_from_window(&request.out_dir)?;
+    let (path, bytes, pair) = open_pair(state, &request.file)?;
+    let plan =
+        restore::plan(&state.store(), &server, &path, &bytes, &pair, &out_dir).map_err(coded)?;
+    Ok((plan, bytes, pair))
+}
+
+/// What a restore kit would hold and what its certificate is to the agents; writes
+/// nothing.
 #[tauri::command]
 pub async fn restore_plan<R: Runtime>(
     app: AppHandle<R>,
-    file: KeyPairFile,
-) -> Result<RestorePlan, CodedMessage> {
-    blocking(move || {
-        let state = app.state::<AppState>();
-        let server = recovered_server(&state)?;
-        let (path, _, pair) = open_pair(&state, &file)?;
-        pair.ensure_matches(&path).map_err(coded)?;
-        let plan = backup::plan(&state.store(), &server, &path, &pair).map_err(coded);
-        plan
-    })
-    .await
+    request: KitRequest,
+) -> Result<KitPlan, CodedMessage> {
+    blocking(move || kit_plan(&app.state::<AppState>(), &request).map(|(plan, _, _)| plan)).await
 }
 
 #[derive(Deserialize)]
-pub struct RestoreRequest {
-    pub file: KeyPairFile,
+pub struct WriteKitRequest {
+    #[serde(flatten)]
+    pub kit: KitRequest,
+    /// The SHA-256 of the key pair file the plan showed: any other bytes are refused.
+    pub source_sha256: String,
     /// The admin confirmed, after seeing the plan.
     pub confirmed: bool,
 }
 
 #[tauri::command]
-pub async fn restore<R: Runtime>(
+pub async fn restore_kit<R: Runtime>(
     app: AppHandle<R>,
-    request: RestoreRequest,
-) -> Result<Restored, CodedMessage> {
+    request: WriteKitRequest,
+) -> Result<Kit, CodedMessage> {
     if !request.confirmed {
         return Err(CodedMessage {
             code: "backup.not_confirmed".into(),
@@ -168,33 +184,20 @@ pub async fn restore<R: Runtime>(
     }
     blocking(move || {
         let state = app.state::<AppState>();
-        let server = recovered_server(&state)?;
-        let (path, bytes, pair) = open_pair(&state, &request.file)?;
-        pair.ensure_matches(&path).map_err(coded)?;
-        let restored = {
-            let mut store = state.store();
-            backup::restore(&mut store, &server, &bytes, &pair, &backups_dir()?).map_err(coded)?
-        };
-        // Record the server's new certificate.
+        let server_id = state.server()?.server_id;
+        let (mut plan, bytes, pair) = kit_plan(&state, &request.kit)?;
+        // What the admin approved, not what the file holds now: write() compares them.
+        plan.source_sha256 = request.source_sha256;
         let mut store = state.store();
-        let reread =
-            inventory::open(&mut store, &server.report.server.install_folder).map_err(coded)?;
-        drop(store);
-        state.set_server(reread);
-        Ok(restored)
+        restore::write(
+            &mut store,
+            server_id,
+            &plan,
+            &bytes,
+            &pair,
+            &request.kit.file.password,
+        )
+        .map_err(coded)
     })
     .await
-}
-
-/// The server in use after finishing or undoing an interrupted restore.
-fn recovered_server(state: &AppState) -> Result<inventory::RecordedServer, CodedMessage> {
-    let server = state.server()?;
-    let (server, outcome) = {
-        let mut store = state.store();
-        backup::recover_server(&mut store, server).map_err(coded)?
-    };
-    if outcome.is_some() {
-        state.set_server(server.clone());
-    }
-    Ok(server)
 }

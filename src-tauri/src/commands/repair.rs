@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use certmend_core::bundle::{self, Estimate, ExportOptions, Selection};
+use certmend_core::bundle::{self, Estimate, ExportOptions, Selection, SyntaxRequest, XgValues};
 use certmend_core::drives::{self, Drive};
 use certmend_core::receipts::{self, ReceiptsReport};
-use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
+use certmend_core::script::{Password, ScriptLanguage};
 use certmend_core::server::CodedMessage;
 use certmend_core::store::Store;
 use certmend_core::watch;
@@ -35,9 +35,15 @@ pub struct ExportRequest {
     pub all_mismatched: bool,
     #[serde(default)]
     pub shared_tools: bool,
-    /// `seed` or `xg` (values from the server's ofcscan.ini).
+    /// `auto` (the server version's default; also when absent), `seed` or `xg`.
+    #[serde(default)]
+    pub syntax: Option<SyntaxRequest>,
+    /// Older windows' form: `true` = `xg` (when `syntax` is absent).
     #[serde(default)]
     pub xg: bool,
+    /// For xg: the values the dialog holds; missing ones come from ofcscan.ini.
+    #[serde(default)]
+    pub xg_values: XgValues,
     /// `en` or `ja`.
     #[serde(default)]
     pub language: String,
@@ -52,11 +58,12 @@ fn options(
 ) -> Result<(ExportOptions, certmend_core::inventory::RecordedServer), CodedMessage> {
     let server = state.server()?;
     let out_dir = path_from_window(&request.out_dir)?;
-    let syntax = if request.xg {
-        bundle::xg_syntax(&server, &Default::default()).map_err(coded)?
+    let wanted = request.syntax.unwrap_or(if request.xg {
+        SyntaxRequest::Xg
     } else {
-        IpXferSyntax::Seed
-    };
+        SyntaxRequest::Auto
+    });
+    let syntax = bundle::choose_syntax(&server, wanted, &request.xg_values).map_err(coded)?;
     let options = ExportOptions {
         out_dir,
         selection: if request.all_mismatched {
@@ -247,6 +254,28 @@ fn folder_allowed(folder: &Path, targets: &[PathBuf], backups: Option<&Path>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_request_names_its_syntax_or_follows_the_server() {
+        let parse =
+            |json: serde_json::Value| -> ExportRequest { serde_json::from_value(json).unwrap() };
+        let bare = parse(serde_json::json!({"out_dir": "/media/stick"}));
+        assert_eq!((bare.syntax, bare.xg), (None, false));
+        assert_eq!(bare.xg_values, XgValues::default());
+        let typed = parse(serde_json::json!({
+            "out_dir": "/media/stick",
+            "syntax": "xg",
+            "xg_values": {"server": "apex.example", "https_port": 4343}
+        }));
+        assert_eq!(typed.syntax, Some(SyntaxRequest::Xg));
+        assert_eq!(typed.xg_values.server.as_deref(), Some("apex.example"));
+        assert_eq!(typed.xg_values.https_port, Some(4343));
+        assert_eq!(typed.xg_values.http_port, None);
+        assert!(serde_json::from_value::<ExportRequest>(
+            serde_json::json!({"out_dir": "/x", "syntax": "officescan11"})
+        )
+        .is_err());
+    }
 
     #[test]
     fn only_folders_the_app_wrote_open() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use certmend_core::server::{self, CodedMessage, DetectSources, Opened, ServerReport};
 use certmend_core::store::BackupRow;
-use certmend_core::{inventory, paths, watch};
+use certmend_core::{bundle, inventory, paths, watch};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
@@ -21,6 +21,9 @@ pub struct ServerView {
     pub fell_back_to_demo: bool,
     /// The newest backup certmend verified of the server's current key pair.
     pub backup: Option<BackupRow>,
+    /// The IpXfer syntax the server's version calls for (and why), and the XG values
+    /// its ofcscan.ini holds: where the export dialog starts.
+    pub ipxfer: bundle::IpXferDefaults,
 }
 
 fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
@@ -32,6 +35,7 @@ fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
     state.set_server(recorded.clone());
     Ok(ServerView {
         server_id: recorded.server_id,
+        ipxfer: bundle::ipxfer_defaults(&recorded.report.server),
         report: recorded.report,
         found: opened.found,
         fell_back_to_demo: opened.fell_back_to_demo,

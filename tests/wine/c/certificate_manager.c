@@ -6,6 +6,11 @@
  *                 header), prints a short note, exits 0
  *   fail          writes no list, prints Japanese messages in CP932 (the console code
  *                 page of a Japanese server) on stdout and stderr, exits 5
+ *   none          writes no list, prints a short note, exits 0 (what the real tool does
+ *                 when no agent is mismatched is undocumented; this is one possibility)
+ *   title         `-l <file>`: as ok, but the list starts with a title line
+ *                 "Agents with invalid certificate 2026/12/04" and a blank line before
+ *                 the header row (a preamble some tools write; no public sample exists)
  * The Japanese bytes are spelled out, so the output does not depend on this program's
  * locale: stdout 「証明書の一覧を作成できませんでした。」, stderr 「管理者として実行してください。」. */
 #include <stdio.h>
@@ -34,6 +39,16 @@ static const wchar_t LIST[] =
     L"CM-PC-001\t10.30.0.1\t営業部\t6f1c2a9e-0001-4c1d-9a55-000000000001\r\n"
     L"経理-ＰＣ０２\t10.30.0.2\t経理部\t6f1c2a9e-0002-4c1d-9a55-000000000002\r\n"
     L"CM-PC-003\t10.30.0.3\tWorkgroup\t6f1c2a9e-0003-4c1d-9a55-000000000003\r\n";
+
+/* The same agents under a title and a blank line: the title holds no tab, so the
+ * delimiter can only come from the header row. */
+static const wchar_t TITLED_LIST[] =
+    L"\uFEFF"
+    L"Agents with invalid certificate 2026/12/04\r\n"
+    L"\r\n"
+    L"コンピュータ名\tIPアドレス\tドメイン\tGUID\r\n"
+    L"CM-PC-101\t10.31.0.1\t営業部\t6f1c2a9e-0101-4c1d-9a55-000000000101\r\n"
+    L"CM-PC-102\t10.31.0.2\tWorkgroup\t6f1c2a9e-0102-4c1d-9a55-000000000102\r\n";
 
 int wmain(int argc, wchar_t **argv) {
     wchar_t cwd[MAX_PATH];
@@ -71,6 +86,11 @@ int wmain(int argc, wchar_t **argv) {
         return 5;
     }
 
+    if (mode && wcscmp(mode, L"none") == 0) {
+        puts("No list written.");
+        return 0;
+    }
+
     const wchar_t *list = NULL;
     for (int i = 1; i + 1 < argc; i++)
         if (_wcsicmp(argv[i], L"-l") == 0) list = argv[i + 1];
@@ -83,7 +103,8 @@ int wmain(int argc, wchar_t **argv) {
         fprintf(stderr, "cannot write the list (%lu)\r\n", GetLastError());
         return 3;
     }
-    fwrite(LIST, sizeof(wchar_t), wcslen(LIST), f);
+    const wchar_t *text = mode && wcscmp(mode, L"title") == 0 ? TITLED_LIST : LIST;
+    fwrite(text, sizeof(wchar_t), wcslen(text), f);
     fclose(f);
     puts("Done.");
     return 0;

@@ -219,8 +219,11 @@ pub fn required_path(var: &str, what: &str) -> PathBuf {
 }
 
 /// The stand-ins a repair.cmd run on an agent needs, built into `tools`: IpXfer.exe and
-/// IpXfer_x64.exe (`c/fake_ipxfer.c`), certutil.exe (Wine's prints nothing), fltmc.exe
-/// (missing in Wine) and net.exe (Wine's `net session` always succeeds).
+/// IpXfer_x64.exe (`c/fake_ipxfer.c`), certutil.exe (Wine's prints nothing; `-hashfile`
+/// and `-dump` as Windows prints them), fltmc.exe (missing in Wine), net.exe (Wine's
+/// `net session` always succeeds) and sc.exe (`sc query ntrtscan`, a slow agent service
+/// on demand; Wine's knows no such service). Like net.exe, sc.exe must sit in the
+/// folder cmd.exe runs in: Wine's own in system32 comes before WINEPATH.
 pub fn build_agent_stand_ins(tools: &Path) {
     std::fs::create_dir_all(tools).unwrap_or_else(|e| panic!("{}: {e}", tools.display()));
     build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
@@ -231,9 +234,10 @@ pub fn build_agent_stand_ins(tools: &Path) {
         &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
     );
     build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
-    // net.c and fltmc.c have a plain main(); -municode wants wmain.
+    // net.c, fltmc.c and sc.c have a plain main(); -municode wants wmain.
     build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
     build_c("net.c", &tools.join("net.exe"), false, &[]);
+    build_c("sc.c", &tools.join("sc.exe"), false, &[]);
 }
 
 /// Builds the test-only `bcryptprimitives.dll` (see `c/bcryptprimitives.c`) into `dir`.

@@ -2,9 +2,11 @@
 // Wine runs on Linux: the suite drives Windows programs from there.
 #![cfg(target_os = "linux")]
 //! Generated repair.cmd scripts run in a real cmd.exe (Wine), with test stand-ins for
-//! IpXfer, certutil and fltmc built from `c/` with mingw-w64. Each test exports real
-//! bundles with certmend-core, runs one script as an admin would, then reads the
-//! receipts back with the `certmend receipts` command and checks the agent's status.
+//! IpXfer, certutil (`-hashfile`, and `-dump` in the formats of Windows 10 and later,
+//! older Windows and Japanese Windows), fltmc, net and sc (a slow agent service) built
+//! from `c/` with mingw-w64. Each test exports real bundles with certmend-core, runs one
+//! script as an admin would, then reads the receipts back with the `certmend receipts`
+//! command and checks the agent's status.
 //!
 //! Run by `cargo xtask test` (it installs wine64 and mingw-w64 and passes the CLI's
 //! path in CERTMEND_BIN). Where Wine differs from Windows (see shared TESTING.md), the
@@ -25,7 +27,9 @@ use certmend_core::progress::{Cancel, NoProgress};
 use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
 use certmend_core::store::Store;
 use certmend_core::{demo, inventory};
-use certmend_wine_tests::{build_agent_stand_ins, japanese_locale, serial, z_path, WinePrefix};
+use certmend_wine_tests::{
+    build_agent_stand_ins, japanese_locale, serial, z_path, View, WinePrefix,
+};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -81,6 +85,8 @@ struct Scene {
     new_cert: Vec<u8>,
     bundle_dir: PathBuf,
     log: PathBuf,
+    /// sc.exe's count of `sc query` calls (FAKE_SC_COUNTER).
+    sc_counter: PathBuf,
 }
 
 const AGENT: &str = "PC-ACCT-017";
@@ -171,6 +177,7 @@ impl Scene {
         let new_cert = std::fs::read(bundle_dir.join("OfcNTCer.dat")).unwrap();
         assert_ne!(old_cert, new_cert);
         let log = tmp.path().join("ipxfer.log");
+        let sc_counter = tmp.path().join("sc-queries.txt");
         Scene {
             _tmp: tmp,
             db,
@@ -181,6 +188,7 @@ impl Scene {
             new_cert,
             bundle_dir,
             log,
+            sc_counter,
         }
     }
 
@@ -197,14 +205,18 @@ impl Scene {
     /// Runs `cmd /c <command>` in the bundle folder, `stdin` typed at its prompt.
     fn run(&self, command: &str, stdin: &str, env: &[(&str, &str)]) -> (i32, String) {
         let w = world();
-        // Wine's own `net session` always succeeds and cannot be replaced on PATH, but
-        // cmd.exe looks in the current folder first: the stand-in answers there.
-        std::fs::copy(w.tools.join("net.exe"), self.bundle_dir.join("net.exe")).unwrap();
+        // Wine's own `net session` always succeeds and its sc.exe knows no agent service;
+        // neither can be replaced on PATH, but cmd.exe looks in the current folder first:
+        // the stand-ins answer there.
+        for tool in ["net.exe", "sc.exe"] {
+            std::fs::copy(w.tools.join(tool), self.bundle_dir.join(tool)).unwrap();
+        }
         let mut cmd = w.prefix.wine();
         cmd.current_dir(&self.bundle_dir)
             .args(["cmd", "/c", command])
             .env("WINEPATH", r"C:\shims")
             .env("FAKE_IPXFER_LOG", z_path(&self.log))
+            .env("FAKE_SC_COUNTER", z_path(&self.sc_counter))
             .env(
                 "FAKE_AGENT_CERT",
                 format!("{}OfcNTCer.dat", self.agent_windows_dir),
@@ -270,6 +282,23 @@ impl Scene {
         )
     }
 
+    /// How many times `sc query` was asked.
+    fn sc_queries(&self) -> u32 {
+        std::fs::read_to_string(&self.sc_counter)
+            .map(|t| t.trim().parse().unwrap())
+            .unwrap_or(0)
+    }
+
+    /// The agent's OfcNTCer.dat becomes `bytes`.
+    fn agent_holds_bytes(&self, bytes: &[u8]) {
+        std::fs::write(&self.agent_cert, bytes).unwrap();
+    }
+
+    /// The receipt line of the latest run.
+    fn last_receipt(&self) -> String {
+        self.receipts().pop().expect("a receipt")
+    }
+
     fn status(&self) -> String {
         let store = Store::open(&self.db).unwrap();
         store
@@ -325,6 +354,25 @@ fn repairs_with_a_prompted_password_and_checks_afterwards() {
         field(&receipts[0], "before").to_uppercase(),
         certmend_sha256(&scene.old_cert)
     );
+    // The same bytes: the SHA-256 check matched; the thumbprint certutil found is the
+    // server's; the agent service answered RUNNING at once.
+    assert_eq!(field(&receipts[0], "check"), "sha256");
+    assert_eq!(
+        field(&receipts[0], "thumbprint").to_uppercase(),
+        thumbprint(&scene.new_cert)
+    );
+    assert_eq!(field(&receipts[0], "service"), "running");
+    assert_eq!(field(&receipts[0], "waited"), "0");
+    assert_eq!(
+        field(&receipts[0], "server"),
+        "",
+        "seed syntax: no server check"
+    );
+    assert_eq!(
+        scene.sc_queries(),
+        2,
+        "sc query: is there a service, is it running"
+    );
 
     let (code, report) = scene.read_back();
     assert_eq!(code, 0, "{report}");
@@ -347,6 +395,40 @@ fn repairs_with_a_prompted_password_and_checks_afterwards() {
 fn certmend_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode_upper(sha2::Sha256::digest(bytes))
+}
+
+/// The SHA-1 thumbprint certmend reads from a certificate (DER or PEM).
+fn thumbprint(cert: &[u8]) -> String {
+    certmend_core::cert::parse(cert)
+        .unwrap()
+        .info()
+        .sha1_thumbprint
+        .clone()
+}
+
+/// `der` as PEM: base64 in 64-character lines ending in `eol`.
+fn pem(der: &[u8], eol: &str) -> Vec<u8> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| n << 8 | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut text = format!("-----BEGIN CERTIFICATE-----{eol}");
+    for line in b64.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap());
+        text.push_str(eol);
+    }
+    text.push_str(&format!("-----END CERTIFICATE-----{eol}"));
+    // The test's own encoder, checked by certmend's reader: the same certificate.
+    assert_eq!(thumbprint(text.as_bytes()), thumbprint(der));
+    text.into_bytes()
 }
 
 #[test]
@@ -403,6 +485,12 @@ fn a_certificate_that_does_not_change_is_caught_despite_exit_0() {
     let receipt = &scene.receipts()[0];
     assert_eq!(field(receipt, "result"), "CERT_STILL_DIFFERENT");
     assert_eq!(field(receipt, "ipxfer_exit"), "0");
+    // Neither check matched; the thumbprint found is the old certificate's.
+    assert_eq!(field(receipt, "check"), "none");
+    assert_eq!(
+        field(receipt, "thumbprint").to_uppercase(),
+        thumbprint(&scene.old_cert)
+    );
     scene.read_back();
     assert_eq!(scene.status(), "reinstall_recommended");
 }
@@ -556,4 +644,322 @@ fn a_japanese_script_speaks_japanese_in_a_japanese_locale() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("修復完了"), "{out}");
     assert_eq!(scene.agent_holds(), "new");
+}
+
+/// Trend's check is the certificate's thumbprint, not the file's bytes (KA-0010504):
+/// an agent that keeps the server's certificate as PEM holds it. The thumbprint is over
+/// the DER, so "same certificate, other bytes" means another encoding of the same DER:
+/// PEM, with either line end. A DER file with other bytes is another certificate.
+#[test]
+fn a_pem_copy_of_the_server_certificate_is_the_same_certificate() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    let expected = thumbprint(&scene.new_cert);
+
+    // /check: the agent holds the server's certificate as PEM with LF line ends.
+    let held = pem(&scene.new_cert, "\n");
+    scene.agent_holds_bytes(&held);
+    let (code, out) = scene.run("repair.cmd /check", "", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("MATCHES") && out.contains("encoded differently"),
+        "{out}"
+    );
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "MATCHES");
+    assert_eq!(field(&receipt, "check"), "thumbprint");
+    assert_eq!(field(&receipt, "thumbprint").to_uppercase(), expected);
+    assert_eq!(
+        field(&receipt, "before").to_uppercase(),
+        certmend_sha256(&held),
+        "the file's own bytes differ"
+    );
+
+    // A repair after which the agent's copy is PEM with CRLF line ends (IpXfer runs and
+    // leaves it so): REPAIRED, not CERT_STILL_DIFFERENT.
+    scene.agent_holds_bytes(&pem(&scene.new_cert, "\r\n"));
+    let (code, out) = scene.run(
+        "repair.cmd",
+        "\r\n",
+        &[ADMIN, ("FAKE_IPXFER_MODE", "nochange")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("REPAIRED"), "{out}");
+    assert_eq!(scene.ipxfer_calls().len(), 1);
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "REPAIRED");
+    assert_eq!(field(&receipt, "check"), "thumbprint");
+    assert_eq!(field(&receipt, "thumbprint").to_uppercase(), expected);
+    let (code, report) = scene.read_back();
+    assert_eq!(code, 0, "{report}");
+    let applied = report["applied"].as_array().unwrap();
+    let repaired = applied.iter().find(|a| a["result"] == "REPAIRED").unwrap();
+    assert_eq!(repaired["check"], "thumbprint");
+    assert_eq!(repaired["thumbprint"], expected.as_str());
+    assert_eq!(scene.status(), "repaired");
+    // The store keeps what the check found (the event of each receipt read).
+    let store = Store::open(&scene.db).unwrap();
+    let events = store.events(None).unwrap();
+    let read = events
+        .iter()
+        .filter_map(|e| e.detail.as_ref())
+        .find(|d| d["result"] == "REPAIRED")
+        .unwrap();
+    assert_eq!(read["matched_by"], "thumbprint");
+    assert_eq!(read["thumbprint"], expected.as_str());
+
+    // The old certificate as PEM is still another certificate, and its thumbprint is
+    // what the receipt records.
+    scene.agent_holds_bytes(&pem(&scene.old_cert, "\r\n"));
+    let (code, out) = scene.run("repair.cmd /check", "", &[]);
+    assert_eq!(code, 1, "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "DIFFERS");
+    assert_eq!(field(&receipt, "check"), "none");
+    assert_eq!(
+        field(&receipt, "thumbprint").to_uppercase(),
+        thumbprint(&scene.old_cert)
+    );
+}
+
+/// certutil -dump as older Windows prints it (bytes with spaces, no sha256 lines) and
+/// with labels repair.cmd does not know (here full-width parentheses, as a translation
+/// might have them): the server's thumbprint as a whole value still counts.
+#[test]
+fn the_thumbprint_is_read_from_older_and_unknown_certutil_formats() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    let expected = thumbprint(&scene.new_cert);
+    let legacy = ("FAKE_CERTUTIL_FORMAT", "legacy");
+    scene.agent_holds_bytes(&pem(&scene.new_cert, "\r\n"));
+    let (code, out) = scene.run("repair.cmd /check", "", &[legacy]);
+    assert_eq!(code, 0, "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "check"), "thumbprint");
+    assert_eq!(field(&receipt, "thumbprint").to_uppercase(), expected);
+    // The spaced value of another certificate is read and recorded, not matched.
+    scene.agent_holds_bytes(&scene.old_cert);
+    let (code, _) = scene.run("repair.cmd /check", "", &[legacy]);
+    assert_eq!(code, 1);
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "check"), "none");
+    assert_eq!(
+        field(&receipt, "thumbprint").to_uppercase(),
+        thumbprint(&scene.old_cert)
+    );
+    // The SHA-256 of spaced -hashfile output still matches the same bytes.
+    scene.agent_holds_bytes(&scene.new_cert);
+    let (code, _) = scene.run("repair.cmd /check", "", &[legacy]);
+    assert_eq!(code, 0);
+    assert_eq!(field(&scene.last_receipt(), "check"), "sha256");
+
+    // Labels the script cannot parse: matched by value; another certificate's
+    // thumbprint then cannot be named (the receipt leaves it empty).
+    let unknown = ("FAKE_CERTUTIL_FORMAT", "fullwidth");
+    scene.agent_holds_bytes(&pem(&scene.new_cert, "\n"));
+    let (code, out) = scene.run("repair.cmd /check", "", &[unknown]);
+    assert_eq!(code, 0, "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "check"), "thumbprint");
+    assert_eq!(field(&receipt, "thumbprint"), expected);
+    scene.agent_holds_bytes(&pem(&scene.old_cert, "\n"));
+    let (code, _) = scene.run("repair.cmd /check", "", &[unknown]);
+    assert_eq!(code, 1);
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "check"), "none");
+    assert_eq!(field(&receipt, "thumbprint"), "");
+}
+
+/// A Japanese Windows: certutil answers in Japanese, in CP932 (the stand-in follows the
+/// Windows UI language, as certutil does), and the Japanese script reads both its
+/// -hashfile and its -dump output.
+#[test]
+fn a_japanese_certutil_is_read_by_a_japanese_script() {
+    let _serial = serial();
+    let w = world();
+    let scene = Scene::new(
+        "stick",
+        false,
+        Password::Prompt,
+        IpXferSyntax::Seed,
+        ScriptLanguage::Ja,
+    );
+    let locale = w.locale.to_str().unwrap().to_string();
+    let japanese = [("LOCPATH", locale.as_str()), ("LANG", "ja_JP.UTF-8")];
+
+    // What the stand-in prints there, to be sure this test reads Japanese output.
+    let mut dump = w.prefix.wine();
+    dump.arg(z_path(&w.tools.join("certutil.exe")))
+        .arg("-dump")
+        .arg(format!("{}OfcNTCer.dat", scene.agent_windows_dir));
+    for (k, v) in japanese {
+        dump.env(k, v);
+    }
+    let printed = w
+        .prefix
+        .run(&mut dump, None, Duration::from_secs(60), "certutil -dump");
+    let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&printed.stdout);
+    assert!(!bad, "CP932: {}", printed.describe());
+    assert!(
+        text.contains(&format!(
+            "証明書のハッシュ(sha1): {}",
+            thumbprint(&scene.old_cert).to_lowercase()
+        )),
+        "{text}"
+    );
+    assert!(text.contains("CertUtil: -dump コマンドは正常に完了しました。"));
+
+    // Same bytes (Japanese -hashfile), then PEM (Japanese -dump).
+    scene.agent_holds_bytes(&scene.new_cert);
+    let (code, out) = scene.run("repair.cmd /check", "", &japanese);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("一致"), "{out}");
+    assert_eq!(field(&scene.last_receipt(), "check"), "sha256");
+    scene.agent_holds_bytes(&pem(&scene.new_cert, "\r\n"));
+    let (code, out) = scene.run("repair.cmd /check", "", &japanese);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("同じ証明書"), "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "check"), "thumbprint");
+    assert_eq!(
+        field(&receipt, "thumbprint").to_uppercase(),
+        thumbprint(&scene.new_cert)
+    );
+}
+
+/// IpXfer restarts the agent service (KA-0006149): the script waits until `sc query
+/// ntrtscan` says RUNNING (here after STOPPED and START_PENDING), then checks; a service
+/// that cannot be queried is not waited for.
+#[test]
+fn a_slow_agent_service_is_waited_for() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    // Queries 1-3 are not RUNNING: the existence check and two polls, then RUNNING.
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN, ("FAKE_SC_PENDING", "3")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Waiting for the agent service"), "{out}");
+    assert_eq!(scene.sc_queries(), 4);
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "service"), "running");
+    assert_eq!(field(&receipt, "waited"), "2");
+    assert_eq!(field(&receipt, "result"), "REPAIRED");
+
+    // No such service: no wait at all.
+    let (code, out) = scene.run(
+        "repair.cmd",
+        "\r\n",
+        &[ADMIN, ("FAKE_SC_SERVICE", "absent")],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("Waiting"), "{out}");
+    assert_eq!(scene.sc_queries(), 5, "asked once");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "service"), "absent");
+    assert_eq!(field(&receipt, "waited"), "0");
+    scene.read_back();
+    assert_eq!(scene.status(), "repaired");
+}
+
+/// With the XG syntax the agent's registry value Server is compared with `-s`: the
+/// certificate decides the repair, a different server is a warning the receipts report.
+#[test]
+fn the_xg_syntax_checks_the_server_named_in_the_agents_registry() {
+    let _serial = serial();
+    let scene = Scene::new(
+        "stick",
+        false,
+        Password::Prompt,
+        IpXferSyntax::Xg {
+            server: "apex.example.local".into(),
+            http_port: 8080,
+            https_port: 4343,
+            agent_port: 21112,
+        },
+        ScriptLanguage::En,
+    );
+    let server = |value: &str| {
+        world()
+            .prefix
+            .set_reg_string(View::Bits32, AGENT_KEY, "Server", value)
+    };
+    server("APEX.example.local");
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("WARNING"), "{out}");
+    assert_eq!(field(&scene.last_receipt(), "server"), "match");
+    let (code, report) = scene.read_back();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["applied"][0]["server"], "match");
+
+    server("old-apex.example.local");
+    let (code, out) = scene.run("repair.cmd /check", "", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("WARNING") && out.contains("MATCHES"), "{out}");
+    assert_eq!(field(&scene.last_receipt(), "server"), "differs");
+    let (code, report) = scene.read_back();
+    assert_eq!(code, 1, "something to look at: {report}");
+    assert_eq!(report["applied"][0]["server"], "differs");
+    assert_eq!(scene.status(), "repaired");
+
+    wine(&["reg", "delete", AGENT_KEY, "/v", "Server", "/f", "/reg:32"]);
+    let (code, _) = scene.run("repair.cmd /check", "", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(field(&scene.last_receipt(), "server"), "missing");
+}
+
+/// The certificate's names (in certutil's dump) and the registry are the agent's text:
+/// none of it may run, however it is quoted.
+#[test]
+fn text_from_the_agent_never_runs_as_code() {
+    let _serial = serial();
+    let w = world();
+    let marker = |n: u32| w.prefix.drive_c().join(format!("injected-{n}.txt"));
+    let attack = |n: u32| {
+        format!(
+            r#"CN=x(sha1): " & echo INJECTED>C:\injected-{n}.txt & " %PATH% ^& !x! (sha1): ) & echo INJECTED>C:\injected-{n}.txt"#
+        )
+    };
+    let scene = Scene::new(
+        "stick",
+        false,
+        Password::Prompt,
+        IpXferSyntax::Xg {
+            server: "apex.example.local".into(),
+            http_port: 8080,
+            https_port: 4343,
+            agent_port: 21112,
+        },
+        ScriptLanguage::En,
+    );
+    scene.agent_holds_bytes(&pem(&scene.new_cert, "\r\n"));
+    w.prefix
+        .set_reg_string(View::Bits64, AGENT_KEY, "Server", &attack(3));
+    let subject = attack(1);
+    let subject_last = attack(2);
+    // The hostile line in the subject (before the hash lines, as certutil prints it),
+    // then also after them, where it is the last "(sha1)" line the script reads.
+    for (env, n) in [
+        (vec![("FAKE_CERTUTIL_SUBJECT", subject.as_str())], 1),
+        (
+            vec![
+                ("FAKE_CERTUTIL_SUBJECT", subject_last.as_str()),
+                ("FAKE_CERTUTIL_SUBJECT_LAST", "1"),
+            ],
+            2,
+        ),
+    ] {
+        let (code, out) = scene.run("repair.cmd /check", "", &env);
+        assert_eq!(code, 0, "{out}");
+        assert!(!out.contains("INJECTED"), "{out}");
+        assert!(!marker(n).exists(), "the dump's text ran");
+        let receipt = scene.last_receipt();
+        assert_eq!(field(&receipt, "check"), "thumbprint", "{receipt}");
+        assert_eq!(
+            field(&receipt, "thumbprint").to_uppercase(),
+            thumbprint(&scene.new_cert)
+        );
+        assert_eq!(field(&receipt, "server"), "differs");
+    }
+    assert!(!marker(3).exists(), "the registry's text ran");
+    wine(&["reg", "delete", AGENT_KEY, "/v", "Server", "/f", "/reg:64"]);
 }

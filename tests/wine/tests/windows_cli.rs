@@ -1298,6 +1298,108 @@ fn certificate_manager_japanese_output_is_shown_decoded_on_a_japanese_server() {
     );
 }
 
+/// Exit 0 and no list written: undocumented by Trend (it may mean that no agent is
+/// mismatched), so the CLI reports it as its own outcome with the tool's output and
+/// exit status 0, never as a failure; nothing is imported.
+#[test]
+fn certificate_manager_writing_no_list_is_reported_as_its_own_outcome() {
+    let _serial = serial();
+    let w = world();
+    w.reset();
+    let (dir, dir_linux) = w.test_dir("cm-none");
+    let db = format!(r"{dir}\state.sqlite3");
+    w.install_server(APEX_X86);
+    let logs = CmLogs::new(&dir_linux);
+    let out = run_certificate_manager(w, &db, &logs, "none", &[]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert!(logs.args().starts_with("[-l]["), "{}", logs.args());
+    let doc = json(&out);
+    assert_eq!(doc["code"], "certificate_manager.nothing_listed", "{doc}");
+    assert_eq!(doc["certificate_manager"]["outcome"], "nothing_listed");
+    assert_eq!(doc["certificate_manager"]["output"], "No list written.");
+    assert_eq!(doc["server"]["install_folder"], APEX_X86);
+    assert!(
+        doc["message"].as_str().unwrap().contains(
+            "CertificateManager wrote no list: it may mean no agent is mismatched \
+             (Trend does not document this case) (output: No list written.)"
+        ),
+        "{doc}"
+    );
+    assert_eq!(out.stderr_text(), "", "{}", out.describe());
+
+    // The same as text.
+    let work = w.linux_path(r"C:\work");
+    let env = logs.env("none");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = w.certmend_with(
+        &[
+            "--db",
+            &db,
+            "import",
+            "--run-certificate-manager",
+            "--server",
+            APEX_X86,
+        ],
+        &env,
+        &work,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let text = out.stdout_text();
+    assert!(
+        text.starts_with(
+            "CertificateManager wrote no list: it may mean no agent is mismatched \
+             (Trend does not document this case).\n"
+        ) && text.contains("  Output      No list written.\n"),
+        "{text}"
+    );
+    assert!(statuses(w, &db).is_empty(), "nothing imported");
+}
+
+/// A list that starts with a title line and a blank line: the header row is found
+/// below them (its tabs, not the title, decide the delimiter), the title is reported
+/// as skipped with its line number, and only the real agents are imported.
+#[test]
+fn certificate_manager_list_with_a_title_line_imports_the_agents_and_reports_the_title() {
+    let _serial = serial();
+    let w = world();
+    w.reset();
+    let (dir, dir_linux) = w.test_dir("cm-title");
+    let db = format!(r"{dir}\state.sqlite3");
+    w.install_server(APEX_X86);
+    let logs = CmLogs::new(&dir_linux);
+    let out = run_certificate_manager(w, &db, &logs, "title", &[]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let report = json(&out);
+    assert_eq!(report["encoding"], "utf-16le");
+    assert_eq!(report["delimiter"], "\t");
+    assert_eq!(report["header"], true);
+    assert_eq!(
+        report["columns"],
+        serde_json::json!(["コンピュータ名", "IPアドレス", "ドメイン", "GUID"])
+    );
+    assert_eq!(
+        report["skipped_preamble"],
+        serde_json::json!([{ "line": 1, "text": "Agents with invalid certificate 2026/12/04" }])
+    );
+    assert_eq!(
+        (&report["rows"], &report["agents"], &report["rejected"]),
+        (&2.into(), &2.into(), &serde_json::json!([]))
+    );
+    let agents = statuses(w, &db);
+    assert_eq!(
+        agents.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["CM-PC-101", "CM-PC-102"]
+    );
+    let out = w.certmend(&["--db", &db, "--json", "agents", "--search", "CM-PC-101"]);
+    let doc = json(&out);
+    assert_eq!(doc["agents"][0]["ip"], "10.31.0.1");
+    assert_eq!(doc["agents"][0]["domain"], "営業部");
+    assert_eq!(
+        doc["agents"][0]["guid"],
+        "6f1c2a9e-0101-4c1d-9a55-000000000101"
+    );
+}
+
 // ---------------------------------------------------------------------------------
 // drives
 
@@ -1804,4 +1906,141 @@ fn a_second_export_to_a_stick_in_use_is_refused_and_the_first_completes() {
     }
     assert!(temp_folders(&stick).is_empty(), "no temporary folder left");
     assert!(statuses(w, &db).values().all(|s| s == "bundle_exported"));
+}
+
+// ---------------------------------------------------------------------------------
+// The server's version (Server_Version, ServicePack_Build) and the IpXfer syntax
+
+/// Imports a one-agent list for the server at `install` (Windows path) into `db`.
+fn import_one_agent(w: &World, db: &str, dir_linux: &Path, dir: &str, install: &str, agent: &str) {
+    std::fs::write(
+        dir_linux.join("one.csv"),
+        format!("Computer Name,IP Address\r\n{agent},10.9.8.7\r\n"),
+    )
+    .unwrap();
+    let list = format!(r"{dir}\one.csv");
+    let out = w.certmend(&["--db", db, "--json", "import", &list, "--server", install]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+}
+
+#[test]
+fn detect_and_bundle_read_the_version_from_the_registry_and_choose_the_syntax_by_it() {
+    let _serial = serial();
+    let w = world();
+    w.reset();
+    let (dir, dir_linux) = w.test_dir("version");
+    let db = format!(r"{dir}\state.sqlite3");
+    // An Apex One upgraded from OfficeScan keeps its folder; a 32-bit key (WOW6432Node).
+    const INSTALL: &str = r"C:\Custom\TM\OfficeScan";
+    w.install_server(INSTALL);
+    w.set_local_path(View::Bits32, &format!(r"{INSTALL}\PCCSRV\"));
+    w.prefix
+        .set_reg_string(View::Bits32, INFO_KEY, "Server_Version", "14.0");
+    w.prefix
+        .set_reg_string(View::Bits32, INFO_KEY, "ServicePack_Build", "8378");
+
+    let (out, doc) = w.detect(&db, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(found(&doc), [(INSTALL.to_string(), "registry".to_string())]);
+    assert_eq!(
+        doc["servers"][0]["version"],
+        serde_json::json!({
+            "server_version": "14.0",
+            "service_pack_build": "8378",
+            "registry_key": r"HKLM\SOFTWARE\WOW6432Node\TrendMicro\OfficeScan\service\Information",
+        })
+    );
+    let text = w.certmend(&["--db", &db, "detect"]);
+    assert_eq!(text.code, Some(0), "{}", text.describe());
+    assert!(
+        text.stdout_text().contains(
+            "\n  Version  14.0, build 8378 (HKLM\\SOFTWARE\\WOW6432Node\\TrendMicro\\OfficeScan\\service\\Information)\n"
+        ),
+        "{}",
+        text.stdout_text()
+    );
+    // The folder opened by path finds its key too.
+    let out = w.certmend(&["--db", &db, "--json", "server", "show", INSTALL]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(json(&out)["server"]["version"]["server_version"], "14.0");
+
+    // --ipxfer-syntax auto (the default): Apex One's documented XG form, values from
+    // the server's ofcscan.ini, and the manifest says why.
+    import_one_agent(w, &db, &dir_linux, &dir, INSTALL, "PC-VER-01");
+    let bundle = |out_dir: &str| {
+        let out = w.certmend(&[
+            "--db",
+            &db,
+            "--json",
+            "bundle",
+            "--server",
+            INSTALL,
+            "--out",
+            out_dir,
+            "--agent",
+            "PC-VER-01",
+        ]);
+        assert_eq!(out.code, Some(0), "{}", out.describe());
+        json(&out)
+    };
+    let report = bundle(&format!(r"{dir}\apex"));
+    assert_eq!(report["ipxfer"]["syntax"], "xg", "{report}");
+    assert_eq!(report["ipxfer"]["reason"], "apex_one");
+    assert_eq!(report["ipxfer"]["follows_version"], true);
+    assert_eq!(report["ipxfer"]["service_pack_build"], "8378");
+    let folder = dir_linux.join("apex").join("PC-VER-01");
+    let script = std::fs::read_to_string(folder.join("repair.cmd")).unwrap();
+    assert!(
+        script.contains(
+            "\"%TOOLS%%IPXFER%\" -s \"demo-apexone.example.local\" -p 8080 -sp 4343 -c 21112 -e "
+        ),
+        "{script}"
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["options"]["ipxfer_syntax"]["form"], "xg");
+    assert_eq!(manifest["options"]["ipxfer_choice"], report["ipxfer"]);
+
+    // OfficeScan 11.0: documented with -p for the password, which certmend does not
+    // write: the seed form, and the reason says so.
+    w.prefix
+        .set_reg_string(View::Bits32, INFO_KEY, "Server_Version", "11.0");
+    let report = bundle(&format!(r"{dir}\osce11"));
+    assert_eq!(report["ipxfer"]["syntax"], "seed", "{report}");
+    assert_eq!(report["ipxfer"]["reason"], "officescan_11");
+    let script = std::fs::read_to_string(dir_linux.join("osce11/PC-VER-01/repair.cmd")).unwrap();
+    assert!(!script.contains(" -sp "), "{script}");
+}
+
+#[test]
+fn detect_reads_a_numeric_build_and_says_when_the_key_has_no_version() {
+    let _serial = serial();
+    let w = world();
+    w.reset();
+    let (db, _) = w.test_dir("version-dword");
+    let db = format!(r"{db}\state.sqlite3");
+    w.install_server(APEX_X86);
+    w.set_local_path(View::Bits64, &format!(r"{APEX_X86}\PCCSRV\"));
+    // The values' types are undocumented: a build stored as a number is read too.
+    w.prefix.import_reg(&format!(
+        "[{}]\r\n\"ServicePack_Build\"=dword:000020ba\r\n",
+        View::Bits64.key(INFO_KEY)
+    ));
+    let (out, doc) = w.detect(&db, &[]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(
+        doc["servers"][0]["version"],
+        serde_json::json!({
+            "server_version": null,
+            "service_pack_build": "8378",
+            "registry_key": INFO_KEY,
+        })
+    );
+    let text = w.certmend(&["--db", &db, "detect"]).stdout_text();
+    assert!(
+        text.contains(&format!(
+            "\n  Version  unknown ({INFO_KEY} has no Server_Version, build 8378)\n"
+        )),
+        "{text}"
+    );
 }

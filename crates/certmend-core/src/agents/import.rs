@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use super::encoding::{self, EncodingError, ListEncoding};
-use super::{read_list, Column, ListError, ListItem, Rejected};
+use super::{read_list, Column, ListError, ListItem, Rejected, SkippedLine};
 use crate::progress::{Cancel, Progress};
 use crate::store::{ImportCounts, ImportMeta, ImportRow, Store, StoreError};
 use crate::ErrorCode;
@@ -67,7 +67,11 @@ pub struct ImportReport {
     pub header: bool,
     pub columns: Vec<String>,
     pub recognised: Vec<Option<Column>>,
-    /// Data lines read (the header and blank lines not counted).
+    /// Lines with text before the header row (a title, a summary), skipped: never agents.
+    pub skipped_preamble: Vec<SkippedLine>,
+    /// No computer-name column but a GUID column: agents are named by their GUID.
+    pub named_by_guid: bool,
+    /// Data lines read (the header, lines before it and blank lines not counted).
     pub rows: i64,
     /// Distinct agents this file names.
     pub agents: i64,
@@ -181,6 +185,8 @@ impl ImportReport {
             header: false,
             columns: Vec::new(),
             recognised: Vec::new(),
+            skipped_preamble: Vec::new(),
+            named_by_guid: false,
             rows: 0,
             agents: 0,
             duplicates: 0,
@@ -272,6 +278,8 @@ pub fn import_list(
         header: shape.header,
         columns: shape.columns,
         recognised: shape.recognised,
+        skipped_preamble: shape.skipped_preamble,
+        named_by_guid: shape.named_by_guid,
         rows,
         agents,
         duplicates,
@@ -372,6 +380,51 @@ mod tests {
             .map(|e| e.kind)
             .collect();
         assert!(!kinds.contains(&"list.imported".to_string()));
+    }
+
+    /// A list with a GUID column and no name column: agents are stored and shown by
+    /// their GUID, and a later list writing the same GUIDs with braces or in another
+    /// letter case names the same agents.
+    #[test]
+    fn agents_of_a_guid_only_list_are_kept_by_guid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, server) = store_with_server(tmp.path());
+        let import = |store: &mut Store, name: &str, text: &str| {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            import_list(store, server, &path, &NoProgress, &Cancel::new()).unwrap()
+        };
+        let a = import(
+            &mut store,
+            "a.csv",
+            "Agents with invalid certificate 2026/12/04\nGUID,IP Address\nAB-01,10.0.0.1\nab-02,10.0.0.2\n",
+        );
+        assert!(a.named_by_guid);
+        assert_eq!(a.skipped_preamble.len(), 1);
+        assert_eq!((a.rows, a.agents, a.new_agents), (2, 2, 2));
+        let rows = store.agents(&Default::default()).unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.name.as_str(), r.guid.as_deref(), r.ip.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("AB-01", Some("ab-01"), Some("10.0.0.1")),
+                ("ab-02", Some("ab-02"), Some("10.0.0.2"))
+            ]
+        );
+        let b = import(&mut store, "b.csv", "GUID,IP Address\n{ab-01},10.0.0.9\n");
+        assert_eq!((b.agents, b.new_agents, b.resolved), (1, 0, 1));
+        let rows = store.agents(&Default::default()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (
+                rows[0].guid.as_deref(),
+                rows[0].status.as_str(),
+                rows[0].ip.as_deref()
+            ),
+            (Some("ab-01"), "mismatched", Some("10.0.0.9"))
+        );
+        assert_eq!(rows[1].status, "resolved");
     }
 
     #[test]

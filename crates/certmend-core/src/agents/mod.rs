@@ -1,9 +1,13 @@
 //! Reading CertificateManager `-l` lists of agents with mismatched certificates.
 //!
-//! The format is undocumented (see DOMAIN.md), so it is read defensively: encoding and
-//! delimiter are detected, columns are found by their header names in English or
-//! Japanese, and every line ends up as an agent or as a rejection with its line number
-//! and reason. The text is streamed: a 100,000-agent list is never held in memory.
+//! The format is undocumented (see DOMAIN.md): Trend's KB (KA-0004099) names the command
+//! but shows no output, and no public sample exists, so its columns, header language
+//! and any title or summary line before the header are unknown. It is read
+//! defensively: encoding and delimiter are detected, the header row is searched for in
+//! the first lines (lines before it are skipped and reported, never taken as agents),
+//! columns are found by their header names in English or Japanese, and every line after
+//! the header ends up as an agent or as a rejection with its line number and reason.
+//! The text is streamed: a 100,000-agent list is never held in memory.
 
 pub mod encoding;
 pub mod import;
@@ -15,7 +19,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 pub use encoding::ListEncoding;
-use records::{detect_delimiter, Record, RecordSplitter};
+use records::{detect_delimiter, field_count, Record, RecordSplitter};
 
 /// The columns certmend understands; any other column is kept as an extra field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,6 +98,8 @@ pub fn column_for_header(name: &str) -> Option<Column> {
 pub struct ListAgent {
     /// The line the record starts on.
     pub line: u64,
+    /// The computer name; in a list with a GUID column and no name column, the GUID
+    /// (without braces, letter case as written): the agent is known by it.
     pub name: String,
     pub ip: Option<String>,
     pub domain: Option<String>,
@@ -156,7 +162,25 @@ pub struct ListShape {
     pub columns: Vec<String>,
     /// Which column each header name was taken as (`null` for extras).
     pub recognised: Vec<Option<Column>>,
+    /// Lines with text before the header row (a title, a date, a summary): skipped,
+    /// never agents. Empty without a header.
+    pub skipped_preamble: Vec<SkippedLine>,
+    /// The header has a GUID column and no computer-name column: each agent is named
+    /// by its GUID.
+    pub named_by_guid: bool,
 }
+
+/// A line that was read past, with its number and text (shortened).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedLine {
+    pub line: u64,
+    pub text: String,
+}
+
+/// How many lines with text (blank lines not counted) are searched for the header row.
+/// A title, a date and a summary fit well within it; a header further down is not
+/// looked for, and the list is read as having none.
+pub const HEADER_SEARCH_LINES: usize = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListError<E: std::error::Error + 'static> {
@@ -164,7 +188,7 @@ pub enum ListError<E: std::error::Error + 'static> {
     Io(#[from] io::Error),
     #[error(
         "the header names no computer-name column (looked for e.g. \"Computer Name\", \"Endpoint\", \
-         \"コンピュータ名\"); its columns are: {columns}"
+         \"コンピュータ名\") and no GUID column; its columns are: {columns}"
     )]
     NoNameColumn { columns: String },
     #[error(transparent)]
@@ -187,8 +211,9 @@ where
     let mut decoder = encoding.encoding().new_decoder_with_bom_removal();
     let mut bytes = vec![0u8; CHUNK];
     let mut text = String::with_capacity(CHUNK * 3 + 16);
-    let mut pending = String::new(); // text read before the delimiter is known
-    let mut search = HeaderSearch::default();
+    let mut pending = String::new(); // text read before the header row is known
+    let mut search = HeaderSearch::new();
+    let mut skipped_preamble = Vec::new();
     // Decided by the header line, before the first record may be complete.
     let mut delimiter = ',';
     let mut splitter: Option<RecordSplitter> = None;
@@ -241,10 +266,12 @@ where
             }
             None => {
                 pending.push_str(&text);
-                if let Some(header) = first_non_blank_line(&pending, &mut search, last) {
-                    delimiter = detect_delimiter(header);
-                    let mut s = RecordSplitter::new(delimiter);
-                    s.feed(&pending);
+                if search.scan(&pending, last) {
+                    let start = search.start(&pending);
+                    delimiter = start.delimiter;
+                    skipped_preamble = start.skipped;
+                    let mut s = RecordSplitter::starting_at(delimiter, start.line);
+                    s.feed(&pending[start.offset..]);
                     pending = String::new();
                     let records = s.take();
                     splitter = Some(s);
@@ -260,49 +287,252 @@ where
         let records = s.finish();
         handle(records, &mut mapper, &mut shape, delimiter)?;
     }
-    Ok(shape.unwrap_or(ListShape {
+    let mut shape = shape.unwrap_or(ListShape {
         encoding,
         delimiter,
         header: false,
         columns: Vec::new(),
         recognised: Vec::new(),
-    }))
+        skipped_preamble: Vec::new(),
+        named_by_guid: false,
+    });
+    if shape.header {
+        shape.skipped_preamble = skipped_preamble;
+    }
+    Ok(shape)
 }
 
-/// How far the search for the header line got in the text read so far.
-#[derive(Default)]
+/// One physical line with text, found while searching for the header.
+#[derive(Debug, Clone, Copy)]
+struct LineSpan {
+    /// 1-based physical line number (CRLF, LF and a lone CR each end a line, as in
+    /// [`RecordSplitter`]).
+    number: u64,
+    start: usize,
+    /// Where its text ends (before the line break).
+    end: usize,
+    /// Where the next line starts.
+    next: usize,
+}
+
+/// The search for the header row: collects the first [`HEADER_SEARCH_LINES`] lines with
+/// text as it arrives. `text` only grows between calls; the search never reads again
+/// what an earlier call read (a file of blank lines read in chunks was quadratic).
 struct HeaderSearch {
-    /// Where the first line not yet known to be blank starts.
+    /// Where the line being looked at starts, and its number.
     line_start: usize,
+    line: u64,
     /// Up to where that line was searched for its end.
     scanned: usize,
+    /// Lines with text so far.
+    lines: Vec<LineSpan>,
+    /// Where the searched text ends: after the last line's break, or at the input's end.
+    end: usize,
 }
 
-/// The first line with any non-space text, once it is complete (or the input ended).
-/// `text` only grows between calls; `search` keeps each call from reading again what
-/// an earlier one read (a file of blank lines read in chunks was quadratic).
-fn first_non_blank_line<'t>(
-    text: &'t str,
-    search: &mut HeaderSearch,
-    at_end: bool,
-) -> Option<&'t str> {
-    loop {
-        match text[search.scanned..].find('\n') {
-            Some(i) => {
-                let end = search.scanned + i;
-                let line = text[search.line_start..end].trim_end_matches('\r');
-                if !line.trim().is_empty() {
-                    return Some(line);
+/// Where record splitting starts, once the header search is over.
+struct Start {
+    offset: usize,
+    line: u64,
+    delimiter: char,
+    skipped: Vec<SkippedLine>,
+}
+
+impl HeaderSearch {
+    fn new() -> Self {
+        Self {
+            line_start: 0,
+            line: 1,
+            scanned: 0,
+            lines: Vec::new(),
+            end: 0,
+        }
+    }
+
+    /// Reads on in `text`; true once enough lines are known (or the input ended).
+    fn scan(&mut self, text: &str, at_end: bool) -> bool {
+        while self.lines.len() < HEADER_SEARCH_LINES {
+            let Some(i) = text[self.scanned..].find(['\r', '\n']) else {
+                if !at_end {
+                    self.scanned = text.len();
+                    return false;
                 }
-                search.line_start = end + 1;
-                search.scanned = end + 1;
+                if !text[self.line_start..].trim().is_empty() {
+                    self.lines.push(LineSpan {
+                        number: self.line,
+                        start: self.line_start,
+                        end: text.len(),
+                        next: text.len(),
+                    });
+                }
+                self.end = text.len();
+                return true;
+            };
+            let at = self.scanned + i;
+            let next = if text[at..].starts_with("\r\n") {
+                at + 2
+            } else if text[at..].starts_with('\r') && at + 1 == text.len() && !at_end {
+                // A CR as the last char read: an LF may follow in the next chunk.
+                self.scanned = at;
+                return false;
+            } else {
+                at + 1
+            };
+            if !text[self.line_start..at].trim().is_empty() {
+                self.lines.push(LineSpan {
+                    number: self.line,
+                    start: self.line_start,
+                    end: at,
+                    next,
+                });
             }
-            None if at_end => return Some(&text[search.line_start..]),
-            None => {
-                search.scanned = text.len();
-                return None;
+            self.line += 1;
+            self.line_start = next;
+            self.scanned = next;
+            self.end = next;
+        }
+        true
+    }
+
+    /// Picks the header row among the lines found (see [`choose_header`]): records start
+    /// there and every line with text before it is skipped. Without one, records start
+    /// at the top as before, the delimiter taken from the first line with text.
+    fn start(&self, text: &str) -> Start {
+        let window = &text[..self.end];
+        let candidates: Vec<Candidate> = self
+            .lines
+            .iter()
+            .map(|span| Candidate::read(window, *span))
+            .collect();
+        match choose_header(window, &candidates) {
+            Some(i) => Start {
+                offset: candidates[i].span.start,
+                line: candidates[i].span.number,
+                delimiter: candidates[i].delimiter,
+                skipped: candidates[..i]
+                    .iter()
+                    .map(|c| SkippedLine {
+                        line: c.span.number,
+                        text: records::shorten(&window[c.span.start..c.span.end]),
+                    })
+                    .collect(),
+            },
+            None => Start {
+                offset: 0,
+                line: 1,
+                delimiter: candidates.first().map_or(',', |c| c.delimiter),
+                skipped: Vec::new(),
+            },
+        }
+    }
+}
+
+/// A line with text, read as if it were the header row.
+struct Candidate {
+    span: LineSpan,
+    /// Detected from this line alone.
+    delimiter: char,
+    /// The record starting on this line (it may run over several lines).
+    record: Option<Record>,
+}
+
+impl Candidate {
+    fn read(window: &str, span: LineSpan) -> Self {
+        let delimiter = detect_delimiter(&window[span.start..span.end]);
+        let mut splitter = RecordSplitter::starting_at(delimiter, span.number);
+        // Most records end with their line; a quoted field may carry one further.
+        splitter.feed(&window[span.start..span.next]);
+        let mut records = splitter.take();
+        if records.is_empty() {
+            splitter.feed(&window[span.next..]);
+            records = splitter.take();
+        }
+        if records.is_empty() {
+            records = splitter.finish();
+        }
+        Candidate {
+            span,
+            delimiter,
+            record: records.into_iter().next(),
+        }
+    }
+
+    /// The known columns this record names when it reads as a header row: no reading
+    /// error, no IP address among its fields, and a computer-name or GUID column.
+    fn header_columns(&self) -> Option<Vec<Option<Column>>> {
+        let record = self.record.as_ref()?;
+        let columns = header_like(record)?;
+        let keyed = columns.contains(&Some(Column::Name)) || columns.contains(&Some(Column::Guid));
+        keyed.then_some(columns)
+    }
+}
+
+/// Which known column each field names, when `record` can be a header row at all: no
+/// reading error, and no IP address among its fields (a line holding one is data, even
+/// if a name in it reads like a column name: a computer called CLIENT).
+fn header_like(record: &Record) -> Option<Vec<Option<Column>>> {
+    if record.error.is_some() {
+        return None;
+    }
+    if record
+        .fields
+        .iter()
+        .any(|f| f.trim().parse::<IpAddr>().is_ok())
+    {
+        return None;
+    }
+    let columns: Vec<Option<Column>> = record.fields.iter().map(|f| column_for_header(f)).collect();
+    columns.iter().any(Option::is_some).then_some(columns)
+}
+
+/// The header row among the first lines with text, as an index into `candidates`.
+///
+/// Undocumented territory (no sample of CertificateManager's output exists), so the
+/// rules are chosen to keep headerless lists reading as they always did:
+/// - a header row names a computer-name or GUID column, holds no IP address and has at
+///   least two fields;
+/// - below the first line, it must also name two different known columns, or else
+///   differ in field count from every line above it: a line above with as many fields
+///   could be an agent of a headerless list in which a value happens to read like a
+///   column name ("PC-1,Sales" then "PC-2,Client");
+/// - of several, the one naming the most known columns wins, the first on a tie: a
+///   title such as "Endpoint,Certificate check,2026/12/04" names one, the header below
+///   it several;
+/// - a one-field header row counts only on the first line: a one-field line further
+///   down cannot be told from an agent named like a column (`HOST`).
+fn choose_header(window: &str, candidates: &[Candidate]) -> Option<usize> {
+    let mut best: Option<(usize, usize)> = None; // (index, known columns)
+    for (i, candidate) in candidates.iter().enumerate() {
+        let Some(columns) = candidate.header_columns() else {
+            continue;
+        };
+        if columns.len() < 2 {
+            continue;
+        }
+        let mut known = Vec::new();
+        for column in columns.iter().flatten() {
+            if !known.contains(column) {
+                known.push(*column);
             }
         }
+        let below_preamble_ok = i == 0
+            || known.len() >= 2
+            || candidates[..i].iter().all(|above| {
+                field_count(
+                    &window[above.span.start..above.span.end],
+                    candidate.delimiter,
+                ) != columns.len()
+            });
+        if below_preamble_ok && best.is_none_or(|(_, most)| known.len() > most) {
+            best = Some((i, known.len()));
+        }
+    }
+    match best {
+        Some((i, _)) => Some(i),
+        None => candidates
+            .first()
+            .and_then(Candidate::header_columns)
+            .map(|_| 0),
     }
 }
 
@@ -310,10 +540,13 @@ fn first_non_blank_line<'t>(
 struct Mapper {
     /// Column of each field position (None = extra), with header mode.
     columns: Vec<Option<Column>>,
-    /// Position of the name column (0 without a header).
+    /// Position of the name column (0 without a header; the GUID column when the
+    /// header has a GUID column and no name column).
     name_index: usize,
     names: Vec<String>,
     header: bool,
+    /// Agents are named by their GUID (no name column).
+    by_guid: bool,
 }
 
 impl Mapper {
@@ -323,22 +556,15 @@ impl Mapper {
         encoding: ListEncoding,
         delimiter: char,
     ) -> Result<(Self, ListShape, bool), ListError<E>> {
-        let recognised: Vec<Option<Column>> =
-            first.fields.iter().map(|f| column_for_header(f)).collect();
-        // A line holding an IP address is data, even if a name in it reads like a
-        // column name (a computer called CLIENT).
-        let holds_ip = first
-            .fields
-            .iter()
-            .any(|f| f.trim().parse::<IpAddr>().is_ok());
-        let any_known = !holds_ip && recognised.iter().any(Option::is_some);
-        let has_name = recognised.contains(&Some(Column::Name));
-        if first.error.is_none() && any_known {
-            if !has_name {
+        if let Some(recognised) = header_like(first) {
+            let has_name = recognised.contains(&Some(Column::Name));
+            let by_guid = !has_name && recognised.contains(&Some(Column::Guid));
+            if !has_name && !by_guid {
                 return Err(ListError::NoNameColumn {
                     columns: first.fields.join(", "),
                 });
             }
+            let key_column = if by_guid { Column::Guid } else { Column::Name };
             // A column name used twice: the first occurrence counts, later ones are extras.
             let mut seen = Vec::new();
             let columns: Vec<Option<Column>> = recognised
@@ -357,15 +583,18 @@ impl Mapper {
                 header: true,
                 columns: first.fields.iter().map(|f| f.trim().to_string()).collect(),
                 recognised: columns.clone(),
+                skipped_preamble: Vec::new(),
+                named_by_guid: by_guid,
             };
             let mapper = Mapper {
                 name_index: columns
                     .iter()
-                    .position(|c| *c == Some(Column::Name))
+                    .position(|c| *c == Some(key_column))
                     .unwrap_or(0),
                 columns,
                 names: shape.columns.clone(),
                 header: true,
+                by_guid,
             };
             return Ok((mapper, shape, true));
         }
@@ -375,12 +604,15 @@ impl Mapper {
             header: false,
             columns: Vec::new(),
             recognised: Vec::new(),
+            skipped_preamble: Vec::new(),
+            named_by_guid: false,
         };
         let mapper = Mapper {
             columns: Vec::new(),
             name_index: 0,
             names: Vec::new(),
             header: false,
+            by_guid: false,
         };
         Ok((mapper, shape, false))
     }
@@ -420,6 +652,16 @@ impl Mapper {
             .get(self.name_index)
             .map(|n| n.trim())
             .unwrap_or("");
+        // Named by GUID: braces dropped, so `{ABC}` and `ABC` are one agent (as
+        // `guid_key` has it) and the name is the GUID as the table shows it.
+        let name = if self.by_guid {
+            name.trim_start_matches('{').trim_end_matches('}').trim()
+        } else {
+            name
+        };
+        if name.is_empty() && self.by_guid {
+            return reject(&record, "list.no_guid", &[], "no GUID".to_string());
+        }
         if name.is_empty() {
             return reject(&record, "list.no_name", &[], "no computer name".to_string());
         }
@@ -433,7 +675,11 @@ impl Mapper {
         }
         let mut agent = ListAgent {
             line: record.line,
-            name: String::new(),
+            name: if self.by_guid {
+                name.to_string()
+            } else {
+                String::new()
+            },
             ip: None,
             domain: None,
             guid: None,
@@ -684,6 +930,203 @@ mod tests {
         .unwrap();
         assert_eq!(shape, whole.0);
         let agents: Vec<ListAgent> = items.iter().filter_map(|i| i.clone().ok()).collect();
+        assert_eq!(agents, whole.1);
+    }
+
+    fn skipped(shape: &ListShape) -> Vec<(u64, &str)> {
+        shape
+            .skipped_preamble
+            .iter()
+            .map(|s| (s.line, s.text.as_str()))
+            .collect()
+    }
+
+    fn names(agents: &[ListAgent]) -> Vec<(u64, &str)> {
+        agents.iter().map(|a| (a.line, a.name.as_str())).collect()
+    }
+
+    #[test]
+    fn a_title_and_a_blank_line_before_the_header_are_skipped_and_reported() {
+        let text = "Agents with invalid certificate 2026/12/04\r\n\r\nComputer Name,IP Address,GUID\r\nPC-1,10.0.0.1,{A1}\r\nPC-2,10.0.0.2,{A2}\r\n";
+        let (shape, agents, rejected) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert!(shape.header);
+        assert_eq!(shape.columns, ["Computer Name", "IP Address", "GUID"]);
+        assert_eq!(
+            skipped(&shape),
+            [(1, "Agents with invalid certificate 2026/12/04")]
+        );
+        assert_eq!(names(&agents), [(4, "PC-1"), (5, "PC-2")]);
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert!(!shape.named_by_guid);
+    }
+
+    /// The titles hold no tab: the delimiter comes from the header row, not from the
+    /// first line (which would have made it a comma and the header one field).
+    #[test]
+    fn japanese_title_lines_before_a_tab_separated_japanese_header() {
+        let text = "\u{FEFF}証明書が無効なエージェント一覧\r\n作成日時: 2026/12/04 10:00\r\nコンピュータ名\tIPアドレス\tドメイン\r\n営業-PC01\t10.1.0.1\t営業部\r\n";
+        let (shape, agents, rejected) = read(text.as_bytes(), ListEncoding::Utf8Bom);
+        assert_eq!(shape.delimiter, '\t');
+        assert_eq!(
+            shape.recognised,
+            [Some(Column::Name), Some(Column::Ip), Some(Column::Domain)]
+        );
+        assert_eq!(
+            skipped(&shape),
+            [
+                (1, "証明書が無効なエージェント一覧"),
+                (2, "作成日時: 2026/12/04 10:00")
+            ]
+        );
+        assert_eq!(names(&agents), [(4, "営業-PC01")]);
+        assert_eq!(agents[0].domain.as_deref(), Some("営業部"));
+        assert!(rejected.is_empty());
+    }
+
+    /// A summary line, even one split by the delimiter into as many fields as the
+    /// header has, is skipped: the header names two known columns.
+    #[test]
+    fn a_summary_line_before_the_header_is_skipped() {
+        let text = "Total,2\nComputer Name,IP Address\nPC-1,10.0.0.1\nPC-2,10.0.0.2\n";
+        let (shape, agents, _) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert_eq!(skipped(&shape), [(1, "Total,2")]);
+        assert_eq!(names(&agents), [(3, "PC-1"), (4, "PC-2")]);
+        let text = "合計: 1 台\nコンピュータ名,最終接続\nPC-1,2026/12/01\n";
+        let (shape, agents, _) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert_eq!(skipped(&shape), [(1, "合計: 1 台")]);
+        assert_eq!(names(&agents), [(3, "PC-1")]);
+    }
+
+    /// Titles that read like a header: a column name as a whole field ("Client",
+    /// "Endpoint"), or column words inside a longer field. The real header below names
+    /// more known columns.
+    #[test]
+    fn a_title_that_looks_like_a_header_is_not_taken_for_it() {
+        for title in [
+            "Client",
+            "エンドポイント",
+            "Endpoint,Certificate check,2026/12/04",
+            "Computer Name list: agents with an invalid IP Address certificate",
+        ] {
+            let text = format!("{title}\nComputer Name,IP Address,Domain\nPC-1,10.0.0.1,CORP\n");
+            let (shape, agents, rejected) = read(text.as_bytes(), ListEncoding::Utf8);
+            assert_eq!(skipped(&shape), [(1, title)], "{title}");
+            assert_eq!(shape.columns, ["Computer Name", "IP Address", "Domain"]);
+            assert_eq!(names(&agents), [(3, "PC-1")], "{title}");
+            assert!(rejected.is_empty(), "{title}: {rejected:?}");
+        }
+    }
+
+    /// Headerless lists read as they always did, even when a value in the first lines
+    /// happens to be a column name.
+    #[test]
+    fn headerless_lists_with_column_words_among_the_values_stay_headerless() {
+        for (text, expected) in [
+            ("PC-1,Sales\nPC-2,Client\n", vec!["PC-1", "PC-2"]),
+            ("PC1\nPC2\nHOST\nPC4\n", vec!["PC1", "PC2", "HOST", "PC4"]),
+            ("PC-1,10.0.0.1\nCLIENT,10.0.0.2\n", vec!["PC-1", "CLIENT"]),
+        ] {
+            let (shape, agents, rejected) = read(text.as_bytes(), ListEncoding::Utf8);
+            assert!(!shape.header, "{text}");
+            assert!(shape.skipped_preamble.is_empty(), "{text}");
+            assert_eq!(
+                agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+                expected
+            );
+            assert!(rejected.is_empty());
+        }
+    }
+
+    /// The search covers the first HEADER_SEARCH_LINES lines with text: a header below
+    /// them is not looked for, and the list reads as having none (as before).
+    #[test]
+    fn a_header_below_the_searched_lines_is_not_found() {
+        let mut text = String::new();
+        for i in 1..=HEADER_SEARCH_LINES {
+            text.push_str(&format!("note {i}\n\n"));
+        }
+        text.push_str("Computer Name,IP Address\nPC-1,10.0.0.1\n");
+        let (shape, agents, _) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert!(!shape.header);
+        assert!(shape.skipped_preamble.is_empty());
+        assert_eq!(agents.len(), HEADER_SEARCH_LINES + 2);
+        // One line fewer above it: found.
+        let text = text.replacen("note 1\n\n", "", 1);
+        let (shape, agents, _) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert!(shape.header);
+        assert_eq!(shape.skipped_preamble.len(), HEADER_SEARCH_LINES - 1);
+        assert_eq!(names(&agents), [(2 * HEADER_SEARCH_LINES as u64, "PC-1")]);
+    }
+
+    #[test]
+    fn a_list_with_a_guid_column_and_no_name_column_names_agents_by_guid() {
+        let text = "Agents with invalid certificate\nClient GUID,IP Address\n{6F1C2A9E-0001-4C1D-9A55-000000000001},10.0.0.1\n6f1c2a9e-0002-4c1d-9a55-000000000002,10.0.0.2\n,10.0.0.3\n{},10.0.0.4\n";
+        let (shape, agents, rejected) = read(text.as_bytes(), ListEncoding::Utf8);
+        assert!(shape.header && shape.named_by_guid);
+        assert_eq!(shape.recognised, [Some(Column::Guid), Some(Column::Ip)]);
+        assert_eq!(skipped(&shape), [(1, "Agents with invalid certificate")]);
+        assert_eq!(
+            names(&agents),
+            [
+                (3, "6F1C2A9E-0001-4C1D-9A55-000000000001"),
+                (4, "6f1c2a9e-0002-4c1d-9a55-000000000002")
+            ]
+        );
+        assert_eq!(
+            agents[0].guid.as_deref(),
+            Some("{6F1C2A9E-0001-4C1D-9A55-000000000001}")
+        );
+        assert_eq!(agents[0].ip.as_deref(), Some("10.0.0.1"));
+        // The same GUID with or without braces, in any case, is one agent.
+        let mut other = agents[0].clone();
+        other.name = other.name.to_lowercase();
+        other.guid = Some(other.name.clone());
+        assert_eq!(agents[0].identity(), other.identity());
+        assert_eq!(
+            rejected
+                .iter()
+                .map(|r| (r.line, r.code, r.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (5, "list.no_guid", "no GUID"),
+                (6, "list.no_guid", "no GUID")
+            ]
+        );
+        // A name column, when there is one, names the agents.
+        let (shape, agents, _) = read(b"GUID,Hostname\nabc,PC-1\n", ListEncoding::Utf8);
+        assert!(!shape.named_by_guid);
+        assert_eq!(agents[0].name, "PC-1");
+        assert_eq!(agents[0].guid.as_deref(), Some("abc"));
+    }
+
+    /// The header search waits for whole lines: the same list read one byte at a time,
+    /// with CRLF, LF and lone CR line ends, reads the same as at once.
+    #[test]
+    fn the_header_search_does_not_depend_on_read_sizes() {
+        let text = "Report\r\r\nGenerated\rHostname;IP;Note\r\nPC-1;10.0.0.1;\"a\r\nb\"\nPC-2;10.0.0.2;x\r";
+        let whole = read(text.as_bytes(), ListEncoding::Utf8);
+        assert_eq!(skipped(&whole.0), [(1, "Report"), (3, "Generated")]);
+        assert_eq!(whole.0.delimiter, ';');
+        assert_eq!(names(&whole.1), [(5, "PC-1"), (7, "PC-2")]);
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(buf.len()).min(1);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut agents = Vec::new();
+        let shape =
+            read_list::<_, Never, _>(Trickle(text.as_bytes()), ListEncoding::Utf8, |item| {
+                if let ListItem::Agent(a) = item {
+                    agents.push(a);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(shape, whole.0);
         assert_eq!(agents, whole.1);
     }
 

@@ -77,14 +77,20 @@ pub struct RecordSplitter {
 
 impl RecordSplitter {
     pub fn new(delimiter: char) -> Self {
+        Self::starting_at(delimiter, 1)
+    }
+
+    /// A splitter for text that starts on physical line `line` of the file (the header
+    /// row, when lines before it were skipped), so records keep the file's line numbers.
+    pub fn starting_at(delimiter: char, line: u64) -> Self {
         Self {
             delimiter,
             state: State::FieldStart,
             fields: Vec::new(),
             field: String::new(),
             raw: String::new(),
-            start_line: 1,
-            line: 1,
+            start_line: line,
+            line,
             after_cr: false,
             quoted_bytes: 0,
             quoted_lines: 0,
@@ -340,7 +346,7 @@ impl RecordSplitter {
     }
 }
 
-fn shorten(raw: &str) -> String {
+pub(crate) fn shorten(raw: &str) -> String {
     let trimmed = raw.trim_end_matches(['\r', '\n']);
     if trimmed.chars().count() <= RAW_KEEP {
         trimmed.to_string()
@@ -355,17 +361,8 @@ fn shorten(raw: &str) -> String {
 /// semicolon outside quotes; comma when none occurs (a one-column file).
 pub fn detect_delimiter(header_line: &str) -> char {
     let mut counts = [(',', 0usize), ('\t', 0), (';', 0)];
-    let mut in_quotes = false;
-    for c in header_line.chars() {
-        if c == '"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            for (d, n) in counts.iter_mut() {
-                if c == *d {
-                    *n += 1;
-                }
-            }
-        }
+    for (d, n) in counts.iter_mut() {
+        *n = delimiters_outside_quotes(header_line, *d);
     }
     // Ties keep the earlier (comma before tab before semicolon).
     counts
@@ -375,6 +372,25 @@ pub fn detect_delimiter(header_line: &str) -> char {
             |best, &(d, n)| if n > best.1 { (d, n) } else { best },
         )
         .0
+}
+
+/// How many fields one line has with `delimiter` (a quote toggles, as in
+/// [`detect_delimiter`]; a quote left open counts what came before it).
+pub fn field_count(line: &str, delimiter: char) -> usize {
+    delimiters_outside_quotes(line, delimiter) + 1
+}
+
+fn delimiters_outside_quotes(line: &str, delimiter: char) -> usize {
+    let mut in_quotes = false;
+    let mut n = 0;
+    for c in line.chars() {
+        if c == '"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes && c == delimiter {
+            n += 1;
+        }
+    }
+    n
 }
 
 #[cfg(test)]

@@ -19,11 +19,12 @@ use sha2::Digest;
 use crate::fsutil::{drop_from_cache, find_child_ci, sha256_file, sha256_reader};
 use crate::hexfmt::{sha256_hex, upper_hex};
 use crate::inventory::RecordedServer;
+use crate::ipxfer::{SyntaxChoice, SyntaxDecision};
 use crate::progress::{Cancel, Progress};
 use crate::script::{
     self, IpXferSyntax, Password, ScriptError, ScriptLanguage, ScriptOptions, ToolsLocation,
 };
-use crate::server::{IPXFER, IPXFER_X64};
+use crate::server::{ServerInstall, IPXFER, IPXFER_X64};
 use crate::store::{BundleAgent, NewBundle, Store, StoreError};
 use crate::ErrorCode;
 
@@ -109,13 +110,33 @@ pub enum BundleError {
     },
     #[error("{}: holds other IpXfer files, which {bundles} bundles on this target use; export to another folder, without --shared-tools, or every agent again", path.display())]
     SharedToolsInUse { path: PathBuf, bundles: usize },
-    #[error("the XG syntax needs {what}: give {option}, or the server's PCCSRV\\ofcscan.ini must have {key}")]
+    #[error(
+        "the XG syntax needs {what}: give {option}, or the server's PCCSRV\\ofcscan.ini must have {key}{}{}",
+        key_note(key),
+        by_version.map(|why| format!("; the XG syntax is the default here because {why}; or choose the seed syntax")).unwrap_or_default()
+    )]
     XgValueMissing {
         what: &'static str,
         option: &'static str,
         key: &'static str,
+        /// Why the server's version made the XG syntax the default, when it did.
+        by_version: Option<&'static str>,
     },
 }
+
+/// Master_DomainSSLPort is read for IpXfer's `-sp` because servers have it, but no
+/// public Trend source documents it (Master_DomainName, Master_DomainPort and
+/// Client_LocalServer_Port are documented `ofcscan.ini` keys).
+fn key_note(key: &str) -> &'static str {
+    if key == HTTPS_PORT_KEY {
+        " (a key no public Trend source documents)"
+    } else {
+        ""
+    }
+}
+
+/// The ofcscan.ini key read for the HTTPS port (`-sp`); see [`key_note`].
+pub const HTTPS_PORT_KEY: &str = "Master_DomainSSLPort";
 
 /// How far an export that stopped got, for [`BundleError::Stopped`].
 fn how_far(done: usize, total: usize) -> String {
@@ -194,6 +215,10 @@ pub struct ManifestOptions {
     pub shared_tools: bool,
     /// `prompt` or `embedded`; the password itself is never written here.
     pub password: String,
+    /// Which IpXfer syntax and why (the server's version, or the admin's choice).
+    /// Absent from manifests certmend wrote before it recorded this.
+    #[serde(default)]
+    pub ipxfer_choice: Option<SyntaxDecision>,
 }
 
 /// `manifest.json`: what a bundle holds and for whom.
@@ -229,6 +254,8 @@ pub struct ExportReport {
     pub removed_leftovers: Vec<PathBuf>,
     /// The scripts hold the agent unload password in plain text.
     pub password_embedded: bool,
+    /// Which IpXfer syntax the scripts use and why.
+    pub ipxfer: SyntaxDecision,
 }
 
 /// A source file to copy into bundles, hashed once.
@@ -283,7 +310,7 @@ fn locate_ipxfer(
 
 /// Values for IpXfer's XG / Apex One syntax; missing ones come from the server's
 /// `PCCSRV\ofcscan.ini`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct XgValues {
     pub server: Option<String>,
     pub http_port: Option<u16>,
@@ -291,12 +318,12 @@ pub struct XgValues {
     pub agent_port: Option<u16>,
 }
 
-/// Completes `given` from the server's ofcscan.ini (Master_DomainName,
-/// Master_DomainPort, Master_DomainSSLPort, Client_LocalServer_Port).
-pub fn xg_syntax(server: &RecordedServer, given: &XgValues) -> Result<IpXferSyntax, BundleError> {
+/// What the server's `PCCSRV\ofcscan.ini` holds for the XG syntax: Master_DomainName
+/// (`-s`), Master_DomainPort (`-p`), Master_DomainSSLPort (`-sp`, undocumented: see
+/// [`HTTPS_PORT_KEY`]) and Client_LocalServer_Port (`-c`). A value that is missing or
+/// unreadable stays `None`, to be asked for: never guessed.
+pub fn xg_values_from_ini(server: &ServerInstall) -> XgValues {
     let ini = server
-        .report
-        .server
         .pccsrv_folder
         .as_ref()
         .and_then(|p| find_child_ci(p, "ofcscan.ini"))
@@ -309,45 +336,131 @@ pub fn xg_syntax(server: &RecordedServer, given: &XgValues) -> Result<IpXferSynt
             k.trim()
                 .eq_ignore_ascii_case(key)
                 .then(|| v.trim().to_string())
+                .filter(|v| !v.is_empty())
         })
     };
-    let missing = |what: &'static str, option: &'static str, key: &'static str| {
-        BundleError::XgValueMissing { what, option, key }
+    let port = |key: &str| {
+        ini_value(key)
+            .and_then(|v| v.parse::<u16>().ok())
+            .filter(|p| *p != 0)
     };
-    let port = |given: Option<u16>, key: &'static str, what: &'static str, option: &'static str| {
-        given
-            .or_else(|| ini_value(key).and_then(|v| v.parse().ok()))
-            .ok_or(missing(what, option, key))
-    };
+    XgValues {
+        server: ini_value("Master_DomainName"),
+        http_port: port("Master_DomainPort"),
+        https_port: port(HTTPS_PORT_KEY),
+        agent_port: port("Client_LocalServer_Port"),
+    }
+}
+
+/// Completes `given` from the server's ofcscan.ini ([`xg_values_from_ini`]); a value
+/// found in neither is refused with the option that gives it.
+pub fn xg_syntax(server: &RecordedServer, given: &XgValues) -> Result<IpXferSyntax, BundleError> {
+    let ini = xg_values_from_ini(&server.report.server);
+    let missing =
+        |what: &'static str, option: &'static str, key: &'static str| BundleError::XgValueMissing {
+            what,
+            option,
+            key,
+            by_version: None,
+        };
     Ok(IpXferSyntax::Xg {
         server: given
             .server
             .clone()
-            .or_else(|| ini_value("Master_DomainName"))
+            .filter(|s| !s.trim().is_empty())
+            .or(ini.server)
             .ok_or(missing(
                 "the server name",
                 "--ipxfer-server",
                 "Master_DomainName",
             ))?,
-        http_port: port(
-            given.http_port,
-            "Master_DomainPort",
+        http_port: given.http_port.or(ini.http_port).ok_or(missing(
             "the HTTP port",
             "--http-port",
-        )?,
-        https_port: port(
-            given.https_port,
-            "Master_DomainSSLPort",
+            "Master_DomainPort",
+        ))?,
+        https_port: given.https_port.or(ini.https_port).ok_or(missing(
             "the HTTPS port",
             "--https-port",
-        )?,
-        agent_port: port(
-            given.agent_port,
-            "Client_LocalServer_Port",
+            HTTPS_PORT_KEY,
+        ))?,
+        agent_port: given.agent_port.or(ini.agent_port).ok_or(missing(
             "the agent port",
             "--agent-port",
-        )?,
+            "Client_LocalServer_Port",
+        ))?,
     })
+}
+
+/// The syntax a front end asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyntaxRequest {
+    /// What the server's version calls for ([`crate::ipxfer::default_syntax`]).
+    #[default]
+    Auto,
+    Seed,
+    Xg,
+}
+
+impl SyntaxRequest {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "auto" => Some(SyntaxRequest::Auto),
+            "seed" => Some(SyntaxRequest::Seed),
+            "xg" => Some(SyntaxRequest::Xg),
+            _ => None,
+        }
+    }
+}
+
+/// The IpXfer syntax for an export: the admin's, or under `Auto` the server version's;
+/// the XG values completed as [`xg_syntax`] does. Under `Auto`, a missing value's error
+/// also says why the XG syntax was the default.
+pub fn choose_syntax(
+    server: &RecordedServer,
+    request: SyntaxRequest,
+    given: &XgValues,
+) -> Result<IpXferSyntax, BundleError> {
+    let decision = SyntaxDecision::for_version(&server.report.server.version);
+    let xg = match request {
+        SyntaxRequest::Xg => true,
+        SyntaxRequest::Seed => false,
+        SyntaxRequest::Auto => decision.syntax == SyntaxChoice::Xg,
+    };
+    if !xg {
+        return Ok(IpXferSyntax::Seed);
+    }
+    xg_syntax(server, given).map_err(|e| match e {
+        BundleError::XgValueMissing {
+            what, option, key, ..
+        } if request == SyntaxRequest::Auto => BundleError::XgValueMissing {
+            what,
+            option,
+            key,
+            by_version: Some(decision.reason.explanation()),
+        },
+        e => e,
+    })
+}
+
+/// What an export dialog starts from: the syntax the server's version calls for (and
+/// why), and the XG values its ofcscan.ini holds (missing ones to be asked for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpXferDefaults {
+    pub decision: SyntaxDecision,
+    pub from_ini: XgValues,
+    /// The ofcscan.ini key `from_ini.https_port` comes from, which no public source
+    /// documents: the window says so next to the value.
+    pub https_port_key: &'static str,
+}
+
+pub fn ipxfer_defaults(server: &ServerInstall) -> IpXferDefaults {
+    IpXferDefaults {
+        decision: SyntaxDecision::for_version(&server.version),
+        from_ini: xg_values_from_ini(server),
+        https_port_key: HTTPS_PORT_KEY,
+    }
 }
 
 /// Removes temporary folders an interrupted export left in `out_dir`.
@@ -468,6 +581,8 @@ fn readme(agent: &BundleAgent, server: &ManifestServer, options: &ExportOptions)
     line("4. If it reports a failure, reinstall the agent on this computer.");
     line("5. Bring the stick back and read the receipts with certmend.");
     line("To only check this agent without changing anything: repair.cmd /check");
+    line("Not repaired here: the agent's second certificate, \"OfficeScan SSL Agent\"");
+    line("(ofcsslagent), derived from the server's and refreshed separately (Trend KB 000155981).");
     if embedded {
         line("WARNING: repair.cmd contains the agent unload password in plain text.");
         line("Keep this stick safe and delete the bundles when the repair is done.");
@@ -483,6 +598,8 @@ fn readme(agent: &BundleAgent, server: &ManifestServer, options: &ExportOptions)
     );
     line("5. メモリを持ち帰り、certmend で受領記録を読み込みます。");
     line("変更せずに確認だけする場合: repair.cmd /check");
+    line("ここでは修復しないもの: エージェントの2つ目の証明書「OfficeScan SSL Agent」(ofcsslagent)。");
+    line("サーバーの証明書から作られ、別に更新されます (Trend KB 000155981)。");
     if embedded {
         line("警告: repair.cmd にはエージェントのアンロードパスワードが平文で含まれています。");
         line("このメモリを安全に保管し、修復が終わったらバンドルを削除してください。");
@@ -514,6 +631,7 @@ struct Prepared {
     agents: Vec<BundleAgent>,
     tools_location: ToolsLocation,
     manifest_options: ManifestOptions,
+    ipxfer: SyntaxDecision,
     /// Bytes the bundles take on the target, with room for cluster slack.
     needed: u64,
     /// Bytes of the files themselves (what progress counts), README and manifest
@@ -578,6 +696,8 @@ fn prepare(
     } else {
         ToolsLocation::InBundle
     };
+    let ipxfer = SyntaxDecision::for_version(&server.report.server.version)
+        .with_syntax(SyntaxChoice::of(&options.syntax));
     let manifest_options = ManifestOptions {
         ipxfer_syntax: options.syntax.clone(),
         language: options.language,
@@ -586,12 +706,14 @@ fn prepare(
             Password::Prompt => "prompt".into(),
             Password::Embedded(_) => "embedded".into(),
         },
+        ipxfer_choice: Some(ipxfer.clone()),
     };
     // The script differs between bundles only by id; render one to size them all and
     // to find script errors (a bad password, a bad server name) before writing.
     let probe = script::render(&ScriptOptions {
         bundle_id: "0".repeat(32),
         certificate_sha256: cert_sha256.clone(),
+        certificate_sha1_thumbprint: info.sha1_thumbprint.clone(),
         syntax: options.syntax.clone(),
         language: options.language,
         tools: tools_location,
@@ -637,6 +759,7 @@ fn prepare(
         agents,
         tools_location,
         manifest_options,
+        ipxfer,
         needed,
         to_write,
         available,
@@ -652,6 +775,8 @@ pub struct Estimate {
     pub bytes_needed: u64,
     pub bytes_available: u64,
     pub fits: bool,
+    /// Which IpXfer syntax the scripts would use and why.
+    pub ipxfer: SyntaxDecision,
 }
 
 /// Checks an export's options and sizes it, writing nothing.
@@ -667,6 +792,7 @@ pub fn estimate(
         bytes_needed: p.needed,
         bytes_available: p.available,
         fits: p.needed <= p.available,
+        ipxfer: p.ipxfer,
     })
 }
 
@@ -723,6 +849,7 @@ pub fn export(
         agents,
         tools_location,
         manifest_options,
+        ipxfer,
         needed,
         to_write,
         available,
@@ -886,6 +1013,7 @@ pub fn export(
         shared_tools,
         removed_leftovers,
         password_embedded: matches!(options.password, Password::Embedded(_)),
+        ipxfer,
     })
 }
 
@@ -1072,6 +1200,7 @@ fn stage_bundle(
     let script = script::render(&ScriptOptions {
         bundle_id: bundle_id.to_string(),
         certificate_sha256: cert_sha256.to_string(),
+        certificate_sha1_thumbprint: server.certificate_sha1_thumbprint.clone(),
         syntax: options.syntax.clone(),
         language: options.language,
         tools: tools_location,
@@ -1419,6 +1548,228 @@ mod tests {
         assert_eq!(report.bundles.len(), 36);
     }
 
+    fn server_with_version(server: &RecordedServer, version: &str) -> RecordedServer {
+        let mut server = server.clone();
+        server.report.server.version = crate::server::ServerVersion {
+            server_version: Some(version.into()),
+            service_pack_build: Some("8378".into()),
+            registry_key: Some(crate::server::REGISTRY_KEY_32.into()),
+        };
+        server
+    }
+
+    /// The version's default goes into the script and the manifest says why; the
+    /// admin's other choice is kept and recorded as such; a manifest from before this
+    /// record still reads.
+    #[test]
+    fn the_server_version_chooses_the_syntax_and_every_manifest_says_why() {
+        let crate::testutil::DemoWorld {
+            tmp,
+            mut store,
+            server,
+            ..
+        } = crate::testutil::demo_world(9, true);
+        let apex = server_with_version(&server, "14.0");
+        let defaults = ipxfer_defaults(&apex.report.server);
+        assert_eq!(defaults.decision.syntax, SyntaxChoice::Xg);
+        assert_eq!(
+            defaults.from_ini,
+            XgValues {
+                server: Some("demo-apexone.example.local".into()),
+                http_port: Some(8080),
+                https_port: Some(4343),
+                agent_port: Some(21112),
+            }
+        );
+        let export_with = |store: &mut Store, out: &str, syntax: IpXferSyntax| {
+            export(
+                store,
+                &apex,
+                &ExportOptions {
+                    out_dir: tmp.path().join(out),
+                    selection: Selection::Agents(vec!["PC-ACCT-017".into()]),
+                    ipxfer_dir: None,
+                    shared_tools: false,
+                    syntax,
+                    language: ScriptLanguage::En,
+                    password: Password::Prompt,
+                },
+                &crate::progress::NoProgress,
+                &Cancel::new(),
+            )
+            .unwrap()
+        };
+        let xg = xg_syntax(&apex, &XgValues::default()).unwrap();
+        let auto = export_with(&mut store, "auto", xg);
+        assert!(auto.ipxfer.follows_version);
+        assert_eq!(
+            auto.ipxfer.reason,
+            crate::ipxfer::SyntaxReason::ApexOne,
+            "{:?}",
+            auto.ipxfer
+        );
+        let folder = &auto.bundles[0].folder;
+        let script = fs::read_to_string(folder.join(SCRIPT)).unwrap();
+        assert!(
+            script.contains("-s \"demo-apexone.example.local\" -p 8080 -sp 4343 -c 21112 "),
+            "{script}"
+        );
+        let manifest = verify_bundle(folder).unwrap();
+        let recorded = manifest.options.ipxfer_choice.clone().unwrap();
+        assert_eq!(recorded, auto.ipxfer);
+        assert_eq!(recorded.server_version.as_deref(), Some("14.0"));
+        assert_eq!(recorded.service_pack_build.as_deref(), Some("8378"));
+        assert!(recorded.explanation.contains("KA-0004099"));
+
+        let manual = export_with(&mut store, "manual", IpXferSyntax::Seed);
+        assert!(!manual.ipxfer.follows_version);
+        assert_eq!(manual.ipxfer.syntax, SyntaxChoice::Seed);
+        assert_eq!(manual.ipxfer.default, SyntaxChoice::Xg);
+        let script = fs::read_to_string(manual.bundles[0].folder.join(SCRIPT)).unwrap();
+        assert!(!script.contains(" -sp "), "{script}");
+
+        // A manifest written before the record existed.
+        let path = folder.join(MANIFEST);
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        json["options"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ipxfer_choice");
+        fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        assert_eq!(verify_bundle(folder).unwrap().options.ipxfer_choice, None);
+
+        // The demo itself has no version: seed, and the estimate says why.
+        let estimate = estimate(
+            &store,
+            &server,
+            &ExportOptions {
+                out_dir: tmp.path().join("estimate"),
+                selection: Selection::AllMismatched,
+                ipxfer_dir: None,
+                shared_tools: false,
+                syntax: IpXferSyntax::Seed,
+                language: ScriptLanguage::En,
+                password: Password::Prompt,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (estimate.ipxfer.syntax, estimate.ipxfer.reason),
+            (SyntaxChoice::Seed, crate::ipxfer::SyntaxReason::NoVersion)
+        );
+        assert!(estimate.ipxfer.follows_version);
+    }
+
+    /// A value ofcscan.ini lacks is asked for (the error names the option), never
+    /// guessed; the undocumented HTTPS key is named as such; a given value completes it.
+    #[test]
+    fn xg_values_missing_from_ofcscan_ini_are_asked_for() {
+        let crate::testutil::DemoWorld {
+            tmp: _tmp, server, ..
+        } = crate::testutil::demo_world(9, false);
+        let ini = server
+            .report
+            .server
+            .pccsrv_folder
+            .as_ref()
+            .unwrap()
+            .join("ofcscan.ini");
+        fs::write(
+            &ini,
+            "[INI_SERVER_SECTION]\r\nmaster_domainname = srv.example\r\nMaster_DomainPort=8080\r\n\
+             Master_DomainSSLPort=\r\nClient_LocalServer_Port=0\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            xg_values_from_ini(&server.report.server),
+            XgValues {
+                server: Some("srv.example".into()),
+                http_port: Some(8080),
+                https_port: None,
+                agent_port: None,
+            }
+        );
+        let err = xg_syntax(&server, &XgValues::default()).unwrap_err();
+        assert_eq!(err.code(), "bundle.xg_value_missing");
+        assert_eq!(
+            err.to_string(),
+            "the XG syntax needs the HTTPS port: give --https-port, or the server's \
+             PCCSRV\\ofcscan.ini must have Master_DomainSSLPort (a key no public Trend \
+             source documents)"
+        );
+        let err = xg_syntax(
+            &server,
+            &XgValues {
+                https_port: Some(4343),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("must have Client_LocalServer_Port"),
+            "{err}"
+        );
+        let given = XgValues {
+            server: Some("  ".into()),
+            https_port: Some(4343),
+            agent_port: Some(21112),
+            ..Default::default()
+        };
+        assert_eq!(
+            xg_syntax(&server, &given).unwrap(),
+            IpXferSyntax::Xg {
+                server: "srv.example".into(),
+                http_port: 8080,
+                https_port: 4343,
+                agent_port: 21112,
+            }
+        );
+        // Under auto, an Apex One server's missing value says why XG was the default;
+        // seed needs no value; the demo (no version) stays seed.
+        let apex = server_with_version(&server, "14.0");
+        let err = choose_syntax(&apex, SyntaxRequest::Auto, &XgValues::default()).unwrap_err();
+        assert_eq!(err.code(), "bundle.xg_value_missing");
+        assert!(
+            err.to_string().ends_with(
+                "; the XG syntax is the default here because Apex One: KA-0004099 documents \
+                 -s -p -sp -c -e OfcNTCer.dat -pwd; or choose the seed syntax"
+            ),
+            "{err}"
+        );
+        assert!(
+            !choose_syntax(&apex, SyntaxRequest::Xg, &XgValues::default())
+                .unwrap_err()
+                .to_string()
+                .contains("default here")
+        );
+        for request in [SyntaxRequest::Seed, SyntaxRequest::Auto] {
+            let server = if request == SyntaxRequest::Seed {
+                &apex
+            } else {
+                &server
+            };
+            assert_eq!(
+                choose_syntax(server, request, &XgValues::default()).unwrap(),
+                IpXferSyntax::Seed
+            );
+        }
+        assert_eq!(SyntaxRequest::parse("auto"), Some(SyntaxRequest::Auto));
+        assert_eq!(SyntaxRequest::parse("XG"), None);
+
+        // No ofcscan.ini at all: every value is asked for, the first one named.
+        fs::remove_file(&ini).unwrap();
+        assert_eq!(
+            xg_values_from_ini(&server.report.server),
+            XgValues::default()
+        );
+        assert!(xg_syntax(&server, &XgValues::default())
+            .unwrap_err()
+            .to_string()
+            .contains("--ipxfer-server"));
+    }
+
     #[test]
     fn a_bundle_that_cannot_be_finished_leaves_nothing_behind() {
         let tmp = tempfile::tempdir().unwrap();
@@ -1454,6 +1805,7 @@ mod tests {
             language: ScriptLanguage::En,
             shared_tools: false,
             password: "prompt".into(),
+            ipxfer_choice: None,
         };
         let agent = BundleAgent {
             id: 1,

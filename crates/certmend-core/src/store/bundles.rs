@@ -55,6 +55,12 @@ pub struct ReceiptRecord<'a> {
     pub ipxfer_exit: &'a str,
     pub before: &'a str,
     pub after: &'a str,
+    /// `sha256` or `thumbprint`: which check found the server's certificate.
+    pub matched_by: Option<&'a str>,
+    /// The SHA-1 thumbprint found in the agent's OfcNTCer.dat.
+    pub thumbprint: Option<&'a str>,
+    /// XG syntax: `match`, `differs` or `missing` (the agent's registry value Server).
+    pub server_check: Option<&'a str>,
     pub ran_at: &'a str,
     pub source: &'a str,
 }
@@ -224,8 +230,9 @@ impl Store {
         let inserted = tx
             .execute(
                 "INSERT OR IGNORE INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result, ipxfer_exit,
-                                                 before, after, ran_at, read_at, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                                 before, after, ran_at, read_at, source,
+                                                 matched_by, thumbprint, server_check)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     receipt.line_sha256,
                     receipt.bundle_id,
@@ -238,7 +245,10 @@ impl Store {
                     receipt.after,
                     receipt.ran_at,
                     now,
-                    receipt.source
+                    receipt.source,
+                    receipt.matched_by,
+                    receipt.thumbprint,
+                    receipt.server_check
                 ],
             )
             .map_err(sql)?;
@@ -271,6 +281,9 @@ impl Store {
             &serde_json::json!({
                 "bundle": receipt.bundle_id,
                 "result": receipt.result,
+                "matched_by": receipt.matched_by,
+                "thumbprint": receipt.thumbprint,
+                "server_check": receipt.server_check,
                 "status_before": before,
                 "status_after": after,
             }),

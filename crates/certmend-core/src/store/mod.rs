@@ -172,6 +172,14 @@ const MIGRATIONS: &[&str] = &[
         files               TEXT NOT NULL
     );
     "#,
+    // 5: what repair.cmd's check found (receipts before it leave these NULL): which
+    // check matched (sha256 or thumbprint), the SHA-1 thumbprint in the agent's file,
+    // and with the XG syntax whether the agent's registry names the server.
+    r#"
+    ALTER TABLE receipts ADD COLUMN matched_by TEXT;
+    ALTER TABLE receipts ADD COLUMN thumbprint TEXT;
+    ALTER TABLE receipts ADD COLUMN server_check TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.
@@ -1241,6 +1249,37 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn receipts_read_before_version_5_keep_their_rows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("db.sqlite3");
+        {
+            let store = Store::open_up_to(&path, 4).unwrap();
+            // A receipt row alone: the migration must not depend on its bundle.
+            store
+                .conn
+                .execute_batch(
+                    "PRAGMA foreign_keys = OFF;
+                     INSERT INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result,
+                                           ipxfer_exit, before, after, ran_at, read_at, source)
+                     VALUES ('aa', 'b1', 'r1', 'PC-1', 'repair', 'REPAIRED', '0', 'B', 'A',
+                             'd t', '2025-01-01T00:00:00Z', 'PC-1.txt');",
+                )
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let row: (String, Option<String>, Option<String>, Option<String>) = store
+            .conn
+            .query_row(
+                "SELECT result, matched_by, thumbprint, server_check FROM receipts",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("REPAIRED".to_string(), None, None, None));
     }
 
     #[test]
