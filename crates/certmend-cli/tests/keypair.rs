@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output, Stdio};
-use std::time::Instant;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -1652,7 +1651,7 @@ fn a_kit_killed_at_any_moment_is_whole_or_absent() {
             .spawn()
             .unwrap()
     };
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     assert!(spawn().wait().unwrap().success());
     let full = started.elapsed();
     let previous_cert = env.work("previous-cert.pem");
