@@ -19,7 +19,7 @@ const COMMANDS: &[&str] = &[
     "backups_list",
     "backup_verify",
     "restore_plan",
-    "restore",
+    "restore_kit",
     "events",
     "pick_files",
     "pick_folder",

@@ -681,7 +681,7 @@ function restoreCard() {
     ),
     el(
       "p",
-      {},
+      { "data-testid": "restore-kit-folder" },
       local.kitFolder ? [t("keys.kitFolderLabel"), " ", el("code", {}, local.kitFolder)] : el("span", { class: "muted" }, t("keys.kitNoFolder")),
       " ",
       button(t("keys.chooseKitFolder"), chooseKitFolder, { id: "kp-kit-folder", testid: "restore-folder" }),

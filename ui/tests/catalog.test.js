@@ -43,7 +43,7 @@ test("keys built from values have words for every value", () => {
     nav: ["server", "agents", "repair", "receipts", "keys", "history"],
     product: ["apex_one", "office_scan", "unknown"],
     consoleWarning: ["apex_one", "office_scan"],
-    event: ["list.imported", "server.first_read", "certificate.changed", "bundles.exported", "receipt.read", "certificates.compared", "backup.created", "backup.pre_restore", "backup.restored", "backup.restore_recovered"],
+    event: ["list.imported", "server.first_read", "certificate.changed", "bundles.exported", "receipt.read", "certificates.compared", "backup.created", "backup.pre_restore", "backup.restored", "backup.restore_recovered", "backup.restore_kit"],
   };
   for (const [family, values] of Object.entries(families)) {
     for (const value of values) assert.ok(`${family}.${value}` in catalogs.en, `${family}.${value}`);

@@ -3,8 +3,8 @@
 //! WebDriver), as an admin walks it: the demo server's certificate, importing a list
 //! (with a broken line), filtering and searching the agents, exporting repair bundles
 //! to a folder, a receipt appearing on the target and the agent turning repaired by
-//! itself, backing up and verifying the server's key pair, the History, and the
-//! window in Japanese.
+//! itself, backing up and verifying the server's key pair, a restore kit made from
+//! that backup, the History, and the window in Japanese.
 //!
 //! The OS file and folder dialogs cannot be driven: `pick_files` and `pick_folder` are
 //! answered by a wrapper around `window.__TAURI__.core.invoke` (installed from
@@ -870,6 +870,123 @@ async fn step_backup(w: &World) {
     save_screenshot(c, "29-workflow-backup-verified.png").await;
 }
 
+/// Step 6b: a restore kit from the backup just made, through the window: the plan (the
+/// kit's certificate is the server's current one), an explicit confirmation, the kit on
+/// the "stick"; openssl reads the kit's key pair; the server folder is untouched.
+async fn step_restore_kit(w: &World) {
+    let c = &w.client;
+    let install = w.data.join(INSTALL);
+    let server_files = || {
+        [
+            "PCCSRV/Pccnt/Common/OfcNTCer.dat",
+            "AuthCertBackup/OfficeScanAuth.dat",
+        ]
+        .map(|rel| std::fs::read(install.join(rel)).unwrap())
+    };
+    let before = server_files();
+    let stick = w.target.with_file_name("kit-stick");
+    std::fs::create_dir_all(&stick).unwrap();
+    answer_dialogs(c, &[], Some(&stick)).await;
+
+    // The backup row's "Restore…" chooses its .pfx.
+    let row = c
+        .find(Locator::Css("[data-testid=backup-row]"))
+        .await
+        .unwrap();
+    let mut restore_button = None;
+    for b in row.find_all(Locator::Css("button")).await.unwrap() {
+        if b.text().await.unwrap_or_default() == "Restore…" {
+            restore_button = Some(b);
+        }
+    }
+    restore_button
+        .expect("step 6b: backup-row has a Restore… button")
+        .click()
+        .await
+        .unwrap();
+    click(c, "[data-testid=restore-folder]").await;
+    wait_text(
+        c,
+        "[data-testid=restore-kit-folder]",
+        Duration::from_secs(5),
+        |t| t.contains("kit-stick"),
+    )
+    .await;
+    type_into(c, "#kp-restore-password", BACKUP_PASSWORD).await;
+    click(c, "[data-testid=restore-plan-button]").await;
+    let plan = wait_text(
+        c,
+        "[data-testid=restore-plan]",
+        Duration::from_secs(30),
+        |t| !t.is_empty(),
+    )
+    .await;
+    let verdict = text_of(c, "[data-testid=restore-verdict]").await;
+    assert!(
+        verdict.contains("The server already uses this certificate"),
+        "step 6b: restore-verdict: {verdict}"
+    );
+    let catalog = text_of(c, "[data-testid=restore-plan] [data-testid=catalog-match]").await;
+    assert!(
+        catalog.contains("A file certmend wrote") && catalog.contains("unchanged"),
+        "step 6b: catalog-match: {catalog}"
+    );
+    let kit = stick.join(format!(
+        "certmend-restore-kit-{}",
+        w.sha1[..8].to_ascii_lowercase()
+    ));
+    assert!(
+        plan.contains(&kit.join("OfficeScanAuth.pfx").display().to_string())
+            && plan.contains("Nothing in the server folder is changed"),
+        "step 6b: restore-plan: {plan}"
+    );
+    assert!(!kit.exists(), "step 6b: the plan wrote {}", kit.display());
+    save_screenshot(c, "29b-workflow-restore-plan.png").await;
+    click(c, "[data-testid=restore-confirm]").await;
+    click(c, "[data-testid=restore-go]").await;
+    // The whole card: an error box would say why there is no result.
+    let result = wait_text(
+        c,
+        "section[aria-labelledby=kp-restore-heading]",
+        Duration::from_secs(60),
+        |t| t.contains("Restore kit written and verified"),
+    )
+    .await;
+    assert!(
+        result.contains("Restore kit written and verified"),
+        "step 6b: restore-result: {result}"
+    );
+    assert_eq!(
+        openssl_pfx_sha1(&kit.join("OfficeScanAuth.pfx"), BACKUP_PASSWORD),
+        w.sha1,
+        "step 6b: openssl reads the kit's key pair"
+    );
+    for name in [
+        "OfficeScanAuth.cer",
+        "RESTORE-GUIDE-en.txt",
+        "RESTORE-GUIDE-ja.txt",
+        "certmend-kit.json",
+    ] {
+        assert!(
+            kit.join(name).is_file(),
+            "step 6b: no {name} in {}",
+            kit.display()
+        );
+    }
+    assert!(
+        server_files() == before,
+        "step 6b: the server folder changed"
+    );
+    let left = js(
+        c,
+        "return document.getElementById('kp-restore-password').value;",
+        vec![],
+    )
+    .await;
+    assert_eq!(left, json!(""), "step 6b: password field emptied");
+    save_screenshot(c, "29c-workflow-restore-kit.png").await;
+}
+
 /// Step 7: History: the import, the export, the receipt and the backup.
 async fn step_history(w: &World) {
     let c = &w.client;
@@ -1047,6 +1164,8 @@ async fn the_main_workflow_in_the_real_window() {
     timed("5 receipt");
     step_backup(&w).await;
     timed("6 backup");
+    step_restore_kit(&w).await;
+    timed("6b restore kit");
     step_history(&w).await;
     timed("7 history");
     step_japanese(&w).await;

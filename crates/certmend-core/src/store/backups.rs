@@ -18,7 +18,8 @@ pub struct BackupFile {
 #[derive(Debug, Clone)]
 pub struct NewBackup {
     pub server_id: Option<i64>,
-    /// `backup` (asked for) or `pre_restore` (the files a restore replaced).
+    /// `backup` (asked for), `restore_kit` (a kit for a server's reinstallation) or
+    /// `pre_restore` (the files an earlier certmend's restore replaced).
     pub kind: String,
     pub source: String,
     pub certificate_sha256: String,
@@ -91,10 +92,10 @@ impl Store {
         let id = tx.last_insert_rowid();
         insert_event(
             &tx,
-            if b.kind == "pre_restore" {
-                "backup.pre_restore"
-            } else {
-                "backup.created"
+            match b.kind.as_str() {
+                "pre_restore" => "backup.pre_restore",
+                "restore_kit" => "backup.restore_kit",
+                _ => "backup.created",
             },
             b.server_id,
             Some(&b.folder),
