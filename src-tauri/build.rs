@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "export_estimate",
     "start_export",
     "read_receipts",
+    "verify_bundles",
     "open_folder",
     "keypair_show",
     "backup_create",

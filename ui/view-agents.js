@@ -233,7 +233,7 @@ function renderRows() {
     const row = local.cache.row(index);
     const selected = row ? app.selection.isSelected(row) : false;
     const active = index === local.active;
-    const signature = row ? `${row.id}|${row.status}|${row.bundle_id}|${row.receipt}|${selected}|${active}|${app.lang}` : `loading|${active}`;
+    const signature = row ? `${row.id}|${row.status}|${row.bundle_id}|${row.receipt}|${row.status_receipt?.file}:${row.status_receipt?.line}|${selected}|${active}|${app.lang}` : `loading|${active}`;
     let entry = drawn.get(index);
     if (!entry || entry.signature !== signature) {
       entry = { node: rowNode(row, index, selected, active), signature };
@@ -248,6 +248,13 @@ function renderRows() {
   if (total > 0) grid.setAttribute("aria-activedescendant", `agent-row-${local.active}`);
   else grid.removeAttribute("aria-activedescendant");
   if (local.total !== null && !local.pageError && end > start && local.cache.missing(start, end).length) pump();
+}
+
+/** Where a status a receipt set comes from (repair.cmd's claim: a newer list overrides it). */
+function statusSource(row) {
+  const r = row.status_receipt;
+  if (!r) return null;
+  return t("agents.statusByReceipt", { status: t(`status.${row.status}`), file: r.file, line: r.line ?? "?", run: r.run_id, computer: r.computer, at: r.ran_at ?? "" });
 }
 
 function rowNode(row, index, selected, active) {
@@ -270,7 +277,7 @@ function rowNode(row, index, selected, active) {
     ? el("span", { title: `${row.bundle_id}${row.bundle_created ? ` · ${formatDateTime(row.bundle_created, app.lang)}` : ""}` }, row.bundle_created ? formatDate(row.bundle_created, app.lang) : t("agents.bundleYes"))
     : el("span", { class: "muted" }, "—");
   node.append(
-    el("div", { role: "gridcell", class: "cell c-status" }, statusPill(row.status)),
+    el("div", { role: "gridcell", class: "cell c-status", title: statusSource(row) }, statusPill(row.status)),
     el("div", { role: "gridcell", class: "cell c-name", title: row.guid ? `${row.name} · ${row.guid}` : row.name }, row.name),
     el("div", { role: "gridcell", class: "cell c-ip" }, row.ip ?? ""),
     el("div", { role: "gridcell", class: "cell c-domain" }, row.domain ?? ""),
@@ -278,7 +285,7 @@ function rowNode(row, index, selected, active) {
     el("div", { role: "gridcell", class: "cell c-bundle" }, bundle),
     el(
       "div",
-      { role: "gridcell", class: `cell c-receipt${row.receipt ? ` receipt-${row.receipt.toLowerCase()}` : ""}`, title: row.receipt ? receiptText(row.receipt) : null },
+      { role: "gridcell", class: `cell c-receipt${row.receipt ? ` receipt-${row.receipt.toLowerCase()}` : ""}`, title: row.receipt ? [receiptText(row.receipt), statusSource(row)].filter(Boolean).join(" · ") : null },
       row.receipt ? receiptText(row.receipt) : el("span", { class: "muted" }, "—"),
     ),
   );

@@ -1,7 +1,8 @@
 // The Receipts view: what repair.cmd reported back, read from a stick on request or
 // by themselves when an export target's receipts change (`receipts-applied`).
 
-import { app, emit, invoke, on, t, tText } from "./app.js";
+import { app, emit, invoke, on, t, tError, tText } from "./app.js";
+import { checkReport } from "./bundle-check.js";
 import { el, fill, keepFocus } from "./dom.js";
 import { baseName, formatDateTime, formatNumber } from "./format.js";
 import { button, errorBox, notice, receiptText, statusPill } from "./widgets.js";
@@ -10,6 +11,8 @@ import { button, errorBox, notice, receiptText, statusPill } from "./widgets.js"
  * words too), else Rust's sentence. */
 function problemText(p) {
   if (!p.code) return tText(p.reason);
+  // A receipts file not read (a link, too large): the file error's own words.
+  if (p.code.startsWith("file.")) return tError({ code: p.code, message: p.reason });
   const args = { ...(p.args ?? {}) };
   if (args.status) args.status = t(`status.${args.status}`);
   return t(`reason.${p.code}`, args);
@@ -17,10 +20,26 @@ function problemText(p) {
 
 const section = document.getElementById("receipts-view");
 const local = {
-  /** Newest first: {at, live, report} or {at, error}. */
+  /** Newest first: {at, live, report}, {at, check} (Verify bundles) or {at, error}. */
   results: [],
   reading: false,
 };
+
+/** Checks every bundle on a chosen stick against what certmend wrote. */
+async function verifyBundles() {
+  try {
+    const dir = await invoke("pick_folder");
+    if (!dir) return;
+    local.reading = true;
+    render();
+    const check = await invoke("verify_bundles", { dir });
+    remember({ at: new Date().toISOString(), check });
+  } catch (error) {
+    remember({ at: new Date().toISOString(), error, verifying: true });
+  }
+  local.reading = false;
+  render();
+}
 
 function remember(entry) {
   local.results.unshift(entry);
@@ -44,6 +63,9 @@ async function readReceipts() {
 }
 
 const PROBLEMS = [
+  ["alerts", "receipts.alert"],
+  ["disagreeing", "receipts.disagreeing"],
+  ["refused_files", "receipts.refused"],
   ["unknown_bundles", "receipts.unknown"],
   ["malformed", "receipts.malformed"],
   ["stale", "receipts.stale"],
@@ -58,14 +80,30 @@ function resultSection(entry, index) {
       el("button", { type: "button", class: "link", onclick: () => { local.results.splice(index, 1); render(); } }, t("close")),
     );
   if (entry.error) {
-    return el("section", { class: "card result", "data-testid": "receipts-result" }, head(t("receipts.failed")), errorBox(entry.error));
+    return el("section", { class: "card result", "data-testid": "receipts-result" }, head(t(entry.verifying ? "bundleCheck.failed" : "receipts.failed")), errorBox(entry.error));
+  }
+  if (entry.check) {
+    return el("section", { class: "card result", "data-testid": "bundle-check-result" }, head(t("bundleCheck.heading")), checkReport(entry.check));
   }
   const r = entry.report;
   const problems = PROBLEMS.flatMap(([field, key]) => (r[field] ?? []).map((p) => ({ ...p, key })));
+  const alerts = r.alerts ?? [];
+  const check = r.bundle_check;
   return el(
     "section",
     { class: "card result", "data-testid": "receipts-result" },
     head(entry.live ? t("receipts.liveHeading") : t("receipts.readHeading")),
+    // What repair.cmd refused to do comes first: a stick changed by a PC it visited,
+    // a bundle run on the wrong computer.
+    alerts.length
+      ? notice(
+          "error",
+          el("p", {}, el("strong", {}, t("receipts.alertsHeading"))),
+          alerts.map((p) => el("p", { "data-testid": "receipt-alert" }, problemText(p), " ", el("span", { class: "detail" }, `${baseName(p.file)}:${p.line}`))),
+        )
+      : null,
+    check && check.findings.length ? el("div", { class: "problems" }, el("h3", {}, t("bundleCheck.onStick")), checkReport(check)) : null,
+    (r.disagreeing ?? []).length ? notice("warning", el("p", {}, t("receipts.disagreeingNote", { n: formatNumber(r.disagreeing.length, app.lang) }))) : null,
     el("p", { class: "facts" }, t("receipts.summary", { files: formatNumber(r.files, app.lang), lines: formatNumber(r.lines, app.lang) }), " · ", el("code", {}, r.folder)),
     el(
       "ul",
@@ -116,7 +154,7 @@ function resultSection(entry, index) {
                   "tr",
                   { "data-testid": "receipt-problem" },
                   el("td", {}, el("span", { class: "pill bad" }, t(p.key))),
-                  el("td", { class: "muted", title: p.file }, `${baseName(p.file)}:${p.line}`),
+                  el("td", { class: "muted", title: p.file }, p.line ? `${baseName(p.file)}:${p.line}` : baseName(p.file)),
                   el("td", {}, problemText(p)),
                   el("td", {}, el("code", { class: "raw" }, p.text)),
                 ),
@@ -139,7 +177,12 @@ export function render() {
         "div",
         { class: "view-head" },
         el("h1", {}, t("nav.receipts")),
-        el("div", { class: "toolbar" }, button(t("receipts.read"), readReceipts, { primary: true, testid: "read-receipts", id: "read-receipts", disabled: local.reading })),
+        el(
+          "div",
+          { class: "toolbar" },
+          button(t("receipts.read"), readReceipts, { primary: true, testid: "read-receipts", id: "read-receipts", disabled: local.reading }),
+          button(t("bundleCheck.verify"), verifyBundles, { testid: "verify-bundles", id: "verify-bundles", disabled: local.reading }),
+        ),
       ),
       el("p", { class: "intro" }, t("receipts.intro")),
       local.reading ? notice("info", el("p", {}, t("receipts.reading"))) : null,
@@ -150,7 +193,8 @@ export function render() {
 
 /** The problem lines of a report, as one string (to tell a repeated report apart). */
 function problemKey(report) {
-  return PROBLEMS.flatMap(([field]) => (report[field] ?? []).map((p) => `${field}|${p.file}|${p.line}|${p.reason}`)).join("\n");
+  const findings = (report.bundle_check?.findings ?? []).map((f) => `bundle_check|${f.path}|${f.code}|${f.found}`);
+  return [...PROBLEMS.flatMap(([field]) => (report[field] ?? []).map((p) => `${field}|${p.file}|${p.line}|${p.reason}`)), ...findings].join("\n");
 }
 
 on("receipts", (report) => {

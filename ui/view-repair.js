@@ -9,6 +9,7 @@ import { effectiveSyntax, fieldSource, fieldValue, XG_FIELDS, xgValues } from ".
 import { debounce, notYetRepaired } from "./query.js";
 import { namesWithStatus } from "./view-agents.js";
 import { button, card, errorBox, notice, progressSlot } from "./widgets.js";
+import { checkReport } from "./bundle-check.js";
 
 const section = document.getElementById("repair-view");
 const dialog = document.getElementById("export-dialog");
@@ -18,6 +19,9 @@ const local = {
   /** The last export: {at, result} or {at, error}. */
   last: null,
   startError: null,
+  /** Verify bundles on the last export's target: {result} or {error}. */
+  check: null,
+  verifying: false,
 };
 
 /** The dialog's choices (kept while the window is open, except the password). */
@@ -459,15 +463,32 @@ function resultBox() {
     el("dl", {}, el("dt", {}, t("export.folderLabel")), el("dd", {}, el("code", {}, r.out_dir)), r.shared_tools ? [el("dt", {}, t("export.sharedLabel")), el("dd", {}, el("code", {}, r.shared_tools))] : null),
     r.password_embedded ? notice("warning", el("p", {}, t("export.embeddedDone"))) : null,
     r.removed_leftovers?.length ? el("p", { class: "muted" }, t("export.leftovers", { n: r.removed_leftovers.length })) : null,
+    // Bundles of earlier exports on this target that a PC the stick visited changed.
+    r.bundle_check?.findings?.length ? el("div", { class: "problems" }, el("h3", {}, t("bundleCheck.before")), checkReport(r.bundle_check, { testid: "export-precheck" })) : null,
     el(
       "div",
       { class: "next" },
       button(t("export.openFolder"), () => openFolder(r.out_dir), { primary: true, testid: "open-folder", id: "export-open-folder" }),
+      button(t("bundleCheck.verifyHere"), () => verifyBundles(r.out_dir), { testid: "verify-bundles-export", id: "export-verify-bundles", disabled: local.verifying }),
       el("p", { class: "next-step" }, t("export.eject")),
       el("p", { class: "muted" }, t("export.thenRun")),
     ),
     local.openError ? errorBox(local.openError) : null,
+    local.check ? el("div", { class: "problems" }, el("h3", {}, t("bundleCheck.heading")), local.check.error ? errorBox(local.check.error) : checkReport(local.check.result)) : null,
   );
+}
+
+/** Checks the bundles on the export target against what certmend wrote. */
+async function verifyBundles(dir) {
+  local.verifying = true;
+  render();
+  try {
+    local.check = { result: await invoke("verify_bundles", { dir }) };
+  } catch (error) {
+    local.check = { error };
+  }
+  local.verifying = false;
+  render();
 }
 
 async function openFolder(path) {
@@ -521,6 +542,7 @@ on("job-done", async (done) => {
   if (done.kind !== "export") return;
   local.last = { at: new Date().toISOString(), result: done.result, error: done.error };
   local.openError = null;
+  local.check = null;
   app.selection.clear();
   emit("selection");
   emit("agents-changed");

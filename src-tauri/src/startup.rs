@@ -149,7 +149,9 @@ fn append_to_log(line: &str) {
         return;
     };
     if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+        // The data folder: owner-only on Unix; under %LOCALAPPDATA% on Windows, whose
+        // access list admits only the user, SYSTEM and Administrators.
+        let _ = certmend_core::paths::create_private_dir(dir);
     }
     let too_big = std::fs::metadata(&path).is_ok_and(|m| m.len() > LOG_LIMIT);
     let file = std::fs::OpenOptions::new()

@@ -129,6 +129,83 @@ fn commands_through_the_ipc() {
     assert_eq!(rows_only["rows"].as_array().unwrap().len(), 10);
     assert_ne!(rows_only["rows"][0]["id"], page["rows"][0]["id"]);
 
+    // Bundles on a stick that a PC changed: Verify bundles names the file; a receipt
+    // forged on another computer changes no status; a genuine one shows its source.
+    let stick = root.path().join("stick");
+    let job = invoke(
+        &window,
+        "start_export",
+        json!({ "request": { "out_dir": stick, "agents": ["PC-ACCT-017", "PC-DEV-024"], "syntax": "seed" } }),
+    )
+    .unwrap();
+    let done: Value =
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(60)).unwrap()).unwrap();
+    assert_eq!(done["job"], job);
+    assert_eq!(done["error"], Value::Null, "{done}");
+    assert_eq!(
+        done["result"]["bundle_check"],
+        Value::Null,
+        "a new folder: {done}"
+    );
+    let clean = invoke(&window, "verify_bundles", json!({ "dir": stick })).unwrap();
+    assert_eq!(clean["findings"], json!([]), "{clean}");
+    assert_eq!(clean["bundles"], json!(2));
+    std::fs::write(stick.join("PC-ACCT-017").join("IpXfer.exe"), b"MZ swapped").unwrap();
+    let check = invoke(&window, "verify_bundles", json!({ "dir": stick })).unwrap();
+    assert_eq!(
+        check["findings"][0]["code"],
+        json!("bundle_check.changed"),
+        "{check}"
+    );
+    assert_eq!(check["findings"][0]["agent"], json!("PC-ACCT-017"));
+    let bad = invoke(&window, "verify_bundles", json!({ "dir": "stick" })).unwrap_err();
+    assert_eq!(code(bad), "app.bad_path");
+    let ids: std::collections::BTreeMap<String, String> = done["result"]["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["agent"]["name"].as_str().unwrap().to_string(),
+                b["bundle_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let line = |computer: &str, agent: &str| {
+        format!(
+            "certmend-receipt=1;computer={computer};bundle={};run=77;date=d;time=t;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before=AA;after={};result=REPAIRED\r\n",
+            ids[agent], server["report"]["certificate"]["sha256"].as_str().unwrap()
+        )
+    };
+    std::fs::create_dir(stick.join("receipts")).unwrap();
+    std::fs::write(
+        stick.join("receipts").join("PC-ACCT-017.txt"),
+        line("PC-ACCT-017", "PC-DEV-024") + &line("PC-ACCT-017", "PC-ACCT-017"),
+    )
+    .unwrap();
+    let report = invoke(&window, "read_receipts", json!({ "dir": stick })).unwrap();
+    assert_eq!(
+        report["disagreeing"][0]["code"],
+        json!("receipts.wrong_computer"),
+        "{report}"
+    );
+    assert_eq!(report["applied"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        report["bundle_check"]["findings"][0]["code"],
+        json!("bundle_check.changed")
+    );
+    let repaired = invoke(
+        &window,
+        "agents_page",
+        json!({ "request": { "offset": 0, "limit": 100, "status": "repaired" } }),
+    )
+    .unwrap();
+    assert_eq!(repaired["rows"].as_array().unwrap().len(), 1, "{repaired}");
+    let row = &repaired["rows"][0];
+    assert_eq!(row["name"], json!("PC-ACCT-017"));
+    assert_eq!(row["status_receipt"]["line"], json!(2), "{row}");
+    assert_eq!(row["status_receipt"]["run_id"], json!("77"));
+
     // The server's own key pair: a wrong password has its own code; the right one
     // shows the pair and its relation to the server.
     let wrong = invoke(

@@ -34,7 +34,7 @@ test("keys built from values have words for every value", () => {
     status: STATUSES,
     column: COLUMNS,
     verdict: ["current", "previous", "foreign", "unreadable"],
-    receipt: ["REPAIRED", "IPXFER_FAILED", "CERT_STILL_DIFFERENT", "NOT_ADMIN", "AGENT_NOT_FOUND", "BUNDLE_BROKEN", "MATCHES", "DIFFERS"],
+    receipt: ["REPAIRED", "IPXFER_FAILED", "CERT_STILL_DIFFERENT", "NOT_ADMIN", "AGENT_NOT_FOUND", "BUNDLE_BROKEN", "MATCHES", "DIFFERS", "BUNDLE_TAMPERED", "WRONG_COMPUTER"],
     encoding: ["utf-8", "utf-8-bom", "utf-16le", "utf-16be", "cp932"],
     encryption: ["modern", "legacy"],
     encryptionShort: ["modern", "legacy"],
@@ -58,7 +58,7 @@ test("the error codes the window handles are translated in both languages", () =
     "bundle.cancelled", "bundle.no_space", "bundle.nothing_to_export", "bundle.unknown_agents", "bundle.ipxfer_missing", "bundle.verify", "bundle.write", "bundle.xg_value_missing", "bundle.shared_tools_in_use", "bundle.target_busy",
     "list.no_name_column", "list.unknown_encoding", "receipts.no_folder", "import.cancelled",
     "store.busy", "store.disk_full", "app.no_server", "app.bad_path", "app.folder_not_allowed", "app.open_folder", "app.internal", "app.no_data_dir",
-    "file.not_found", "file.unreadable", "file.is_directory", "server.not_an_install_folder", "script.password_quote",
+    "file.not_found", "file.unreadable", "file.is_directory", "file.link", "file.not_regular", "file.too_large", "server.not_an_install_folder", "script.password_quote",
   ];
   for (const code of codes) {
     for (const lang of ["en", "ja"]) {

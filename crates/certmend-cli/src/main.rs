@@ -94,15 +94,22 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
-    /// Write one verified repair bundle per agent (USB stick or any folder).
-    #[command(group(clap::ArgGroup::new("selection").required(true).multiple(false)))]
+    /// Write one verified repair bundle per agent (USB stick or any folder); `bundle
+    /// verify DIR` checks a stick against what certmend wrote.
+    #[command(
+        group(clap::ArgGroup::new("selection").required(true).multiple(false)),
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
     Bundle {
+        #[command(subcommand)]
+        action: Option<BundleCommand>,
         /// The server's install folder.
-        #[arg(long, value_name = "DIR")]
-        server: PathBuf,
+        #[arg(long, value_name = "DIR", required = true)]
+        server: Option<PathBuf>,
         /// Where to write the bundles (e.g. the stick's root).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        #[arg(long, value_name = "DIR", required = true)]
+        out: Option<PathBuf>,
         /// Agents to export, by name (any letter case); repeat for more.
         #[arg(long = "agent", value_name = "NAME", group = "selection")]
         agents: Vec<String>,
@@ -171,6 +178,16 @@ enum Command {
         /// Replace an earlier demo in DIR.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Check every bundle on a stick against what certmend wrote (changed, added and
+    /// missing files, links, bundles it does not know); exit 1 when anything differs.
+    Verify {
+        /// The stick's root (the folder given to `bundle --out`).
+        dir: PathBuf,
     },
 }
 
@@ -386,13 +403,19 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             let mut nothing_listed = None;
             if run_certificate_manager {
                 let install = server::open(&chosen.install_folder).map_err(coded)?;
-                let dir = tempfile::Builder::new()
-                    .prefix("certmend-")
-                    .tempdir()
-                    .map_err(|e| CodedMessage {
-                        code: "file.unwritable".into(),
-                        message: format!("cannot create a temporary folder: {e}"),
-                    })?;
+                // A random name, created exclusively; on Unix the owner's alone (the
+                // list names every mismatched agent). On Windows %TEMP% is per-user.
+                let mut builder = tempfile::Builder::new();
+                builder.prefix("certmend-");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    builder.permissions(std::fs::Permissions::from_mode(0o700));
+                }
+                let dir = builder.tempdir().map_err(|e| CodedMessage {
+                    code: "file.unwritable".into(),
+                    message: format!("cannot create a temporary folder: {e}"),
+                })?;
                 let csv = dir.path().join("CertificateManager-l.csv");
                 match certificate_manager::list_mismatched(&SystemRunner, &install, &csv)
                     .map_err(coded)?
@@ -534,8 +557,26 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             Ok(Outcome::Ok)
         }
         Command::Bundle {
-            server,
-            out,
+            action: Some(BundleCommand::Verify { dir }),
+            ..
+        } => {
+            let store = open_store(db)?;
+            let check = bundle::verify_target(&store, &dir).map_err(coded)?;
+            if json {
+                render::json(&check);
+            } else {
+                render::bundle_check(&check);
+            }
+            Ok(if check.is_clean() {
+                Outcome::Ok
+            } else {
+                Outcome::Problem
+            })
+        }
+        Command::Bundle {
+            action: None,
+            server: Some(server),
+            out: Some(out),
             agents,
             all_mismatched,
             ipxfer_dir,
@@ -596,8 +637,19 @@ fn run(cli: Cli) -> Result<Outcome, CodedMessage> {
             } else {
                 render::export(&report);
             }
-            Ok(Outcome::Ok)
+            // Bundles already on the stick that are not as certmend wrote them.
+            Ok(
+                if report.bundle_check.as_ref().is_some_and(|c| !c.is_clean()) {
+                    Outcome::Problem
+                } else {
+                    Outcome::Ok
+                },
+            )
         }
+        Command::Bundle { .. } => Err(CodedMessage {
+            code: "usage.bundle".into(),
+            message: "give --server DIR --out DIR and the agents, or `bundle verify DIR`".into(),
+        }),
         Command::Receipts { dir } => {
             let mut store = open_store(db)?;
             let report = receipts::read_receipts(&mut store, &dir).map_err(coded)?;

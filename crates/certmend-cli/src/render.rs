@@ -386,12 +386,22 @@ pub fn compare(r: &certmend_core::compare::CompareReport) {
             "Previous: a certificate the server used before. After a renewal (CertificateManager -c) the server still accepts it and the agent takes the new one with its next update; after a reinstall or migration with a new certificate the agent is stranded and needs a repair bundle (agents on the CertificateManager -l list are the stranded ones)."
         );
     }
-    if !r.skipped.is_empty() {
+    let not_certificates: Vec<_> = r.skipped.iter().filter(|s| !r.links.contains(s)).collect();
+    if !not_certificates.is_empty() {
         outln!(
             "Skipped {} files that are not certificates by their ending (.dat .cer .crt .der .pem):",
-            r.skipped.len()
+            not_certificates.len()
         );
-        for s in &r.skipped {
+        for s in not_certificates {
+            outln!("  {}", s.display());
+        }
+    }
+    if !r.links.is_empty() {
+        outln!(
+            "Skipped {} links (certmend never follows a link in a collected folder: copy the files themselves):",
+            r.links.len()
+        );
+        for s in &r.links {
             outln!("  {}", s.display());
         }
     }
@@ -407,8 +417,56 @@ pub fn agents(rows: &[certmend_core::store::AgentRow]) {
             a.domain.as_deref().unwrap_or("-"),
             a.last_seen
         );
+        // A status a receipt set is repair.cmd's claim: say where it came from.
+        if let Some(r) = &a.status_receipt {
+            let line = r.line.map(|l| format!(":{l}")).unwrap_or_default();
+            outln!(
+                "    {} by receipt {}{line} (run {}, computer {}, {})",
+                a.status,
+                r.file,
+                r.run_id,
+                r.computer,
+                r.ran_at.as_deref().unwrap_or("-")
+            );
+        }
     }
     outln!("{} agents", rows.len());
+}
+
+/// What `bundle verify` (and the checks of an export or a read-back) found on a stick.
+pub fn bundle_check(c: &certmend_core::bundle::TargetCheck) {
+    outln!(
+        "{}: {} bundles, {} files compared with what certmend wrote",
+        c.dir.display(),
+        c.bundles,
+        c.files
+    );
+    bundle_findings(c);
+    if c.is_clean() {
+        outln!("Every bundle is as certmend wrote it.");
+    }
+}
+
+fn bundle_findings(c: &certmend_core::bundle::TargetCheck) {
+    for f in &c.findings {
+        let whose = match (&f.agent, &f.bundle_id) {
+            (Some(agent), _) => format!(" [{agent}]"),
+            (None, Some(id)) => format!(" [bundle {id}]"),
+            _ => String::new(),
+        };
+        let label = f
+            .code
+            .strip_prefix("bundle_check.")
+            .unwrap_or(f.code)
+            .to_uppercase();
+        outln!("  {label}{whose}: {}", f.reason);
+    }
+    if !c.is_clean() {
+        outln!(
+            "WARNING: {} finding(s): this stick is not as certmend wrote it, and every PC it visits can write to it. Do not run these bundles: export again to a stick you have emptied, and look at the PCs the stick visited.",
+            c.findings.len()
+        );
+    }
 }
 
 pub fn history(doc: &serde_json::Value) {
@@ -474,6 +532,13 @@ pub fn export(r: &certmend_core::bundle::ExportReport) {
     if r.password_embedded {
         outln!("WARNING: the scripts hold the agent unload password in plain text.");
     }
+    if let Some(check) = r.bundle_check.as_ref().filter(|c| !c.is_clean()) {
+        outln!(
+            "Bundles already on {} before this export:",
+            r.out_dir.display()
+        );
+        bundle_findings(check);
+    }
     outln!("Next: eject the stick safely before removing it; on each agent run repair.cmd as administrator; then `certmend receipts {}`.", r.out_dir.display());
 }
 
@@ -484,6 +549,25 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
         r.files,
         r.lines
     );
+    // First what repair.cmd refused to do, and receipts certmend did not believe.
+    for (label, list) in [
+        ("ALERT", &r.alerts),
+        ("NOT COUNTED", &r.disagreeing),
+        ("FILE REFUSED", &r.refused_files),
+    ] {
+        for p in list {
+            let at = if p.line > 0 {
+                format!(" line {}", p.line)
+            } else {
+                String::new()
+            };
+            outln!("  {label}: {}{at}: {}", p.file.display(), p.problem.reason);
+        }
+    }
+    if let Some(check) = r.bundle_check.as_ref().filter(|c| !c.is_clean()) {
+        outln!("Bundles on this stick:");
+        bundle_findings(check);
+    }
     for a in &r.applied {
         let status = if a.status_before == a.status_after {
             format!("status stays {}", a.status_after)

@@ -497,6 +497,10 @@ fn full_export_writes_complete_verified_bundles_and_a_new_export_supersedes() {
             "管理者として実行",
             name.as_str(),
             facts.sha1.as_str(),
+            // The stick is writable by every PC: said plainly, in both languages.
+            "written to by every PC it visits",
+            "certmend bundle verify",
+            "すべての PC から書き込めます",
         ] {
             assert!(readme.contains(text), "{name}: README lacks {text:?}");
         }
@@ -535,8 +539,24 @@ fn full_export_writes_complete_verified_bundles_and_a_new_export_supersedes() {
     fs::write(victim.join("repair.cmd"), &script[..script.len() - 1]).unwrap();
     assert!(check_bundle(&victim).unwrap_err().contains("bytes"));
 
-    // A second export of the same agents replaces every bundle with a new one.
-    let again = env.bundle(&out, &["--all-mismatched"]);
+    // A second export of the same agents replaces every bundle with a new one; the
+    // script changed on the stick meanwhile is reported (exit 1), never silently
+    // replaced.
+    let mut cmd = env.cmd();
+    cmd.args(["--json", "bundle", "--server"])
+        .arg(&env.install)
+        .arg("--out")
+        .arg(&out)
+        .arg("--all-mismatched");
+    let again = json(&run(&mut cmd, 1));
+    let findings = again["bundle_check"]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{again}");
+    assert_eq!(findings[0]["code"], "bundle_check.changed");
+    assert_eq!(
+        findings[0]["path"],
+        victim.join("repair.cmd").display().to_string()
+    );
+    assert_eq!(findings[0]["expected"], sha256_hex(&script));
     assert_eq!(again["bundles"].as_array().unwrap().len(), DEMO_AGENTS);
     assert_eq!(names_in(&out), top, "same folders, nothing left over");
     let mut new_ids = BTreeSet::new();
@@ -609,7 +629,8 @@ fn shared_tools_write_one_copy_at_the_root_that_every_script_uses() {
             folder.display()
         );
         assert!(!script.contains("set \"TOOLS=%~dp0\"\r\n"));
-        assert!(script.contains("\"%TOOLS%%IPXFER%\""));
+        // The shared IpXfer is what the script copies (and checks) before running it.
+        assert!(script.contains("copy /b /y \"%TOOLS%%IPXFER%\""));
     }
     // Exporting again with the same tools keeps them and every bundle verifies.
     env.bundle(&out, &["--all-mismatched", "--shared-tools"]);
@@ -932,7 +953,15 @@ fn hostile_agent_names_become_safe_distinct_folders_inside_the_output() {
         out.join("receipts").join("RECEIPTS.txt"),
         format!(
             "{}\r\n",
-            receipt(&ids["receipts"], "1", "0", "AA", &sha, "REPAIRED")
+            receipt(
+                "receipts",
+                &ids["receipts"],
+                "1",
+                "0",
+                "AA",
+                &sha,
+                "REPAIRED"
+            )
         ),
     )
     .unwrap();
@@ -993,7 +1022,7 @@ fn folders_from_separate_exports_stay_distinct_in_any_letter_case() {
         out.join("receipts/PC-CASE.txt"),
         format!(
             "{}\r\n",
-            receipt(&ids["PC-Case"], "1", "0", "AA", &sha, "REPAIRED")
+            receipt("PC-CASE", &ids["PC-Case"], "1", "0", "AA", &sha, "REPAIRED")
         ),
     )
     .unwrap();
@@ -1178,6 +1207,7 @@ fn a_killed_export_records_the_bundles_it_finished() {
             ));
         }
         lines.push_str(&receipt(
+            name,
             manifest["bundle_id"].as_str().unwrap(),
             &i.to_string(),
             "0",
@@ -1319,22 +1349,22 @@ fn receipts_set_statuses_once_and_report_unknown_malformed_and_superseded_lines(
     let unknown_id = "0123456789abcdef0123456789abcdef";
     assert!(!first.values().any(|v| v == unknown_id));
     let somepc = [
-        receipt(&first[a], "11", "0", &old, &sha, "REPAIRED"),
-        receipt(&first[b], "12", "1", &old, &old, "IPXFER_FAILED"),
-        receipt(unknown_id, "13", "0", &old, &sha, "REPAIRED"),
+        receipt(a, &first[a], "11", "0", &old, &sha, "REPAIRED"),
+        receipt(b, &first[b], "12", "1", &old, &old, "IPXFER_FAILED"),
+        receipt("SOMEPC", unknown_id, "13", "0", &old, &sha, "REPAIRED"),
         "this is not a receipt".to_string(),
-        receipt(&first[d], "14", "0", &old, &sha, "REPAIRED"),
+        receipt(d, &first[d], "14", "0", &old, &sha, "REPAIRED"),
         format!(
             "certmend-receipt=1;computer=SOMEPC;bundle={};result=MAYBE",
             first[a]
         ),
     ];
     let other = [
-        receipt(&first[c], "21", "1", &old, &old, "IPXFER_FAILED"),
-        receipt(&first[c], "22", "1", &old, &old, "IPXFER_FAILED"),
-        receipt(&first[f], "31", "1", &old, &old, "IPXFER_FAILED"),
+        receipt(c, &first[c], "21", "1", &old, &old, "IPXFER_FAILED"),
+        receipt(c, &first[c], "22", "1", &old, &old, "IPXFER_FAILED"),
+        receipt(f, &first[f], "31", "1", &old, &old, "IPXFER_FAILED"),
         // The very same line again (same run): counted once.
-        receipt(&first[f], "31", "1", &old, &old, "IPXFER_FAILED"),
+        receipt(f, &first[f], "31", "1", &old, &old, "IPXFER_FAILED"),
     ];
     let receipts = out.join("receipts");
     fs::create_dir(&receipts).unwrap();
@@ -1457,7 +1487,15 @@ fn receipts_set_statuses_once_and_report_unknown_malformed_and_superseded_lines(
         clean.join("receipts/PC.txt"),
         format!(
             "{}\r\n",
-            receipt(&first[&names[5]], "41", "0", &old, &sha, "REPAIRED")
+            receipt(
+                &names[5],
+                &first[&names[5]],
+                "41",
+                "0",
+                &old,
+                &sha,
+                "REPAIRED"
+            )
         ),
     )
     .unwrap();
@@ -1502,7 +1540,7 @@ fn receipts_for_a_certificate_the_server_replaced_are_stale() {
         out.join("receipts/PC.txt"),
         format!(
             "{}\r\n",
-            receipt(&ids[&name], "1", "0", "AA", &old_sha, "REPAIRED")
+            receipt(&name, &ids[&name], "1", "0", "AA", &old_sha, "REPAIRED")
         ),
     )
     .unwrap();

@@ -644,6 +644,153 @@ fn demo_list_and_collected_certificates_give_the_expected_verdicts() {
     );
 }
 
+/// Collected certificates on a stick others can write to: two links naming their own
+/// folder (a walk that followed them would never end), a link to a local certificate
+/// and a link to a local folder. `compare` ends promptly, reads only the real files,
+/// lists every link as skipped, and a link given by name is refused as `file.link`.
+#[cfg(unix)]
+#[test]
+fn links_among_collected_certificates_are_never_followed() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state.sqlite3");
+    let root = demo_root();
+    let install = root.join(INSTALL);
+    let stick = tmp.path().join("collected");
+    fs::create_dir_all(stick.join("PC-02")).unwrap();
+    fs::copy(root.join(CERT), stick.join("PC-01.dat")).unwrap();
+    fs::copy(root.join(CERT), stick.join("PC-02/OfcNTCer.dat")).unwrap();
+    symlink(".", stick.join("loop-1")).unwrap();
+    symlink("..", stick.join("PC-02/loop-2")).unwrap();
+    symlink(root.join(CERT), stick.join("PC-03.dat")).unwrap();
+    symlink(root.join("collected"), stick.join("PC-04")).unwrap();
+
+    let output = certmend()
+        .arg("--db")
+        .arg(&db)
+        .args(["--json", "compare", "--server"])
+        .arg(&install)
+        .arg(&stick)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let hosts: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["PC-01", "PC-02"], "{report}");
+    assert_eq!(report["counts"]["current"], 2);
+    let links: Vec<PathBuf> = report["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| PathBuf::from(l.as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            stick.join("PC-02/loop-2"),
+            stick.join("PC-03.dat"),
+            stick.join("PC-04"),
+            stick.join("loop-1")
+        ]
+    );
+    // The text report says so too.
+    let text = certmend()
+        .arg("--db")
+        .arg(&db)
+        .args(["compare", "--server"])
+        .arg(&install)
+        .arg(&stick)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("Skipped 4 links"), "{text}");
+
+    // A link given by name is read by no one.
+    let report = run_json(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "compare",
+            "--server",
+            install.to_str().unwrap(),
+            stick.join("PC-03.dat").to_str().unwrap(),
+        ],
+        1,
+    );
+    assert_eq!(report["results"][0]["verdict"], "unreadable");
+    assert_eq!(report["results"][0]["error"]["code"], "file.link");
+    let out = certmend()
+        .args(["cert", "show"])
+        .arg(stick.join("PC-03.dat"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "certmend: error[file.link]: {}: is a link",
+            stick.join("PC-03.dat").display()
+        )),
+        "{stderr}"
+    );
+}
+
+/// The per-user data folder and the state database in it are the user's alone on
+/// Unix: a data folder an earlier certmend made readable by all is narrowed, and the
+/// database (and its -wal and -shm files while they exist) are 0600.
+#[cfg(unix)]
+#[test]
+fn the_data_folder_and_the_database_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir(&data).unwrap();
+    fs::set_permissions(&data, fs::Permissions::from_mode(0o755)).unwrap();
+    let install = demo_root().join(INSTALL);
+    let output = StdCommand::new(env!("CARGO_BIN_EXE_certmend"))
+        .env_remove("CERTMEND_DB")
+        .env("CERTMEND_DATA_DIR", &data)
+        .args(["--json", "server", "show"])
+        .arg(&install)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(mode(&data), 0o700);
+    for name in [
+        "certmend.sqlite3",
+        "certmend.sqlite3-wal",
+        "certmend.sqlite3-shm",
+    ] {
+        let file = data.join(name);
+        if name == "certmend.sqlite3" || file.exists() {
+            assert_eq!(mode(&file), 0o600, "{name}");
+        }
+    }
+    assert_eq!(
+        mode(tmp.path()),
+        0o755,
+        "the folder above is not ours to change"
+    );
+}
+
 #[test]
 fn a_database_from_a_newer_certmend_is_refused() {
     let tmp = tempfile::tempdir().unwrap();

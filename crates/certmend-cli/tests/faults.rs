@@ -132,8 +132,16 @@ impl World {
         let install = write_demo(&root, seed, &tmp.path().join("demo.sqlite3"));
         fs::create_dir_all(tmp.path().join("lists")).unwrap();
         fs::create_dir_all(tmp.path().join("logs")).unwrap();
-        fs::write(tmp.path().join("demo.pw"), format!("{DEMO_PASSWORD}\n")).unwrap();
-        fs::write(tmp.path().join("new.pw"), format!("{NEW_PASSWORD}\n")).unwrap();
+        for (name, password) in [("demo.pw", DEMO_PASSWORD), ("new.pw", NEW_PASSWORD)] {
+            let path = tmp.path().join(name);
+            fs::write(&path, format!("{password}\n")).unwrap();
+            // certmend refuses a password file others can read (Unix).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        }
         World {
             data: tmp.path().join("data"),
             root,
@@ -1473,8 +1481,16 @@ fn concurrent_writers_lose_no_update() {
         let lines: String = chunk
             .iter()
             .enumerate()
-            .map(|(i, (_, id))| {
-                receipt(id, &format!("{round}{i:02}"), "0", "AA", &sha, "REPAIRED") + "\r\n"
+            .map(|(i, (name, id))| {
+                receipt(
+                    name,
+                    id,
+                    &format!("{round}{i:02}"),
+                    "0",
+                    "AA",
+                    &sha,
+                    "REPAIRED",
+                ) + "\r\n"
             })
             .collect();
         fs::write(stick.join(format!("receipts/PC-{round}.txt")), lines).unwrap();

@@ -1046,6 +1046,48 @@ fn a_missing_file_and_a_folder_are_refused() {
     assert_error(&output, "file.is_directory", Some(&folder));
 }
 
+/// A stick holds a "list" that is a link to a local file, a pipe, or a file larger
+/// than any list: each is refused with its own code and the file's name, promptly, and
+/// nothing reaches the store.
+#[cfg(unix)]
+#[test]
+fn a_link_a_pipe_and_a_huge_list_are_refused_and_nothing_is_stored() {
+    let env = Env::new();
+    let local = env.list("local-agents.csv", "Computer Name\nNOT-FROM-THE-STICK\n");
+    let stick = env.tmp.path().join("stick");
+    fs::create_dir(&stick).unwrap();
+    let link = stick.join("CertificateManager.csv");
+    std::os::unix::fs::symlink(&local, &link).unwrap();
+    let fifo = stick.join("pipe.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let huge = stick.join("huge.csv");
+    // Sparse: 256 MiB + 1 byte without using the disk.
+    fs::File::create(&huge)
+        .unwrap()
+        .set_len(256 * 1024 * 1024 + 1)
+        .unwrap();
+    for (file, code, words) in [
+        (&link, "file.link", "is a link"),
+        (&fifo, "file.not_regular", "not a regular file"),
+        (&huge, "file.too_large", "too large for an agent list"),
+    ] {
+        let mut cmd = env.cmd();
+        cmd.arg("import")
+            .arg(file)
+            .arg("--server")
+            .arg(&env.install)
+            .timeout(std::time::Duration::from_secs(60));
+        let output = run(&mut cmd, 2);
+        let line = assert_error(&output, code, Some(file));
+        assert!(line.contains(words), "{line}");
+    }
+    assert!(env.names(&[]).is_empty(), "nothing was stored");
+}
+
 #[test]
 fn import_without_files_is_a_usage_error() {
     let env = Env::new();

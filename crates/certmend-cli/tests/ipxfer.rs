@@ -109,7 +109,7 @@ fn auto_without_a_version_writes_the_seed_form_and_says_why() {
     assert_eq!(report["ipxfer"]["follows_version"], true);
     let script = script_of(&report);
     assert!(
-        script.contains("\"%TOOLS%%IPXFER%\" -e \"%BUNDLE%OfcNTCer.dat\""),
+        script.contains("\"%WORK%\\%IPXFER%\" -e \"%WORK%\\OfcNTCer.dat\""),
         "{script}"
     );
     assert!(!script.contains(" -sp "), "{script}");

@@ -133,10 +133,16 @@ impl Env {
         self.path("work").join(name)
     }
 
-    /// A password file (the password and a newline) in `<tmp>/secrets`.
+    /// A password file (the password and a newline) in `<tmp>/secrets`, readable by
+    /// its owner only (certmend refuses others on Unix).
     fn secret(&self, name: &str, password: &str) -> PathBuf {
         let path = self.path("secrets").join(name);
         fs::write(&path, format!("{password}\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
         path
     }
 
@@ -762,6 +768,11 @@ fn key_pairs_made_by_openssl_read_with_openssls_facts() {
         format!("\u{feff}{NON_ASCII_PASSWORD}\r\nsecond line\r\n"),
     )
     .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&notepad, fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let report = env.show(&env.work("3des-non-ascii.pfx"), &notepad, &[], 0);
     check(&report, "pkcs12", "3des, BOM + CRLF password file");
 
@@ -1692,6 +1703,83 @@ fn a_kit_killed_at_any_moment_is_whole_or_absent() {
 
 // ---------------------------------------------------------------------------------------
 // 7. Secrets
+
+/// A password file other users can read or change is refused on Unix (naming the file
+/// and `chmod 600`); a link, and a file far too large for a password, are refused as
+/// any file from elsewhere is; a key pair given as a link is read by no one. Nothing
+/// is written. Made the owner's alone, the same file works, and the backup lands in
+/// an owner-only data folder as owner-only files.
+#[cfg(unix)]
+#[test]
+fn shared_linked_and_huge_password_files_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let env = Env::new(32);
+    let pw = env.demo_pw();
+    let new_pw = env.secret("new.pw", NEW_PASSWORD);
+    let readable = env.secret("readable.pw", DEMO_PASSWORD);
+    fs::set_permissions(&readable, fs::Permissions::from_mode(0o644)).unwrap();
+    let writable = env.secret("writable.pw", NEW_PASSWORD);
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o620)).unwrap();
+    let link = env.path("secrets").join("link.pw");
+    std::os::unix::fs::symlink(&pw, &link).unwrap();
+    let huge = env.secret("huge.pw", &"x".repeat(5000));
+    let pair_link = env.work("OfficeScanAuth.pfx");
+    std::os::unix::fs::symlink(env.server_pair(), &pair_link).unwrap();
+    env.prime_store();
+    let before = snapshot(env.tmp.path());
+    let create = |pw: &Path, new_pw: &Path, code: i32| {
+        let mut cmd = env.cmd();
+        cmd.args(["--json", "backup", "create", "--server"])
+            .arg(&env.install)
+            .arg("--password-file")
+            .arg(pw)
+            .arg("--new-password-file")
+            .arg(new_pw);
+        env.run(&mut cmd, code)
+    };
+    for (pw, new_pw, bad, code) in [
+        (&readable, &new_pw, &readable, "password.file_not_private"),
+        (&pw, &writable, &writable, "password.file_not_private"),
+        (&link, &new_pw, &link, "file.link"),
+        (&huge, &new_pw, &huge, "file.too_large"),
+    ] {
+        let output = create(pw, new_pw, 2);
+        assert_coded_error(&output, code, Some(bad));
+        if code == "password.file_not_private" {
+            let message = json(&output)["error"]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(message.contains("chmod 600"), "{message}");
+        }
+    }
+    let output = env.run(
+        env.cmd()
+            .args(["--json", "keypair", "show"])
+            .arg(&pair_link)
+            .arg("--password-file")
+            .arg(&pw),
+        2,
+    );
+    assert_coded_error(&output, "file.link", Some(&pair_link));
+    assert_same_tree(&before, &snapshot(env.tmp.path()));
+
+    // The owner's alone: accepted.
+    fs::set_permissions(&readable, fs::Permissions::from_mode(0o600)).unwrap();
+    let created = json(&create(&readable, &new_pw, 0));
+    assert_eq!(mode(&env.data), 0o700);
+    assert_eq!(mode(&env.data.join("backups")), 0o700);
+    for f in created["files"].as_array().unwrap() {
+        let path = PathBuf::from(f["path"].as_str().unwrap());
+        assert!(
+            path.starts_with(env.data.join("backups")),
+            "{}",
+            path.display()
+        );
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+}
 
 #[test]
 fn passwords_never_leave_their_files() {

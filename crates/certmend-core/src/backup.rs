@@ -146,7 +146,8 @@ pub fn create(
     pair.ensure_matches(source)?;
     let info = pair.certificate().info().clone();
     let pfx = pair.to_pkcs12(password, encryption)?;
-    fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
+    // Owner-only when certmend creates it (Unix); see paths::create_private_dir.
+    crate::paths::create_private_dir(out_dir).map_err(write_err(out_dir))?;
     let stamp = time::OffsetDateTime::now_utc()
         .format(time::macros::format_description!(
             "[year][month][day]-[hour][minute][second]"
@@ -276,12 +277,16 @@ fn claim_names(dir: &Path, base: &str) -> Result<(PathBuf, PathBuf), BackupError
     unreachable!("the loop only ends by returning")
 }
 
+/// Claims a name with an empty owner-only file (0600 on Unix), replaced by the backup.
 fn create_new(path: &Path) -> io::Result<()> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(drop)
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
 }
 
 /// Writes `bytes` atomically, readable by the owner only where the OS allows, and
@@ -473,6 +478,14 @@ mod tests {
                 assert_eq!(mode & 0o077, 0, "{}: {mode:o}", f.path.display());
             }
         }
+        // The folder certmend made for them too; and no temporary file is left.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&out).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        }
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 4);
         assert_eq!(
             check_new_password("short", false).unwrap_err().code(),
             "backup.weak_password"

@@ -16,6 +16,7 @@ use x509_parser::public_key::PublicKey;
 
 use crate::der_peek;
 use crate::hexfmt::{sha1_hex, sha256_hex, upper_hex};
+use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
 
 /// How the certificate was stored on disk.
@@ -137,6 +138,10 @@ pub enum CertError {
         #[source]
         source: std::io::Error,
     },
+    /// A link, a device or pipe, or a file too large for its kind (`file.link`,
+    /// `file.not_regular`, `file.too_large`): never read.
+    #[error(transparent)]
+    Refused(FileError),
     #[error("{}: {source}", path.display())]
     Parse {
         path: PathBuf,
@@ -151,39 +156,38 @@ impl ErrorCode for CertError {
             CertError::NotFound { .. } => "file.not_found",
             CertError::IsDirectory { .. } => "file.is_directory",
             CertError::Unreadable { .. } => "file.unreadable",
+            CertError::Refused(e) => e.code(),
             CertError::Parse { source, .. } => source.code(),
         }
     }
 }
 
-/// Reads a certificate file (DER or PEM).
+/// Reads a certificate file (DER or PEM). The file may come from a stick, a share or a
+/// dropped folder: it is read only as a regular file reached without a link, at most
+/// [`Kind::Certificate`]'s cap.
 pub fn load(path: &Path) -> Result<Certificate, CertError> {
-    let bytes = read_file(path)?;
+    let bytes = read_file(path, Kind::Certificate)?;
     parse(&bytes).map_err(|source| CertError::Parse {
         path: path.to_path_buf(),
         source,
     })
 }
 
-/// Reads a whole file, turning the usual I/O failures into messages that name it.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, CertError> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CertError::NotFound {
-                path: path.to_path_buf(),
-            })
+/// Reads a whole file of `kind` through [`untrusted::read`], turning its refusals into
+/// messages that name the file.
+pub(crate) fn read_file(path: &Path, kind: Kind) -> Result<Vec<u8>, CertError> {
+    untrusted::read(path, kind).map_err(CertError::from)
+}
+
+impl From<FileError> for CertError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::NotFound { path } => CertError::NotFound { path },
+            FileError::IsDirectory { path } => CertError::IsDirectory { path },
+            FileError::Unreadable { path, source } => CertError::Unreadable { path, source },
+            other => CertError::Refused(other),
         }
-        Ok(meta) if meta.is_dir() => {
-            return Err(CertError::IsDirectory {
-                path: path.to_path_buf(),
-            })
-        }
-        _ => {}
     }
-    std::fs::read(path).map_err(|source| CertError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// Parses certificate bytes, DER or PEM, with `days_left` counted from now.

@@ -13,6 +13,7 @@ use crate::cert;
 use crate::inventory::RecordedServer;
 use crate::server::CodedMessage;
 use crate::store::{CertificateRow, Store, StoreError};
+use crate::untrusted;
 use crate::ErrorCode;
 
 /// File endings taken as certificates inside a folder (any case).
@@ -85,8 +86,14 @@ pub struct CompareReport {
     pub server_sha1_thumbprint: String,
     pub results: Vec<Collected>,
     pub counts: VerdictCounts,
-    /// Files in the given folders that were not taken as certificates (by their ending).
+    /// Entries of the given folders that were not read: files that are not certificates
+    /// by their ending, and links (also listed in `links`).
     pub skipped: Vec<PathBuf>,
+    /// Links (symbolic links, junctions, other reparse points) met in the given folders
+    /// or given themselves as folders: stepped over, never followed, so a link cannot
+    /// read a file from elsewhere into the report (or reach a network path), and a loop
+    /// of links ends.
+    pub links: Vec<PathBuf>,
 }
 
 impl CompareReport {
@@ -119,27 +126,42 @@ pub fn host_for(path: &Path) -> String {
     stem
 }
 
-/// The files to compare: files as given, folders walked (sorted), with what was skipped.
-pub fn collect_files(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>), CompareError> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).map_err(|_| CompareError::NotFound { path: path.clone() })?;
-        if meta.is_dir() {
-            walk(path, &mut files, &mut skipped)?;
-        } else {
-            files.push(path.clone());
-        }
-    }
-    Ok((files, skipped))
+/// What [`collect_files`] found under the given paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collection {
+    /// Files to read as certificates.
+    pub files: Vec<PathBuf>,
+    /// Entries not read: files that are not certificates by their ending, and links.
+    pub skipped: Vec<PathBuf>,
+    /// The links among `skipped`.
+    pub links: Vec<PathBuf>,
 }
 
-fn walk(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    skipped: &mut Vec<PathBuf>,
-) -> Result<(), CompareError> {
+/// The files to compare: files as given, folders walked (sorted), with what was skipped.
+///
+/// Collected certificates come from sticks and shares others can write to. A folder
+/// walk never follows a link ([`untrusted::is_link`]): it is reported and stepped over,
+/// so two links naming their own folder end instead of multiplying forever. A file
+/// given by name is read by [`cert::load`], which refuses a link with `file.link`.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Collection, CompareError> {
+    let mut found = Collection::default();
+    for path in paths {
+        let meta = std::fs::symlink_metadata(path)
+            .map_err(|_| CompareError::NotFound { path: path.clone() })?;
+        if meta.is_dir() {
+            walk(path, &mut found)?;
+        } else if untrusted::is_link(path) && path.is_dir() {
+            // A folder reached through a link: not walked.
+            found.skipped.push(path.clone());
+            found.links.push(path.clone());
+        } else {
+            found.files.push(path.clone());
+        }
+    }
+    Ok(found)
+}
+
+fn walk(dir: &Path, found: &mut Collection) -> Result<(), CompareError> {
     let unlistable = |source| CompareError::Unlistable {
         path: dir.to_path_buf(),
         source,
@@ -151,15 +173,18 @@ fn walk(
         .map_err(unlistable)?;
     entries.sort();
     for path in entries {
-        if path.is_dir() {
-            walk(&path, files, skipped)?;
+        if untrusted::is_link(&path) {
+            found.skipped.push(path.clone());
+            found.links.push(path);
+        } else if path.is_dir() {
+            walk(&path, found)?;
         } else if path
             .extension()
             .is_some_and(|e| CERT_EXTENSIONS.iter().any(|c| e.eq_ignore_ascii_case(c)))
         {
-            files.push(path);
+            found.files.push(path);
         } else {
-            skipped.push(path);
+            found.skipped.push(path);
         }
     }
     Ok(())
@@ -181,7 +206,11 @@ pub fn compare_collected(
         })?;
     let history = store.certificate_history(server.server_id)?;
     let statuses = store.agent_statuses(server.server_id)?;
-    let (files, skipped) = collect_files(paths)?;
+    let Collection {
+        files,
+        skipped,
+        links,
+    } = collect_files(paths)?;
     let mut counts = VerdictCounts::default();
     let mut results = Vec::with_capacity(files.len());
     for file in files {
@@ -241,12 +270,66 @@ pub fn compare_collected(
         results,
         counts,
         skipped,
+        links,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A collected folder from a stick with two links naming their own folder (a
+    /// walk that followed them would never end), a link to a local certificate, and a
+    /// link to another folder: the walk ends at once, reads only the real file, and
+    /// reports every link as skipped.
+    #[cfg(unix)]
+    #[test]
+    fn links_in_collected_folders_are_stepped_over_and_loops_end() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let local = tmp.path().join("local");
+        std::fs::create_dir(&local).unwrap();
+        std::fs::write(local.join("secret.dat"), b"a local file").unwrap();
+        let collected = tmp.path().join("collected");
+        std::fs::create_dir_all(collected.join("PC-02")).unwrap();
+        std::fs::write(collected.join("PC-01.dat"), b"x").unwrap();
+        std::fs::write(collected.join("PC-02/OfcNTCer.dat"), b"x").unwrap();
+        symlink(".", collected.join("loop-a")).unwrap();
+        symlink(".", collected.join("PC-02/loop-b")).unwrap();
+        symlink(local.join("secret.dat"), collected.join("PC-03.dat")).unwrap();
+        symlink(&local, collected.join("PC-04")).unwrap();
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let paths = vec![collected.clone()];
+        std::thread::spawn(move || tx.send(collect_files(&paths)).unwrap());
+        let found = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the walk ends")
+            .unwrap();
+        assert_eq!(
+            found.files,
+            [
+                collected.join("PC-01.dat"),
+                collected.join("PC-02/OfcNTCer.dat")
+            ]
+        );
+        let links = [
+            collected.join("PC-02/loop-b"),
+            collected.join("PC-03.dat"),
+            collected.join("PC-04"),
+            collected.join("loop-a"),
+        ];
+        assert_eq!(found.links, links);
+        assert_eq!(found.skipped, links);
+
+        // Given by name: a link to a file is listed, and refused when read.
+        let given = collect_files(&[collected.join("PC-03.dat"), collected.join("PC-04")]).unwrap();
+        assert_eq!(given.files, [collected.join("PC-03.dat")]);
+        assert_eq!(given.links, [collected.join("PC-04")]);
+        let err = cert::load(&collected.join("PC-03.dat")).unwrap_err();
+        assert_eq!(err.code(), "file.link", "{err}");
+        assert!(err.to_string().contains("PC-03.dat"), "{err}");
+    }
 
     #[test]
     fn hosts_from_the_three_layouts() {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::untrusted::{self, FileError};
 use crate::{cert, server};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,14 +28,26 @@ pub enum Kind {
 
 const SNIFF: usize = 64 * 1024;
 
+/// Entries of a dropped folder looked at before it is called empty.
+const FOLDER_LOOK: usize = 1000;
+
 pub fn classify(path: &Path) -> Kind {
     let unknown = |code: &'static str, reason: &str| Kind::Unknown {
         code,
         reason: reason.to_string(),
     };
-    let Ok(meta) = std::fs::metadata(path) else {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
         return unknown("drop.not_found", "not found");
     };
+    // A link dropped (or met in a dropped folder) is never followed: on a stick it may
+    // name a local file, which would then be read into the store, or a network path,
+    // which Windows would hand the admin's credentials to.
+    if untrusted::is_link(path) {
+        return unknown(
+            "drop.link",
+            "a link (symbolic link, junction or shortcut to elsewhere); certmend does not follow links",
+        );
+    }
     if meta.is_dir() {
         if server::open(path).is_ok()
             || !server::detect(&server::DetectSources::default().with_root(path)).is_empty()
@@ -43,11 +56,18 @@ pub fn classify(path: &Path) -> Kind {
         }
         let holds_certificates = std::fs::read_dir(path)
             .map(|entries| {
-                entries.filter_map(Result::ok).take(1000).any(|e| {
-                    let p = e.path();
-                    p.is_file() && classify(&p) == Kind::Certificate
-                        || p.is_dir() && p.join("OfcNTCer.dat").is_file()
-                })
+                entries
+                    .filter_map(Result::ok)
+                    .take(FOLDER_LOOK)
+                    .map(|e| e.path())
+                    .filter(|p| !untrusted::is_link(p))
+                    .any(|p| {
+                        p.is_file() && classify(&p) == Kind::Certificate
+                            || p.is_dir() && {
+                                let inner = p.join("OfcNTCer.dat");
+                                !untrusted::is_link(&inner) && inner.is_file()
+                            }
+                    })
             })
             .unwrap_or(false);
         return if holds_certificates {
@@ -59,8 +79,27 @@ pub fn classify(path: &Path) -> Kind {
             )
         };
     }
-    let Ok(bytes) = read_head(path) else {
-        return unknown("drop.unreadable", "cannot be read");
+    let bytes = match read_head(path) {
+        Ok(bytes) => bytes,
+        Err(FileError::NotRegular { .. }) => {
+            return unknown(
+                "drop.not_regular",
+                "not a regular file (a device, a pipe or a socket)",
+            )
+        }
+        Err(FileError::TooLarge { .. }) => {
+            return unknown(
+                "drop.too_large",
+                "too large for any file certmend reads (at most 256 MiB, for a list)",
+            )
+        }
+        Err(FileError::Link { .. }) => {
+            return unknown(
+                "drop.link",
+                "a link (symbolic link, junction or shortcut to elsewhere); certmend does not follow links",
+            )
+        }
+        Err(_) => return unknown("drop.unreadable", "cannot be read"),
     };
     if bytes.is_empty() {
         return unknown("drop.empty_file", "the file is empty");
@@ -85,12 +124,19 @@ pub fn classify(path: &Path) -> Kind {
     )
 }
 
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+/// The first bytes of a dropped file, opened as [`untrusted::open`] opens any file from
+/// a stick: a regular file, no link, no larger than the largest kind certmend reads
+/// (a list); what it is decides the cap applied when it is read in full.
+fn read_head(path: &Path) -> Result<Vec<u8>, FileError> {
     use std::io::Read;
+    let (file, _) = untrusted::open(path, untrusted::Kind::List)?;
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(SNIFF as u64)
-        .read_to_end(&mut bytes)?;
+    file.take(SNIFF as u64)
+        .read_to_end(&mut bytes)
+        .map_err(|source| FileError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
     Ok(bytes)
 }
 
@@ -139,5 +185,65 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[cfg(unix)]
+    fn code_of(kind: Kind) -> &'static str {
+        match kind {
+            Kind::Unknown { code, .. } => code,
+            other => panic!("taken: {other:?}"),
+        }
+    }
+
+    /// What a stick could hold to make a drop read something else, hang, or exhaust
+    /// memory: each is refused with its own reason, before anything is read.
+    #[cfg(unix)]
+    #[test]
+    fn links_pipes_and_huge_files_are_refused() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let d = crate::demo::write_demo(
+            &tmp.path().join("d"),
+            &crate::demo::DemoOptions {
+                seed: Some(3),
+                force: false,
+            },
+        )
+        .unwrap();
+        let stick = tmp.path().join("stick");
+        std::fs::create_dir(&stick).unwrap();
+        // Links to a list, a certificate, a server and a folder of certificates.
+        for (name, target) in [
+            ("agents-list.csv", &d.list_file),
+            ("OfcNTCer.dat", &d.certificate),
+            ("server", &d.install_folder),
+            ("collected", &d.collected_folder),
+        ] {
+            let link = stick.join(name);
+            symlink(target, &link).unwrap();
+            assert_eq!(code_of(classify(&link)), "drop.link", "{name}");
+        }
+        // A folder holding only links to certificates holds no certificates.
+        let only_links = tmp.path().join("only-links");
+        std::fs::create_dir_all(only_links.join("PC-9")).unwrap();
+        symlink(&d.certificate, only_links.join("PC-1.dat")).unwrap();
+        symlink(&d.certificate, only_links.join("PC-9/OfcNTCer.dat")).unwrap();
+        symlink(&d.collected_folder, only_links.join("more")).unwrap();
+        assert_eq!(code_of(classify(&only_links)), "drop.empty_folder");
+        // A pipe would block a reader forever.
+        let fifo = stick.join("agents.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert_eq!(code_of(classify(&fifo)), "drop.not_regular");
+        // Larger than any file certmend reads (sparse: no disk used).
+        let huge = stick.join("huge.csv");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(crate::untrusted::Kind::List.cap() + 1)
+            .unwrap();
+        assert_eq!(code_of(classify(&huge)), "drop.too_large");
     }
 }

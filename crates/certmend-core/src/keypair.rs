@@ -20,6 +20,7 @@ use x509_cert::der::Decode;
 use zeroize::Zeroizing;
 
 use crate::cert::{self, CertError, Certificate, CertificateInfo};
+use crate::untrusted::Kind;
 use crate::ErrorCode;
 
 /// PBKDF2 iterations for new modern backups (OWASP's 2023 figure for PBKDF2-HMAC-SHA256).
@@ -247,8 +248,10 @@ impl KeyPair {
 }
 
 /// Reads a key pair file's bytes (zeroized when dropped), with the usual file errors.
+/// Only a regular file reached without a link, at most [`Kind::KeyPair`]'s cap: a key
+/// pair may be dropped from a stick or read from a server folder.
 pub fn read_bytes(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyPairError> {
-    Ok(Zeroizing::new(cert::read_file(path)?))
+    Ok(Zeroizing::new(cert::read_file(path, Kind::KeyPair)?))
 }
 
 /// Reads a PKCS#12 file.
@@ -378,7 +381,7 @@ pub fn read_key_file(
     password: Option<&str>,
 ) -> Result<KeyPair, KeyPairError> {
     let certificate = cert::load(certificate_path)?;
-    let bytes = Zeroizing::new(cert::read_file(key_path)?);
+    let bytes = read_bytes(key_path)?;
     let key = parse_key(&bytes, password, key_path)?;
     Ok(KeyPair {
         certificate,
@@ -390,10 +393,9 @@ pub fn read_key_file(
 
 /// Whether a private key file is encrypted (so its password must be asked for).
 pub fn key_file_is_encrypted(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Ok(bytes) = read_bytes(path) else {
         return false;
     };
-    let bytes = Zeroizing::new(bytes);
     match std::str::from_utf8(&bytes) {
         Ok(text) if text.contains("-----BEGIN") => {
             text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")

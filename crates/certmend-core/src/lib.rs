@@ -38,6 +38,7 @@ pub mod server;
 pub mod store;
 #[cfg(test)]
 mod testutil;
+pub mod untrusted;
 pub mod watch;
 
 /// A stable, machine-readable code for an error, e.g. `cert.truncated`.

@@ -1,8 +1,15 @@
 //! Reading back the receipts repair.cmd leaves in `receipts\<COMPUTERNAME>.txt` on the
-//! stick. Receipts are matched to bundles (and so to agents) by bundle id, never by
-//! computer name, which may differ from the list's name. Each line is applied once:
-//! reading the same receipts again changes nothing. Unknown bundles, malformed lines and
-//! receipts for an older certificate are reported, never silently skipped.
+//! stick. Receipts are matched to bundles (and so to agents) by bundle id. Each line is
+//! applied once: reading the same receipts again changes nothing. Unknown bundles,
+//! malformed lines and receipts for an older certificate are reported, never silently
+//! skipped.
+//!
+//! The stick is written to by every PC it visits, so a receipt is a claim: it changes
+//! its agent's status only when it agrees with its bundle ([`disagreement`]): it ran on
+//! the bundle's agent, and a `REPAIRED` / `MATCHES` found the bundle's certificate. A
+//! line that does not agree is reported and changes nothing; `BUNDLE_TAMPERED` and
+//! `WRONG_COMPUTER` are reported first and change nothing. Every read also checks the
+//! bundles on the stick against what certmend wrote ([`crate::bundle::verify_target`]).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -10,9 +17,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::bundle::{BundleError, TargetCheck};
 use crate::hexfmt::sha256_hex;
 use crate::script::RECEIPT_MAGIC;
-use crate::store::{AgentStatus, ReceiptOutcome, ReceiptRecord, Store, StoreError};
+use crate::store::{AgentStatus, BundleRow, ReceiptOutcome, ReceiptRecord, Store, StoreError};
+use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +36,18 @@ pub enum ReceiptsError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The receipts folder itself is a link (never followed).
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// Checking the stick's bundles failed.
+    #[error(transparent)]
+    Bundle(Box<BundleError>),
+}
+
+impl From<BundleError> for ReceiptsError {
+    fn from(e: BundleError) -> Self {
+        ReceiptsError::Bundle(Box::new(e))
+    }
 }
 
 impl ErrorCode for ReceiptsError {
@@ -35,6 +56,8 @@ impl ErrorCode for ReceiptsError {
             ReceiptsError::NoReceiptsFolder { .. } => "receipts.no_folder",
             ReceiptsError::Unreadable { .. } => "file.unreadable",
             ReceiptsError::Store(e) => e.code(),
+            ReceiptsError::File(e) => e.code(),
+            ReceiptsError::Bundle(e) => e.code(),
         }
     }
 }
@@ -51,6 +74,12 @@ pub enum ReceiptResult {
     BundleBroken,
     Matches,
     Differs,
+    /// IpXfer or the certificate on the stick was not what certmend wrote (or no safe
+    /// folder could be made to run it from): repair.cmd ran nothing (`tampered=`).
+    BundleTampered,
+    /// repair.cmd ran on another computer than the bundle's agent (name or GUID) and
+    /// changed nothing (`name_check=`, `guid_check=`).
+    WrongComputer,
 }
 
 impl ReceiptResult {
@@ -64,6 +93,8 @@ impl ReceiptResult {
             "BUNDLE_BROKEN" => Self::BundleBroken,
             "MATCHES" => Self::Matches,
             "DIFFERS" => Self::Differs,
+            "BUNDLE_TAMPERED" => Self::BundleTampered,
+            "WRONG_COMPUTER" => Self::WrongComputer,
             _ => return None,
         })
     }
@@ -92,10 +123,190 @@ pub fn next_status(current: Option<AgentStatus>, result: ReceiptResult) -> Optio
             Some(AgentStatus::Repaired) => Some(AgentStatus::Mismatched),
             _ => None,
         },
-        ReceiptResult::NotAdmin | ReceiptResult::AgentNotFound | ReceiptResult::BundleBroken => {
-            None
+        // NOT_ADMIN, AGENT_NOT_FOUND, BUNDLE_BROKEN, and the refusals BUNDLE_TAMPERED
+        // and WRONG_COMPUTER: nothing was changed on the agent.
+        _ => None,
+    }
+}
+
+/// The result words that report an attack or a mistake on the stick, never a repair:
+/// repair.cmd found a bundle file changed (`BUNDLE_TAMPERED`) or ran on another
+/// computer than the bundle's agent (`WRONG_COMPUTER`), and changed nothing.
+pub fn is_alert(result: ReceiptResult) -> bool {
+    matches!(
+        result,
+        ReceiptResult::BundleTampered | ReceiptResult::WrongComputer
+    )
+}
+
+/// The problem an alert receipt ([`is_alert`]) is reported as.
+fn alert_problem(receipt: &Receipt, bundle: &BundleRow) -> LineProblem {
+    let agent = bundle.agent_name.as_str();
+    let computer = receipt.computer.as_str();
+    let args = |file: &str| {
+        vec![
+            ("bundle", receipt.bundle_id.clone()),
+            ("agent", agent.to_string()),
+            ("computer", computer.to_string()),
+            ("file", file.to_string()),
+        ]
+    };
+    let (code, args, reason) = match (receipt.result, receipt.tampered.as_deref()) {
+        (ReceiptResult::WrongComputer, _) => (
+            "receipts.alert_wrong_computer",
+            args(""),
+            format!(
+                "repair.cmd of {agent}'s bundle ran on computer {computer:?} and changed nothing there: run each bundle on its own agent"
+            ),
+        ),
+        (_, Some("work_folder")) => (
+            "receipts.alert_work_folder",
+            args("work_folder"),
+            format!(
+                "repair.cmd of {agent}'s bundle could not make a folder only administrators can write to run IpXfer from, and ran nothing (computer {computer:?})"
+            ),
+        ),
+        (_, file) => {
+            let file = file.unwrap_or("?");
+            (
+                "receipts.alert_bundle_tampered",
+                args(file),
+                format!(
+                    "repair.cmd of {agent}'s bundle found {file} not as certmend wrote it and ran nothing (computer {computer:?}): a PC this stick visited changed it; run `certmend bundle verify`, export again to an emptied stick, and look at that PC"
+                ),
+            )
+        }
+    };
+    LineProblem {
+        code,
+        args: args.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+        reason,
+    }
+}
+
+/// The NetBIOS name Windows gives `%COMPUTERNAME%` for a computer called `name`: at most
+/// 15 bytes (MAX_COMPUTERNAME_LENGTH) in the OEM code page. Both cuts are offered: 15
+/// characters, and 15 bytes of CP932 (Japanese Windows).
+fn netbios_names(name: &str) -> Vec<String> {
+    let name = name.trim();
+    let mut names = vec![name.to_string()];
+    // A DNS name (not an IP address): its host part is the computer name.
+    if name.parse::<std::net::IpAddr>().is_err() {
+        if let Some((host, _)) = name.split_once('.') {
+            names.push(host.to_string());
         }
     }
+    for n in names.clone() {
+        names.push(n.chars().take(15).collect());
+        let mut cut = String::new();
+        for c in n.chars() {
+            let mut next = cut.clone();
+            next.push(c);
+            if encoding_rs::SHIFT_JIS.encode(&next).0.len() > 15 {
+                break;
+            }
+            cut = next;
+        }
+        names.push(cut);
+    }
+    names
+}
+
+/// Whether a receipt's `computer=` (repair.cmd's `%COMPUTERNAME%`) is the computer of
+/// an agent the list names `agent`: Windows computer names compare in any letter case,
+/// and `%COMPUTERNAME%` is the NetBIOS name, cut at 15 characters.
+pub fn same_computer(computer: &str, agent: &str) -> bool {
+    let computer = computer.trim().to_lowercase();
+    !computer.is_empty()
+        && netbios_names(agent)
+            .iter()
+            .any(|n| n.to_lowercase() == computer)
+}
+
+/// Why a receipt must not change its agent's status, or None when it may: the
+/// computer it ran on is not the bundle's agent, or a `REPAIRED` (`MATCHES`, for a
+/// `/check`) that did not find the bundle's certificate — the SHA-256 of the agent's
+/// file after the repair (before it, for a check) is the bundle certificate's, or with
+/// `check=thumbprint` (the same certificate kept as PEM) the thumbprint found is the
+/// bundle certificate's SHA-1 thumbprint.
+pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem> {
+    if is_alert(receipt.result) {
+        return None;
+    }
+    let guid_differs = receipt.guid_check == Some(IdentityCheck::Differs);
+    if guid_differs || !same_computer(&receipt.computer, &bundle.agent_name) {
+        return Some(LineProblem::new(
+            "receipts.wrong_computer",
+            &[
+                ("computer", &receipt.computer),
+                ("agent", &bundle.agent_name),
+                ("bundle", &bundle.id),
+            ],
+            format!(
+                "written on computer {:?}{}, but bundle {} is for agent {}; the status was not changed (a bundle run on the wrong computer, or a forged line)",
+                receipt.computer,
+                if guid_differs {
+                    " whose agent GUID is another"
+                } else {
+                    ""
+                },
+                bundle.id,
+                bundle.agent_name
+            ),
+        ));
+    }
+    let field = match receipt.result {
+        ReceiptResult::Repaired => "after",
+        ReceiptResult::Matches => "before",
+        _ => return None,
+    };
+    if receipt.check == Some(MatchedBy::Thumbprint) {
+        let expected = bundle.certificate_sha1_thumbprint.as_deref().unwrap_or("");
+        let found = receipt.thumbprint.as_deref().unwrap_or("");
+        if expected.is_empty() || !found.eq_ignore_ascii_case(expected) {
+            return Some(LineProblem::new(
+                "receipts.thumbprint_differs",
+                &[
+                    ("bundle", &bundle.id),
+                    ("expected", expected),
+                    ("found", found),
+                ],
+                format!(
+                    "claims the agent holds the bundle's certificate in another encoding, but the thumbprint it found ({found:?}) is not the bundle certificate's ({expected}); the status was not changed"
+                ),
+            ));
+        }
+        return None;
+    }
+    let found = if field == "after" {
+        &receipt.after
+    } else {
+        &receipt.before
+    };
+    if !found.eq_ignore_ascii_case(&bundle.certificate_sha256) {
+        return Some(LineProblem::new(
+            "receipts.certificate_differs",
+            &[
+                ("bundle", &bundle.id),
+                ("field", field),
+                ("expected", &bundle.certificate_sha256),
+                ("found", found),
+            ],
+            format!(
+                "claims {:?}, but the agent's certificate it hashed ({field}={found:?}) is not the bundle's ({}); the status was not changed",
+                receipt_word(receipt.result),
+                bundle.certificate_sha256
+            ),
+        ));
+    }
+    None
+}
+
+fn receipt_word(result: ReceiptResult) -> String {
+    serde_json::to_value(result)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Which check found the server's certificate on the agent (`check=`; receipts of
@@ -146,6 +357,42 @@ impl ServerCheck {
     }
 }
 
+/// What repair.cmd found comparing the computer it ran on with the bundle's agent
+/// (`name_check=`, `guid_check=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityCheck {
+    /// The same computer.
+    Match,
+    /// Another computer: the script changed nothing (`WRONG_COMPUTER`).
+    Differs,
+    /// GUID only: the agent's registry has no value `GUID` to compare.
+    Absent,
+    /// Not compared: the list's name is not a plain computer name, or the list had no
+    /// (valid) GUID.
+    Skipped,
+}
+
+impl IdentityCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Match => "match",
+            Self::Differs => "differs",
+            Self::Absent => "absent",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// What `tampered=` may name: the file repair.cmd found changed, or `work_folder` (the
+/// folder to run IpXfer from could not be made safe).
+pub const TAMPERED_NAMES: &[&str] = &[
+    "IpXfer.exe",
+    "IpXfer_x64.exe",
+    "OfcNTCer.dat",
+    "work_folder",
+];
+
 /// A receipt line, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
@@ -169,6 +416,12 @@ pub struct Receipt {
     pub waited_seconds: Option<u32>,
     /// XG syntax only: the agent's registry value `Server` against `-s`.
     pub server: Option<ServerCheck>,
+    /// `%COMPUTERNAME%` against the bundle agent's name (scripts before the check: None).
+    pub name_check: Option<IdentityCheck>,
+    /// The agent's registry value `GUID` against the list's.
+    pub guid_check: Option<IdentityCheck>,
+    /// With `BUNDLE_TAMPERED`: which file (one of [`TAMPERED_NAMES`]).
+    pub tampered: Option<String>,
     pub result: ReceiptResult,
 }
 
@@ -192,31 +445,84 @@ impl LineProblem {
     }
 }
 
-/// Parses one line; `Err` says why it is not a receipt certmend can use.
-pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
-    let mut fields = line.trim_end_matches(['\r', '\n', ' ']).split(';');
-    if fields.next() != Some(RECEIPT_MAGIC) {
-        return Err(LineProblem::new(
-            "receipts.not_a_receipt",
-            &[("magic", RECEIPT_MAGIC)],
-            format!("does not start with {RECEIPT_MAGIC}"),
-        ));
+/// The `key=value` fields after the magic. A value runs to the next `;`, or, when it
+/// starts with a double quote, to the next double quote, which must end the field:
+/// repair.cmd quotes every value (and removes double quotes from the values the system
+/// gives it), so that a `;` or `=` in a computer name or a date cannot add a field.
+/// Receipts of older scripts are unquoted. A field named twice is refused: which one
+/// would count is exactly what a forged line would play on.
+fn split_fields(rest: &str) -> Result<Vec<(&str, &str)>, LineProblem> {
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    if rest.is_empty() {
+        return Ok(fields);
     }
-    let mut get = std::collections::HashMap::new();
-    for field in fields {
-        match field.split_once('=') {
-            Some((key, value)) => {
-                get.insert(key, value.trim());
+    let mut rest = rest;
+    loop {
+        let field_end = rest.find(';').unwrap_or(rest.len());
+        let Some(equals) = rest[..field_end].find('=') else {
+            let field = &rest[..field_end];
+            return Err(LineProblem::new(
+                "receipts.field_without_equals",
+                &[("field", field)],
+                format!("field without '=': {field:?}"),
+            ));
+        };
+        let key = &rest[..equals];
+        let after = &rest[equals + 1..];
+        let (value, next) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let bad_quoting = || {
+                    LineProblem::new(
+                        "receipts.bad_quoting",
+                        &[("field", key)],
+                        format!("field {key}: a quoted value must end with a double quote followed by ';' or the end of the line"),
+                    )
+                };
+                let close = quoted.find('"').ok_or_else(bad_quoting)?;
+                let tail = &quoted[close + 1..];
+                let next = match tail.strip_prefix(';') {
+                    Some(next) => Some(next),
+                    None if tail.is_empty() => None,
+                    None => return Err(bad_quoting()),
+                };
+                (&quoted[..close], next)
             }
-            None => {
-                return Err(LineProblem::new(
-                    "receipts.field_without_equals",
-                    &[("field", field)],
-                    format!("field without '=': {field:?}"),
-                ))
-            }
+            None => match after.find(';') {
+                Some(end) => (&after[..end], Some(&after[end + 1..])),
+                None => (after, None),
+            },
+        };
+        if fields.iter().any(|(k, _)| *k == key) {
+            return Err(LineProblem::new(
+                "receipts.duplicate_field",
+                &[("field", key)],
+                format!("field {key} appears twice"),
+            ));
+        }
+        fields.push((key, value.trim()));
+        match next {
+            Some(next) => rest = next,
+            None => return Ok(fields),
         }
     }
+}
+
+/// Parses one line; `Err` says why it is not a receipt certmend can use. Values may be
+/// quoted (`computer="PC-01"`, what repair.cmd writes now) or not (older scripts).
+pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
+    let line = line.trim_end_matches(['\r', '\n', ' ']);
+    let rest = match line.strip_prefix(RECEIPT_MAGIC) {
+        Some("") => "",
+        Some(rest) if rest.starts_with(';') => &rest[1..],
+        _ => {
+            return Err(LineProblem::new(
+                "receipts.not_a_receipt",
+                &[("magic", RECEIPT_MAGIC)],
+                format!("does not start with {RECEIPT_MAGIC}"),
+            ))
+        }
+    };
+    let get: std::collections::HashMap<&str, &str> = split_fields(rest)?.into_iter().collect();
     let field = |key: &str| get.get(key).map(|v| v.to_string()).unwrap_or_default();
     let bundle_id = field("bundle");
     if bundle_id.is_empty() || !bundle_id.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -277,6 +583,22 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
         Some("missing") => Some(ServerCheck::Missing),
         Some(other) => return Err(bad_field("server", other)),
     };
+    let identity = |key: &'static str, allowed: &[IdentityCheck]| match optional(key) {
+        None => Ok(None),
+        Some(v) => allowed
+            .iter()
+            .find(|check| check.as_str() == v)
+            .map(|check| Some(*check))
+            .ok_or_else(|| bad_field(key, v)),
+    };
+    use IdentityCheck::{Absent, Differs, Match, Skipped};
+    let name_check = identity("name_check", &[Match, Differs, Skipped])?;
+    let guid_check = identity("guid_check", &[Match, Differs, Absent, Skipped])?;
+    let tampered = match optional("tampered") {
+        None => None,
+        Some(v) if TAMPERED_NAMES.contains(&v) => Some(v.to_string()),
+        Some(other) => return Err(bad_field("tampered", other)),
+    };
     Ok(Receipt {
         computer: field("computer"),
         bundle_id: bundle_id.to_lowercase(),
@@ -292,6 +614,9 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
         service,
         waited_seconds,
         server,
+        name_check,
+        guid_check,
+        tampered,
         result,
     })
 }
@@ -333,19 +658,35 @@ pub struct ReceiptsReport {
     pub applied: Vec<Applied>,
     /// Lines read before: nothing changed.
     pub already_read: usize,
+    /// `BUNDLE_TAMPERED` and `WRONG_COMPUTER`: repair.cmd found the stick changed or
+    /// ran on another computer than the bundle's agent, and changed nothing. Reported
+    /// on every read, first.
+    pub alerts: Vec<Problem>,
+    /// Receipts that do not agree with their bundle (another computer, another
+    /// certificate): they changed no status. Reported on every read.
+    pub disagreeing: Vec<Problem>,
+    /// Receipt files not read: links (never followed), files too large or not regular.
+    pub refused_files: Vec<Problem>,
     pub unknown_bundles: Vec<Problem>,
     pub malformed: Vec<Problem>,
     /// Receipts for bundles made with a certificate the server no longer uses.
     pub stale: Vec<Problem>,
+    /// The bundles on the stick checked against what certmend wrote.
+    pub bundle_check: Option<TargetCheck>,
 }
 
 impl ReceiptsReport {
-    /// Anything an admin must look at: failures, unknown, malformed or stale lines, and
-    /// agents whose registry does not name the server IpXfer was given.
+    /// Anything an admin must look at: failures, alerts, disagreeing, refused,
+    /// unknown, malformed or stale lines, bundles on the stick not as certmend wrote
+    /// them, and agents whose registry does not name the server IpXfer was given.
     pub fn has_problems(&self) -> bool {
-        !self.unknown_bundles.is_empty()
+        !self.alerts.is_empty()
+            || !self.disagreeing.is_empty()
+            || !self.refused_files.is_empty()
+            || !self.unknown_bundles.is_empty()
             || !self.malformed.is_empty()
             || !self.stale.is_empty()
+            || self.bundle_check.as_ref().is_some_and(|c| !c.is_clean())
             || self
                 .applied
                 .iter()
@@ -355,12 +696,24 @@ impl ReceiptsReport {
 
 /// The receipts folder of a stick: `dir\receipts`, or `dir` itself when it is one.
 pub fn receipts_folder(dir: &Path) -> Result<PathBuf, ReceiptsError> {
-    if let Some(found) = crate::fsutil::find_child_ci(dir, "receipts").filter(|p| p.is_dir()) {
+    use crate::bundle::RECEIPTS_DIR;
+    if let Some(found) = crate::fsutil::find_child_ci(dir, RECEIPTS_DIR).filter(|p| p.is_dir()) {
         return Ok(found);
+    }
+    // A receipts folder that is a link (to a local folder, a share) is refused by name
+    // rather than passed over as missing.
+    if let Some(link) = fs::read_dir(dir).ok().and_then(|entries| {
+        entries.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(RECEIPTS_DIR))
+                && untrusted::is_link(p)
+        })
+    }) {
+        return Err(FileError::Link { path: link }.into());
     }
     let is_receipts = dir
         .file_name()
-        .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case("receipts"));
+        .is_some_and(|n| n.to_string_lossy().eq_ignore_ascii_case(RECEIPTS_DIR));
     if is_receipts && dir.is_dir() {
         return Ok(dir.to_path_buf());
     }
@@ -398,122 +751,187 @@ pub fn decode(bytes: &[u8]) -> String {
     }
 }
 
-/// Reads every receipt under `dir` and applies the new ones to the store.
+/// Receipt files in `folder` (`*.txt`, any letter case), sorted; links are refused
+/// with a problem, never followed, and folders are skipped.
+fn receipt_files(
+    folder: &Path,
+    report: &mut ReceiptsReport,
+) -> Result<Vec<PathBuf>, ReceiptsError> {
+    let entries = fs::read_dir(folder).map_err(|source| ReceiptsError::Unreadable {
+        path: folder.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for path in entries.filter_map(Result::ok).map(|e| e.path()) {
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+        {
+            continue;
+        }
+        if !untrusted::is_link(&path) && fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        files.push(path);
+    }
+    files.sort();
+    report.files = files.len();
+    Ok(files)
+}
+
+fn refused(file: &Path, error: &FileError) -> Problem {
+    Problem {
+        file: file.to_path_buf(),
+        line: 0,
+        problem: LineProblem::new(
+            error.code(),
+            &[("file", &file.display().to_string())],
+            error.to_string(),
+        ),
+        text: String::new(),
+    }
+}
+
+/// Reads every receipt under `dir` and applies the new ones that agree with their
+/// bundle to the store; checks the stick's bundles too.
 pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, ReceiptsError> {
     let folder = receipts_folder(dir)?;
+    // A receipts folder that is a link would read files from elsewhere.
+    if untrusted::is_link(&folder) {
+        return Err(FileError::Link { path: folder }.into());
+    }
     let mut report = ReceiptsReport {
         folder: folder.clone(),
         ..Default::default()
     };
-    let unreadable = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ReceiptsError::Unreadable { path, source }
-    };
-    let mut files: Vec<PathBuf> = fs::read_dir(&folder)
-        .map_err(unreadable(&folder))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")))
-        .collect();
-    files.sort();
-    for file in files {
-        report.files += 1;
-        let bytes = fs::read(&file).map_err(unreadable(&file))?;
+    for file in receipt_files(&folder, &mut report)? {
+        let bytes = match untrusted::read(&file, Kind::Receipts) {
+            Ok(bytes) => bytes,
+            Err(FileError::NotFound { .. }) => continue,
+            Err(e) => {
+                report.refused_files.push(refused(&file, &e));
+                continue;
+            }
+        };
         let text = decode(&bytes);
         for (index, line) in text.lines().enumerate() {
-            let number = index + 1;
             if line.trim().is_empty() {
                 continue;
             }
             report.lines += 1;
-            let problem = |problem: LineProblem| Problem {
-                file: file.clone(),
-                line: number,
-                problem,
-                text: line.chars().take(300).collect(),
-            };
-            let receipt = match parse_line(line) {
-                Ok(r) => r,
-                Err(reason) => {
-                    report.malformed.push(problem(reason));
-                    continue;
-                }
-            };
-            let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
-                report.unknown_bundles.push(problem(LineProblem::new(
-                    "receipts.unknown_bundle",
-                    &[("bundle", &receipt.bundle_id)],
-                    format!(
-                        "bundle {} is not known to this certmend database",
-                        receipt.bundle_id
-                    ),
-                )));
-                continue;
-            };
-            let stale = bundle.server_certificate_sha256.as_deref()
-                != Some(bundle.certificate_sha256.as_str());
-            let new_status = if stale {
-                None
-            } else {
-                next_status(AgentStatus::parse(&bundle.agent_status), receipt.result)
-            };
-            let ran_at = format!("{} {}", receipt.date, receipt.time);
-            let line_sha256 = sha256_hex(line.trim_end().as_bytes());
-            let outcome = store.record_receipt(
-                &ReceiptRecord {
-                    line_sha256: &line_sha256,
-                    bundle_id: &receipt.bundle_id,
-                    run_id: &receipt.run_id,
-                    computer: &receipt.computer,
-                    mode: &receipt.mode,
-                    result: &serde_json::to_value(receipt.result)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    ipxfer_exit: &receipt.ipxfer_exit,
-                    before: &receipt.before,
-                    after: &receipt.after,
-                    matched_by: receipt.check.map(MatchedBy::as_str),
-                    thumbprint: receipt.thumbprint.as_deref(),
-                    server_check: receipt.server.map(ServerCheck::as_str),
-                    ran_at: &ran_at,
-                    source: &file.to_string_lossy(),
-                },
-                bundle.agent_id,
-                new_status,
-            )?;
-            match outcome {
-                ReceiptOutcome::AlreadyRead => report.already_read += 1,
-                ReceiptOutcome::Recorded { before, after } => {
-                    if stale {
-                        report.stale.push(problem(LineProblem::new(
-                            "receipts.stale",
-                            &[("bundle", &receipt.bundle_id), ("status", &before)],
-                            format!(
-                                "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
-                                receipt.bundle_id, before
-                            ),
-                        )));
-                    }
-                    report.applied.push(Applied {
-                        file: file.clone(),
-                        line: number,
-                        computer: receipt.computer.clone(),
-                        bundle_id: receipt.bundle_id.clone(),
-                        agent: bundle.agent_name.clone(),
-                        result: receipt.result,
-                        check: receipt.check,
-                        thumbprint: receipt.thumbprint.clone(),
-                        server: receipt.server,
-                        status_before: before,
-                        status_after: after,
-                        superseded: bundle.superseded_by.is_some(),
-                    })
-                }
-            }
+            apply_line(store, &mut report, &file, index + 1, line)?;
         }
     }
+    // The stick the receipts folder is on: what else the PCs it visited may have changed.
+    let target = folder.parent().unwrap_or(&folder);
+    report.bundle_check = Some(crate::bundle::verify_target(store, target)?);
     Ok(report)
+}
+
+/// Applies one receipt line (see [`read_receipts`]).
+fn apply_line(
+    store: &mut Store,
+    report: &mut ReceiptsReport,
+    file: &Path,
+    number: usize,
+    line: &str,
+) -> Result<(), ReceiptsError> {
+    let problem = |problem: LineProblem| Problem {
+        file: file.to_path_buf(),
+        line: number,
+        problem,
+        text: line.chars().take(300).collect(),
+    };
+    let receipt = match parse_line(line) {
+        Ok(r) => r,
+        Err(reason) => {
+            report.malformed.push(problem(reason));
+            return Ok(());
+        }
+    };
+    let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
+        report.unknown_bundles.push(problem(LineProblem::new(
+            "receipts.unknown_bundle",
+            &[("bundle", &receipt.bundle_id)],
+            format!(
+                "bundle {} is not known to this certmend database",
+                receipt.bundle_id
+            ),
+        )));
+        return Ok(());
+    };
+    // A line that does not agree with its bundle is not recorded: it is no receipt of
+    // that agent, and it is reported again on every read.
+    if let Some(reason) = disagreement(&receipt, &bundle) {
+        report.disagreeing.push(problem(reason));
+        return Ok(());
+    }
+    let alert = is_alert(receipt.result);
+    if alert {
+        report
+            .alerts
+            .push(problem(alert_problem(&receipt, &bundle)));
+    }
+    let stale =
+        bundle.server_certificate_sha256.as_deref() != Some(bundle.certificate_sha256.as_str());
+    let new_status = if stale || alert {
+        None
+    } else {
+        next_status(AgentStatus::parse(&bundle.agent_status), receipt.result)
+    };
+    let ran_at = format!("{} {}", receipt.date, receipt.time);
+    let line_sha256 = sha256_hex(line.trim_end().as_bytes());
+    let outcome = store.record_receipt(
+        &ReceiptRecord {
+            line_sha256: &line_sha256,
+            bundle_id: &receipt.bundle_id,
+            run_id: &receipt.run_id,
+            computer: &receipt.computer,
+            mode: &receipt.mode,
+            result: &receipt_word(receipt.result),
+            ipxfer_exit: &receipt.ipxfer_exit,
+            before: &receipt.before,
+            after: &receipt.after,
+            matched_by: receipt.check.map(MatchedBy::as_str),
+            thumbprint: receipt.thumbprint.as_deref(),
+            server_check: receipt.server.map(ServerCheck::as_str),
+            ran_at: &ran_at,
+            source: &file.to_string_lossy(),
+            line: i64::try_from(number).unwrap_or(i64::MAX),
+        },
+        bundle.agent_id,
+        new_status,
+    )?;
+    match outcome {
+        ReceiptOutcome::AlreadyRead => report.already_read += 1,
+        ReceiptOutcome::Recorded { before, after } => {
+            if stale {
+                report.stale.push(problem(LineProblem::new(
+                    "receipts.stale",
+                    &[("bundle", &receipt.bundle_id), ("status", &before)],
+                    format!(
+                        "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
+                        receipt.bundle_id, before
+                    ),
+                )));
+            }
+            report.applied.push(Applied {
+                file: file.to_path_buf(),
+                line: number,
+                computer: receipt.computer.clone(),
+                bundle_id: receipt.bundle_id.clone(),
+                agent: bundle.agent_name.clone(),
+                result: receipt.result,
+                check: receipt.check,
+                thumbprint: receipt.thumbprint.clone(),
+                server: receipt.server,
+                status_before: before,
+                status_after: after,
+                superseded: bundle.superseded_by.is_some(),
+            })
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -577,6 +995,115 @@ mod tests {
         }
     }
 
+    /// What repair.cmd writes now: every value quoted, so `;`, `=` and cmd's
+    /// metacharacters in a computer name or a date stay inside their field; the new
+    /// words and fields; and lines that play on quoting or repeat a field are refused.
+    #[test]
+    fn quoted_values_cannot_add_fields() {
+        let thumb = "03F5B11491A94614CE0FF6653EB33B77F4834AFC";
+        let line = format!("certmend-receipt=1;computer=\"PC-01\";bundle=\"00ff\";run=\"123\";date=\"Wed 11/25/2026\";time=\" 9:01:02.03\";mode=\"repair\";ipxfer=\"IpXfer_x64.exe\";ipxfer_exit=\"0\";before=\"AA\";after=\"BB\";check=\"sha256\";thumbprint=\"{thumb}\";service=\"running\";waited=\"0\";server=\"\";name_check=\"match\";guid_check=\"absent\";tampered=\"\";result=\"REPAIRED\"\r\n");
+        let r = parse_line(&line).unwrap();
+        assert_eq!(r.computer, "PC-01");
+        assert_eq!(r.bundle_id, "00ff");
+        assert_eq!(r.date, "Wed 11/25/2026");
+        assert_eq!(r.time, "9:01:02.03");
+        assert_eq!(r.check, Some(MatchedBy::Sha256));
+        assert_eq!(r.thumbprint.as_deref(), Some(thumb));
+        assert_eq!(r.server, None);
+        assert_eq!(r.name_check, Some(IdentityCheck::Match));
+        assert_eq!(r.guid_check, Some(IdentityCheck::Absent));
+        assert_eq!(r.tampered, None);
+        assert_eq!(r.result, ReceiptResult::Repaired);
+
+        // A computer name (or date) holding the separators stays one value.
+        let hostile = "certmend-receipt=1;computer=\"EVIL;result=REPAIRED;bundle=ff&calc\";bundle=\"00aa\";date=\"a=b;c\";result=\"WRONG_COMPUTER\";name_check=\"differs\";guid_check=\"skipped\"";
+        let r = parse_line(hostile).unwrap();
+        assert_eq!(r.computer, "EVIL;result=REPAIRED;bundle=ff&calc");
+        assert_eq!(r.bundle_id, "00aa");
+        assert_eq!(r.date, "a=b;c");
+        assert_eq!(r.result, ReceiptResult::WrongComputer);
+        assert!(r.result.is_failure());
+        assert_eq!(r.name_check, Some(IdentityCheck::Differs));
+        assert_eq!(r.guid_check, Some(IdentityCheck::Skipped));
+
+        let r = parse_line("certmend-receipt=1;computer=\"PC-01\";bundle=\"ab\";tampered=\"IpXfer_x64.exe\";result=\"BUNDLE_TAMPERED\"").unwrap();
+        assert_eq!(r.result, ReceiptResult::BundleTampered);
+        assert!(r.result.is_failure());
+        assert_eq!(r.tampered.as_deref(), Some("IpXfer_x64.exe"));
+        for name in TAMPERED_NAMES {
+            let line =
+                format!("certmend-receipt=1;bundle=ab;tampered={name};result=BUNDLE_TAMPERED");
+            assert_eq!(parse_line(&line).unwrap().tampered.as_deref(), Some(*name));
+        }
+
+        // The old unquoted form mixed with the new one still reads.
+        let r =
+            parse_line("certmend-receipt=1;computer=PC-01;bundle=\"ab\";result=MATCHES").unwrap();
+        assert_eq!(
+            (r.computer.as_str(), r.result),
+            ("PC-01", ReceiptResult::Matches)
+        );
+
+        for (bad, code, field) in [
+            // An unquoted second `result` after a forged one: refused, whichever is first.
+            (
+                "bundle=ab;result=DIFFERS;result=REPAIRED",
+                "receipts.duplicate_field",
+                "result",
+            ),
+            (
+                "bundle=ab;bundle=cd;result=REPAIRED",
+                "receipts.duplicate_field",
+                "bundle",
+            ),
+            // Quotes that do not close, or text after the closing quote.
+            (
+                "bundle=ab;computer=\"PC-01;result=REPAIRED",
+                "receipts.bad_quoting",
+                "computer",
+            ),
+            (
+                "bundle=ab;computer=\"PC\"-01;result=REPAIRED",
+                "receipts.bad_quoting",
+                "computer",
+            ),
+            (
+                "bundle=ab;name_check=maybe;result=REPAIRED",
+                "receipts.bad_field",
+                "name_check",
+            ),
+            (
+                "bundle=ab;name_check=absent;result=REPAIRED",
+                "receipts.bad_field",
+                "name_check",
+            ),
+            (
+                "bundle=ab;guid_check=\"other\";result=REPAIRED",
+                "receipts.bad_field",
+                "guid_check",
+            ),
+            (
+                "bundle=ab;tampered=\"..\\evil.exe\";result=BUNDLE_TAMPERED",
+                "receipts.bad_field",
+                "tampered",
+            ),
+        ] {
+            let err = parse_line(&format!("certmend-receipt=1;{bad}")).unwrap_err();
+            assert_eq!(
+                (err.code, err.args["field"].as_str()),
+                (code, field),
+                "{bad}"
+            );
+        }
+        // The magic is the whole first field.
+        assert_eq!(
+            parse_line("certmend-receipt=12;bundle=ab;result=REPAIRED")
+                .unwrap_err()
+                .code,
+            "receipts.not_a_receipt"
+        );
+    }
+
     #[test]
     fn statuses_after_receipts() {
         use AgentStatus::*;
@@ -612,6 +1139,112 @@ mod tests {
             next_status(Some(Mismatched), ReceiptResult::Matches),
             Some(Repaired)
         );
+    }
+
+    #[test]
+    fn computer_names_compare_as_windows_netbios_names() {
+        assert!(same_computer("PC-01", "pc-01"));
+        assert!(same_computer("pc-01", "PC-01"));
+        // %COMPUTERNAME% is the NetBIOS name: 15 characters.
+        assert!(same_computer(
+            "ACCOUNTING-WORK",
+            "accounting-workstation-07"
+        ));
+        assert!(!same_computer(
+            "ACCOUNTING-WOR",
+            "accounting-workstation-07"
+        ));
+        // A DNS name in the list: its host part.
+        assert!(same_computer("PC-02", "pc-02.corp.example"));
+        assert!(!same_computer("CORP", "pc-02.corp.example"));
+        // Japanese names: 15 bytes of CP932 (7 characters) or 15 characters.
+        let ja = "経理部のパソコン一号機です";
+        assert!(same_computer("経理部のパソコ", ja));
+        assert!(same_computer(&ja.chars().take(15).collect::<String>(), ja));
+        assert!(!same_computer("経理部", ja));
+        assert!(!same_computer("", "PC-01"));
+        assert!(!same_computer("PC-010", "PC-01"));
+        assert!(!same_computer("PC-0", "PC-01"));
+    }
+
+    fn bundle_row() -> BundleRow {
+        BundleRow {
+            id: "00ff".into(),
+            agent_id: 1,
+            agent_name: "PC-01".into(),
+            agent_status: "bundle_exported".into(),
+            agent_guid: None,
+            server_id: 1,
+            certificate_sha256: "AB".repeat(32),
+            certificate_sha1_thumbprint: Some("CD".repeat(20)),
+            server_certificate_sha256: Some("AB".repeat(32)),
+            created: String::new(),
+            superseded_by: None,
+            out_dir: String::new(),
+            folder: "PC-01".into(),
+            files: None,
+        }
+    }
+
+    #[test]
+    fn a_receipt_counts_only_when_it_agrees_with_its_bundle() {
+        let bundle = bundle_row();
+        let cert = "ab".repeat(32);
+        let other = "EF".repeat(32);
+        let line = |fields: &str| {
+            parse_line(&format!("certmend-receipt=1;bundle=00ff;run=1;{fields}")).unwrap()
+        };
+        let code = |r: &Receipt| disagreement(r, &bundle).map(|p| p.code);
+        // As repair.cmd writes them on the right computer: they count.
+        let good = line(&format!(
+            "computer=pc-01;before={other};after={cert};check=sha256;result=REPAIRED"
+        ));
+        assert_eq!(code(&good), None);
+        let check = line(&format!(
+            "computer=PC-01;mode=check;before={cert};after=;result=MATCHES"
+        ));
+        assert_eq!(code(&check), None);
+        let pem = line(&format!("computer=PC-01;before={other};after={other};check=thumbprint;thumbprint={};result=REPAIRED", "cd".repeat(20)));
+        assert_eq!(code(&pem), None);
+        // Another computer, another certificate, another thumbprint: refused.
+        let elsewhere = line(&format!(
+            "computer=PC-02;before={other};after={cert};result=REPAIRED"
+        ));
+        let problem = disagreement(&elsewhere, &bundle).unwrap();
+        assert_eq!(problem.code, "receipts.wrong_computer");
+        assert_eq!(problem.args["computer"], "PC-02");
+        assert_eq!(problem.args["agent"], "PC-01");
+        let forged = line(&format!(
+            "computer=PC-01;before={other};after={other};result=REPAIRED"
+        ));
+        let problem = disagreement(&forged, &bundle).unwrap();
+        assert_eq!(problem.code, "receipts.certificate_differs");
+        assert_eq!(problem.args["field"], "after");
+        assert_eq!(problem.args["found"], other);
+        // /check compares the certificate before (there is no after).
+        let check_other = line(&format!(
+            "computer=PC-01;mode=check;before={other};after={cert};result=MATCHES"
+        ));
+        let problem = disagreement(&check_other, &bundle).unwrap();
+        assert_eq!(
+            (problem.code, problem.args["field"].as_str()),
+            ("receipts.certificate_differs", "before")
+        );
+        let bad_thumb = line(&format!(
+            "computer=PC-01;after={other};check=thumbprint;thumbprint={};result=REPAIRED",
+            "99".repeat(20)
+        ));
+        assert_eq!(code(&bad_thumb), Some("receipts.thumbprint_differs"));
+        let no_thumb = line(&format!(
+            "computer=PC-01;after={other};check=thumbprint;result=REPAIRED"
+        ));
+        assert_eq!(code(&no_thumb), Some("receipts.thumbprint_differs"));
+        // A failure from the wrong computer would push the agent into the wrong list.
+        let failed = line("computer=PC-99;ipxfer_exit=5;result=IPXFER_FAILED");
+        assert_eq!(code(&failed), Some("receipts.wrong_computer"));
+        // A failure on the right computer needs no certificate.
+        let failed = line("computer=PC-01;ipxfer_exit=5;after=;result=IPXFER_FAILED");
+        assert_eq!(code(&failed), None);
     }
 
     #[test]

@@ -285,7 +285,7 @@ pub fn write(
     }
     pair.ensure_matches(&plan.source_file)?;
     let out_dir = plan.kit_folder.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
+    crate::paths::create_private_dir(out_dir).map_err(write_err(out_dir))?;
     if fs::symlink_metadata(&plan.kit_folder).is_ok() {
         return Err(RestoreError::KitExists {
             path: plan.kit_folder.clone(),
@@ -293,10 +293,15 @@ pub fn write(
     }
     let stale_staging_removed = remove_stale_staging(out_dir);
     // An unpredictable name, created exclusively: nothing planted can stand in for it.
-    let staging = tempfile::Builder::new()
-        .prefix(STAGING_PREFIX)
-        .tempdir_in(out_dir)
-        .map_err(write_err(out_dir))?;
+    // Owner-only on Unix (0700; its files are 0600): it holds a private key.
+    let mut staging = tempfile::Builder::new();
+    staging.prefix(STAGING_PREFIX);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        staging.permissions(fs::Permissions::from_mode(0o700));
+    }
+    let staging = staging.tempdir_in(out_dir).map_err(write_err(out_dir))?;
 
     let pfx = pair.to_pkcs12(password, KIT_ENCRYPTION)?;
     let mut files = Vec::new();
@@ -716,6 +721,16 @@ mod tests {
         assert_eq!(server_files(&t.w), before, "the server folder changed");
         for f in &kit.files {
             assert_eq!(sha256_file(&f.path).unwrap().1, f.sha256);
+        }
+        // The kit holds a private key: its folder and files are the owner's alone.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&kit.kit_folder), 0o700);
+            for f in &kit.files {
+                assert_eq!(mode(&f.path), 0o600, "{}", f.path.display());
+            }
         }
         let pfx = keypair::read_pkcs12(&kit.kit_folder.join(KIT_PFX), &t.password).unwrap();
         assert_eq!(pfx.certificate().der(), t.previous.certificate().der());

@@ -12,8 +12,9 @@
 //! registry value `Server` and warns when it does not name the server given to `-s`.
 //! Every run, failed or not, appends a receipt line, which says which check matched.
 //!
-//! How it stays safe: no agent-supplied text is ever written into it (agents are named
-//! by the bundle id); the values it does hold are validated and escaped for cmd.exe;
+//! How it stays safe: no text from a list is written into it but the agent's name and
+//! GUID, and only when they are a plain computer name and a GUID (receipts name the
+//! bundle by its id); the values it holds are validated and escaped for cmd.exe;
 //! delayed expansion stays off (it would eat `!` in passwords); control flow uses
 //! `goto`, never parenthesised blocks, so paths with `(x86)` cannot break it. Text read
 //! on the agent (certutil's dump, which prints the certificate's names, and the
@@ -21,6 +22,63 @@
 //! its double quotes removed and is checked to be hex before it is used anywhere else.
 //! The text is ASCII, or CP932 for Japanese messages (the code page Japanese cmd.exe
 //! runs in), never UTF-8. Line ends are CRLF.
+//!
+//! # A stick every agent PC can write to
+//!
+//! The stick visits exactly the PCs whose antivirus no longer obeys its server, and
+//! each of them writes its receipt there, so any of them can change what the next PC
+//! runs as administrator. What the script does about it:
+//!
+//! - It holds the SHA-256 of `IpXfer.exe`, `IpXfer_x64.exe` (in the bundle, or in
+//!   `..\tools\` with shared tools) and `OfcNTCer.dat` as certmend wrote them. Before
+//!   running anything it makes a new folder `%SystemRoot%\Temp\certmend-<random>`
+//!   (`mkdir` fails when the name exists, so a folder or junction someone planted is
+//!   never used), removes the inherited access list (`C:\Windows\Temp` lets every user
+//!   add files and folders, which a subfolder would inherit) and grants only
+//!   Administrators and SYSTEM (`icacls /inheritance:r /grant:r *S-1-5-32-544 *S-1-5-18`,
+//!   SIDs, so any Windows language works; icacls' output is localized and never read,
+//!   only its exit code), checks that the folder is still empty and not a reparse point,
+//!   copies the IpXfer for this processor and the certificate into it and hashes the
+//!   copies there (and checks that nothing else appeared). Only when both match does
+//!   IpXfer run, from that folder, with that folder as the current directory and the
+//!   copy of the certificate: a file swapped on the stick after the check is never the
+//!   one run, and a DLL dropped beside the stick's IpXfer is not in its search path (the
+//!   application's folder comes first). On any
+//!   mismatch, or a failed mkdir, icacls or copy, nothing runs: the receipt says
+//!   `BUNDLE_TAMPERED` with `tampered=` naming the file (`work_folder` for the folder),
+//!   exit 7. The folder is removed on every path after it was made.
+//! - Windows' own programs are called by full path (`%SystemRoot%\System32\certutil.exe`,
+//!   `reg.exe`, `sc.exe`, `net.exe`, `fltmc.exe`, `ping.exe`, `icacls.exe`), and the
+//!   script first changes to `%SystemRoot%\System32`, so the stick is never the current
+//!   folder (searched for programs and DLLs). Inside `for /f` the path is written
+//!   unquoted (`cmd /c` strips the outer quotes of a command with more than two), which
+//!   holds because `%SystemRoot%` has no spaces; were it otherwise, the hashes would
+//!   come out empty and the script would refuse, not run something else.
+//! - It checks it runs on the bundle's agent: `%COMPUTERNAME%` against the agent's name
+//!   cut to 15 characters (NetBIOS; letter case ignored), only when that name is plain
+//!   `[A-Za-z0-9-]` (other text from a list is never written into a script; the receipt
+//!   then says `name_check=skipped`), and the registry value `GUID` of the agent's key
+//!   (either view; braces and letter case ignored) against the list's GUID, when the
+//!   list had a valid one and the registry has one. When either differs it changes
+//!   nothing, also with `/check`, and writes `WRONG_COMPUTER` (exit 8): a survey run
+//!   from the wrong folder cannot mark another agent.
+//! - Every value in the receipt line is quoted (`computer="..."`), with double quotes
+//!   removed from the values the system supplies (`%COMPUTERNAME%`, `%DATE%`,
+//!   `%TIME%`), so a value with `;`, `=` or cmd metacharacters can neither add a field
+//!   nor run anything.
+//!
+//! What stays possible: a `.cmd` file on a writable stick can never be made
+//! tamper-proof, because the script itself (and its embedded hashes) can be swapped, and
+//! cmd.exe reads a batch file from disk while it runs it. The admin should therefore
+//! keep the stick write-protected between rounds where it has a switch (receipts then
+//! cannot be written: unlock it only on PCs being repaired), check it with `certmend
+//! bundle verify` on the certmend PC before each round, and where possible run
+//! `repair.cmd` from a copy of the verified bundle folder (with `tools\` when shared) in
+//! a local folder only administrators can write, rather than from the stick. A PC that is already compromised can also lie in its receipt or
+//! fake the agent's files; certmend treats receipts as claims (see `receipts`).
+//! `%RANDOM%` is seeded from the clock when cmd.exe starts, so the folder name is
+//! guessable in principle: a guessed name makes `mkdir` fail and the script refuse
+//! (users cannot list `C:\Windows\Temp`, nor delete what an admin made there).
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -36,6 +94,11 @@ pub mod exit {
     pub const AGENT_NOT_FOUND: u8 = 4;
     pub const NOT_ADMIN: u8 = 5;
     pub const BUNDLE_BROKEN: u8 = 6;
+    /// IpXfer or the certificate on the stick is not what certmend wrote (or the safe
+    /// folder to run it from could not be made): nothing ran.
+    pub const BUNDLE_TAMPERED: u8 = 7;
+    /// This computer is not the bundle's agent (name or GUID): nothing changed.
+    pub const WRONG_COMPUTER: u8 = 8;
 }
 
 /// How long repair.cmd waits for the agent service after IpXfer: this many polls of
@@ -94,6 +157,16 @@ pub struct ScriptOptions {
     pub certificate_sha256: String,
     /// SHA-1 thumbprint of the bundled certificate (over its DER), 40 hex digits.
     pub certificate_sha1_thumbprint: String,
+    /// SHA-256 of the `IpXfer.exe` the bundle holds (or `..\tools\`), 64 hex digits.
+    pub ipxfer_sha256: String,
+    /// SHA-256 of the `IpXfer_x64.exe` the bundle holds, 64 hex digits.
+    pub ipxfer_x64_sha256: String,
+    /// The agent's name as the list gives it: compared with `%COMPUTERNAME%` through
+    /// [`netbios_name`], or not at all when that gives nothing.
+    pub agent_name: String,
+    /// The agent's GUID from the list, if it had one: compared with the registry value
+    /// `GUID` when [`normalise_guid`] accepts it.
+    pub agent_guid: Option<String>,
     pub syntax: IpXferSyntax,
     pub language: ScriptLanguage,
     pub tools: ToolsLocation,
@@ -167,6 +240,51 @@ fn echo_text(text: &str) -> String {
     out
 }
 
+/// The computer name repair.cmd compares `%COMPUTERNAME%` with: the agent's name cut to
+/// 15 characters (a NetBIOS name has at most 15; MS Learn "Computer Names"), in upper
+/// case, when it is then plain `[A-Za-z0-9-]`. `None` for anything else (a Japanese or
+/// FQDN-style name, an empty one): such text never goes into a script, and the name
+/// check is skipped.
+pub fn netbios_name(name: &str) -> Option<String> {
+    let cut: String = name.trim().chars().take(15).collect();
+    let plain = !cut.is_empty() && cut.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    plain.then(|| cut.to_ascii_uppercase())
+}
+
+/// A GUID as 8-4-4-4-12 hex digits, with or without braces, normalised to upper case
+/// without braces; `None` when it is not one. Trend does not document the form of the
+/// agent's registry value `GUID`, so repair.cmd compares without braces and ignores
+/// letter case.
+pub fn normalise_guid(guid: &str) -> Option<String> {
+    let trimmed = guid.trim();
+    let bare = match trimmed.strip_prefix('{') {
+        Some(rest) => rest.strip_suffix('}')?,
+        None => trimmed,
+    };
+    let groups: Vec<&str> = bare.split('-').collect();
+    let shape_ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.chars().all(|c| c.is_ascii_hexdigit()));
+    shape_ok.then(|| bare.to_ascii_uppercase())
+}
+
+/// The name repair.cmd checks for the agent: none when the list named the agent by its
+/// GUID (the name is then the GUID, not a computer name).
+fn agent_computer_name(o: &ScriptOptions) -> Option<String> {
+    if normalise_guid(&o.agent_name).is_some() {
+        return None;
+    }
+    let named_by_guid = o.agent_guid.as_deref().is_some_and(|guid| {
+        crate::agents::guid_key(Some(guid)) == crate::agents::guid_key(Some(&o.agent_name))
+    });
+    if named_by_guid {
+        return None;
+    }
+    netbios_name(&o.agent_name)
+}
+
 fn valid_server_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
@@ -193,6 +311,11 @@ struct Messages {
     matches: &'static str,
     differs: &'static str,
     receipt: &'static str,
+    /// Printed after the file's name (`IpXfer_x64.exe: ...`).
+    tampered: &'static str,
+    work_failed: &'static str,
+    wrong_computer: &'static str,
+    name_not_checked: &'static str,
 }
 
 const EN: Messages = Messages {
@@ -213,6 +336,10 @@ const EN: Messages = Messages {
     matches: "MATCHES: this agent holds the server certificate.",
     differs: "DIFFERS: this agent does not hold the server certificate. Run repair.cmd as administrator.",
     receipt: "A receipt was written to the receipts folder of this stick. Bring the stick back to certmend.",
+    tampered: "STOPPED: this file is not the one certmend wrote into the bundle (its SHA-256 differs), or it could not be copied. Nothing was run and nothing was changed. Another computer may have changed this stick: check it with certmend bundle verify and export the bundles again.",
+    work_failed: "STOPPED: could not make a folder only administrators can write in the Windows Temp folder to run IpXfer from. Nothing was run and nothing was changed.",
+    wrong_computer: "STOPPED: this bundle is for another computer (its name or agent GUID differs from this one). Nothing was changed. Run the repair.cmd in the folder named after this computer.",
+    name_not_checked: "Note: the agent's name in the list is not a plain Windows computer name, so it is not compared with this computer's name.",
 };
 
 const JA: Messages = Messages {
@@ -233,6 +360,10 @@ const JA: Messages = Messages {
     matches: "一致: このエージェントはサーバー証明書を保持しています。",
     differs: "不一致: このエージェントはサーバー証明書を保持していません。repair.cmd を管理者として実行してください。",
     receipt: "このメモリの receipts フォルダに受領記録を書きました。メモリを certmend に戻してください。",
+    tampered: "中止: このファイルは certmend がバンドルに書いたものではありません (SHA-256 が異なる)、またはコピーできませんでした。何も実行せず、何も変更していません。ほかのコンピューターがこのメモリを書き換えた可能性があります。certmend bundle verify で確認し、バンドルを作り直してください。",
+    work_failed: "中止: IpXfer を実行するための、管理者だけが書き込めるフォルダを Windows の Temp フォルダに作れませんでした。何も実行せず、何も変更していません。",
+    wrong_computer: "中止: このバンドルは別のコンピューター用です (コンピューター名またはエージェント GUID がこのコンピューターと異なる)。何も変更していません。このコンピューターの名前のフォルダにある repair.cmd を実行してください。",
+    name_not_checked: "注意: 一覧のエージェント名が Windows の通常のコンピューター名ではないため、このコンピューターの名前とは照合しません。",
 };
 
 /// Builds repair.cmd: CRLF line ends, ASCII (English) or CP932 (Japanese).
@@ -261,8 +392,11 @@ pub fn render(options: &ScriptOptions) -> Result<Zeroizing<Vec<u8>>, ScriptError
 
 fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     let is_hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    let is_sha256 = |s: &str| s.len() == 64 && is_hex(s);
     if !is_hex(&o.bundle_id)
-        || !is_hex(&o.certificate_sha256)
+        || !is_sha256(&o.certificate_sha256)
+        || !is_sha256(&o.ipxfer_sha256)
+        || !is_sha256(&o.ipxfer_x64_sha256)
         || !is_hex(&o.certificate_sha1_thumbprint)
         || o.certificate_sha1_thumbprint.len() != 40
     {
@@ -276,6 +410,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         .map(|pair| String::from_utf8_lossy(pair).into_owned())
         .collect::<Vec<_>>()
         .join(" ");
+    let agent_name = agent_computer_name(o);
+    let agent_guid = o.agent_guid.as_deref().and_then(normalise_guid);
     let m = match o.language {
         ScriptLanguage::En => &EN,
         ScriptLanguage::Ja => &JA,
@@ -304,7 +440,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         ToolsLocation::InBundle => "%~dp0",
         ToolsLocation::Shared => "%~dp0..\\tools\\",
     };
-    let mut s = Zeroizing::new(String::with_capacity(12 * 1024));
+    let mut s = Zeroizing::new(String::with_capacity(16 * 1024));
     let mut line = |text: &str| {
         s.push_str(text);
         s.push_str("\r\n");
@@ -320,6 +456,24 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line(&format!("set \"EXPECTED={}\"", o.certificate_sha256));
     line(&format!("set \"EXPECTED_SHA1={sha1}\""));
     line(&format!("set \"EXPECTED_SHA1_SPACED={sha1_spaced}\""));
+    line("rem SHA-256 of IpXfer.exe and IpXfer_x64.exe as certmend wrote them.");
+    line(&format!(
+        "set \"EXPECTED_IPXFER={}\"",
+        o.ipxfer_sha256.to_ascii_uppercase()
+    ));
+    line(&format!(
+        "set \"EXPECTED_IPXFER_X64={}\"",
+        o.ipxfer_x64_sha256.to_ascii_uppercase()
+    ));
+    line("rem The bundle's agent: its computer name (NetBIOS, 15 characters at most) and GUID.");
+    line(&format!(
+        "set \"AGENT_NAME={}\"",
+        agent_name.as_deref().unwrap_or("")
+    ));
+    line(&format!(
+        "set \"AGENT_GUID={}\"",
+        agent_guid.as_deref().unwrap_or("")
+    ));
     match target_server {
         Some(server) => line(&format!("set \"TARGET_SERVER={server}\"")),
         None => line("set \"TARGET_SERVER=\""),
@@ -327,6 +481,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("set \"BUNDLE=%~dp0\"");
     line(&format!("set \"TOOLS={tools}\""));
     line("set \"RECEIPTS=%~dp0..\\receipts\"");
+    line("rem Never the stick as the current folder: it would be searched for programs and DLLs.");
+    line("cd /d \"%SystemRoot%\\System32\"");
     line("set \"RUN_ID=%RANDOM%%RANDOM%%RANDOM%\"");
     line("set \"MODE=repair\"");
     line("if /i \"%~1\"==\"/check\" set \"MODE=check\"");
@@ -339,7 +495,23 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("set \"SERVICE=\"");
     line("set \"WAITED=\"");
     line("set \"SERVER_CHECK=\"");
+    line("set \"NAME_CHECK=\"");
+    line("set \"GUID_CHECK=\"");
+    line("set \"TAMPERED=\"");
+    line("set \"WORK=\"");
     line("set \"RESULT=\"");
+    line("rem This computer's name without double quotes: only ever expanded inside quotes.");
+    line("set \"R_COMPUTER=\"");
+    line("if defined COMPUTERNAME set \"R_COMPUTER=%COMPUTERNAME:\"=%\"");
+    line("");
+    line("rem Is this the bundle's agent? Also with /check: a survey from the wrong folder");
+    line("rem must not report another agent.");
+    if agent_name.is_none() {
+        line(&echo(m.name_not_checked));
+    }
+    line("call :identity");
+    line("if \"%NAME_CHECK%\"==\"differs\" goto wrong_computer");
+    line("if \"%GUID_CHECK%\"==\"differs\" goto wrong_computer");
     line("");
     line("call :find_agent");
     line("if not defined AGENT_DIR goto agent_not_found");
@@ -349,9 +521,9 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("");
     line("rem Administrator rights. net session fails when the Server service is stopped,");
     line("rem so fltmc (which also needs administrator rights) is asked too.");
-    line("net session >nul 2>&1");
+    line("\"%SystemRoot%\\System32\\net.exe\" session >nul 2>&1");
     line("if not errorlevel 1 goto is_admin");
-    line("fltmc >nul 2>&1");
+    line("\"%SystemRoot%\\System32\\fltmc.exe\" >nul 2>&1");
     line("if not errorlevel 1 goto is_admin");
     line("set \"RESULT=NOT_ADMIN\"");
     line(&echo(m.not_admin));
@@ -364,6 +536,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if /i \"%PROCESSOR_ARCHITECTURE%\"==\"AMD64\" set \"IPXFER=IpXfer_x64.exe\"");
     line("if /i \"%PROCESSOR_ARCHITECTURE%\"==\"ARM64\" set \"IPXFER=IpXfer_x64.exe\"");
     line("if defined PROCESSOR_ARCHITEW6432 set \"IPXFER=IpXfer_x64.exe\"");
+    line("set \"EXPECTED_TOOL=%EXPECTED_IPXFER%\"");
+    line("if \"%IPXFER%\"==\"IpXfer_x64.exe\" set \"EXPECTED_TOOL=%EXPECTED_IPXFER_X64%\"");
     line("if not exist \"%TOOLS%%IPXFER%\" goto tool_missing");
     line("if not exist \"%BUNDLE%OfcNTCer.dat\" goto tool_missing");
     line("");
@@ -383,27 +557,33 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         }
     }
     line("");
+    line("rem IpXfer and the certificate are copied into a new folder only administrators can");
+    line("rem write and checked there; only those copies are used.");
+    line("call :prepare_work");
+    line("if defined TAMPERED goto tampered");
     line(&echo(m.running));
+    line("cd /d \"%WORK%\"");
     line("if defined AGENT_PWD goto run_with_password");
     line(&format!(
-        "\"%TOOLS%%IPXFER%\" {xg_args}-e \"%BUNDLE%OfcNTCer.dat\""
+        "\"%WORK%\\%IPXFER%\" {xg_args}-e \"%WORK%\\OfcNTCer.dat\""
     ));
     line("set \"IPX_EXIT=%ERRORLEVEL%\"");
     line("goto after_run");
     line(":run_with_password");
     line(&format!(
-        "\"%TOOLS%%IPXFER%\" {xg_args}-e \"%BUNDLE%OfcNTCer.dat\" -pwd \"%AGENT_PWD%\""
+        "\"%WORK%\\%IPXFER%\" {xg_args}-e \"%WORK%\\OfcNTCer.dat\" -pwd \"%AGENT_PWD%\""
     ));
     line("set \"IPX_EXIT=%ERRORLEVEL%\"");
     line(":after_run");
     line("set \"AGENT_PWD=\"");
+    line("call :remove_work");
     line("");
     line("rem IpXfer stops the agent service and starts it again (KA-0006149): wait until");
     line("rem ntrtscan runs, polling once a second, at most about a minute. A service that");
     line("rem cannot be queried (not installed, or sc failed) is not waited for.");
     line("set \"SERVICE=absent\"");
     line("set \"WAITED=0\"");
-    line("sc query ntrtscan >nul 2>&1");
+    line("\"%SystemRoot%\\System32\\sc.exe\" query ntrtscan >nul 2>&1");
     line("if errorlevel 1 goto service_done");
     line(":wait_service");
     line("call :service_state");
@@ -416,7 +596,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         echo(m.waiting_service)
     ));
     line("set /a WAITED+=1");
-    line("ping -n 2 127.0.0.1 >nul 2>&1");
+    line("\"%SystemRoot%\\System32\\ping.exe\" -n 2 127.0.0.1 >nul 2>&1");
     line("goto wait_service");
     line(":service_late");
     line("set \"SERVICE=not_running\"");
@@ -432,7 +612,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if not \"%CHECK%\"==\"none\" goto repaired");
     line("set /a TRIES+=1");
     line("if %TRIES% geq 5 goto not_repaired");
-    line("ping -n 2 127.0.0.1 >nul 2>&1");
+    line("\"%SystemRoot%\\System32\\ping.exe\" -n 2 127.0.0.1 >nul 2>&1");
     line("goto verify");
     line("");
     line(":repaired");
@@ -490,7 +670,104 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("call :receipt");
     line(&format!("exit /b {}", exit::BUNDLE_BROKEN));
     line("");
+    line(":tampered");
+    line("set \"AGENT_PWD=\"");
+    line("call :remove_work");
+    line("set \"RESULT=BUNDLE_TAMPERED\"");
+    line(&format!(
+        "if \"%TAMPERED%\"==\"work_folder\" {}",
+        echo(m.work_failed)
+    ));
+    // TAMPERED holds one of the script's own words (a file name or work_folder).
+    line(&format!(
+        "if not \"%TAMPERED%\"==\"work_folder\" echo %TAMPERED%: {}",
+        echo_text(m.tampered)
+    ));
+    line("call :receipt");
+    line(&format!("exit /b {}", exit::BUNDLE_TAMPERED));
+    line("");
+    line(":wrong_computer");
+    line("set \"RESULT=WRONG_COMPUTER\"");
+    line(&echo(m.wrong_computer));
+    line("call :receipt");
+    line(&format!("exit /b {}", exit::WRONG_COMPUTER));
+    line("");
     line("rem ---- subroutines ----");
+    line("");
+    line("rem NAME_CHECK: this computer's name against the agent's (skipped when the list's");
+    line("rem name is not a plain computer name). GUID_CHECK: the registry value GUID of the");
+    line("rem agent's key (either view, braces and letter case ignored) against the list's:");
+    line("rem absent when the registry has none, skipped when the list had none. The registry");
+    line("rem text is only compared as a for variable, never expanded into the script.");
+    line(":identity");
+    line("set \"NAME_CHECK=skipped\"");
+    line("if not defined AGENT_NAME goto identity_guid");
+    line("set \"NAME_CHECK=differs\"");
+    line("if /i \"%R_COMPUTER%\"==\"%AGENT_NAME%\" set \"NAME_CHECK=match\"");
+    line(":identity_guid");
+    line("set \"GUID_CHECK=skipped\"");
+    line("if not defined AGENT_GUID goto :eof");
+    line("set \"GUID_SEEN=\"");
+    line("set \"GUID_MATCH=\"");
+    line("for %%V in (64 32) do call :query_guid %%V");
+    line("set \"GUID_CHECK=absent\"");
+    line("if defined GUID_SEEN set \"GUID_CHECK=differs\"");
+    line("if defined GUID_MATCH set \"GUID_CHECK=match\"");
+    line("goto :eof");
+    line(":query_guid");
+    line(&format!("for /f \"tokens=1-3 delims={{}} \" %%A in ('{REG} query \"{AGENT_KEY}\" /v \"GUID\" /reg:%1 2^>nul') do if /i \"%%A %%B\"==\"GUID REG_SZ\" set \"GUID_SEEN=1\""));
+    line(&format!("for /f \"tokens=1-3 delims={{}} \" %%A in ('{REG} query \"{AGENT_KEY}\" /v \"GUID\" /reg:%1 2^>nul') do if /i \"%%A %%B %%C\"==\"GUID REG_SZ %AGENT_GUID%\" set \"GUID_MATCH=1\""));
+    line("goto :eof");
+    line("");
+    line("rem TAMPERED is empty when WORK is a new folder only Administrators and SYSTEM can");
+    line("rem write, holding copies of IpXfer and the certificate with the SHA-256 certmend");
+    line("rem wrote; else it names what failed. mkdir fails on a name that exists (a folder or");
+    line("rem junction planted there is never used, nor removed). Until icacls has run, the");
+    line("rem folder inherits the Temp folder's right for users to add files: it must then");
+    line("rem still be empty, and a folder, not a reparse point (attribute l).");
+    line(":prepare_work");
+    line("set \"TAMPERED=work_folder\"");
+    line("set \"WORK=%SystemRoot%\\Temp\\certmend-%RANDOM%%RANDOM%%RANDOM%%RANDOM%\"");
+    line("mkdir \"%WORK%\" >nul 2>&1");
+    line("if errorlevel 1 set \"WORK=\"");
+    line("if not defined WORK goto :eof");
+    line(&format!("{ICACLS_LINE} >nul 2>&1"));
+    line("if errorlevel 1 goto :eof");
+    line("set \"WORK_ATTR=\"");
+    line("for %%F in (\"%WORK%\") do set \"WORK_ATTR=%%~aF\"");
+    line("if not defined WORK_ATTR goto :eof");
+    line("if not \"%WORK_ATTR:l=%\"==\"%WORK_ATTR%\" goto :eof");
+    line("if /i not \"%WORK_ATTR:~0,1%\"==\"d\" goto :eof");
+    line("set \"WORK_ENTRY=\"");
+    line("for /f \"delims=\" %%E in ('dir /a /b \"%WORK%\" 2^>nul') do set \"WORK_ENTRY=1\"");
+    line("if defined WORK_ENTRY goto :eof");
+    line("set \"TAMPERED=%IPXFER%\"");
+    line("copy /b /y \"%TOOLS%%IPXFER%\" \"%WORK%\\%IPXFER%\" >nul 2>&1");
+    line("if errorlevel 1 goto :eof");
+    line("call :hash \"%WORK%\\%IPXFER%\"");
+    line("if not defined HASH goto :eof");
+    line("if /i not \"%HASH%\"==\"%EXPECTED_TOOL%\" goto :eof");
+    line("set \"TAMPERED=OfcNTCer.dat\"");
+    line("copy /b /y \"%BUNDLE%OfcNTCer.dat\" \"%WORK%\\OfcNTCer.dat\" >nul 2>&1");
+    line("if errorlevel 1 goto :eof");
+    line("call :hash \"%WORK%\\OfcNTCer.dat\"");
+    line("if not defined HASH goto :eof");
+    line("if /i not \"%HASH%\"==\"%EXPECTED%\" goto :eof");
+    line("rem Nothing but the two copies (should icacls have failed yet said it succeeded).");
+    line("set \"TAMPERED=work_folder\"");
+    line("set \"WORK_COUNT=0\"");
+    line("for /f \"delims=\" %%E in ('dir /a /b \"%WORK%\" 2^>nul') do set /a WORK_COUNT+=1");
+    line("if not \"%WORK_COUNT%\"==\"2\" goto :eof");
+    line("set \"TAMPERED=\"");
+    line("goto :eof");
+    line("");
+    line("rem Removes the folder prepare_work made (never one it did not make).");
+    line(":remove_work");
+    line("if not defined WORK goto :eof");
+    line("cd /d \"%SystemRoot%\\System32\"");
+    line("rd /s /q \"%WORK%\" >nul 2>&1");
+    line("set \"WORK=\"");
+    line("goto :eof");
     line("");
     line("rem The agent folder from the registry (64-bit view, then 32-bit), with a final backslash.");
     line(":find_agent");
@@ -500,7 +777,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if not \"%AGENT_DIR:~-1%\"==\"\\\" set \"AGENT_DIR=%AGENT_DIR%\\\"");
     line("goto :eof");
     line(":query_agent");
-    line(&format!("for /f \"tokens=1-3,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Application Path\" /reg:%1 2^>nul') do if /i \"%%C\"==\"REG_SZ\" set \"AGENT_DIR=%%D\""));
+    line(&format!("for /f \"tokens=1-3,*\" %%A in ('{REG} query \"{AGENT_KEY}\" /v \"Application Path\" /reg:%1 2^>nul') do if /i \"%%C\"==\"REG_SZ\" set \"AGENT_DIR=%%D\""));
     line("goto :eof");
     line("");
     line("rem CHECK=sha256 when the file has the bundled file's bytes, thumbprint when it holds");
@@ -515,11 +792,13 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if defined THUMB if /i \"%THUMB%\"==\"%EXPECTED_SHA1%\" set \"CHECK=thumbprint\"");
     line("goto :eof");
     line("");
-    line("rem SHA-256 of a file (64 hex digits, spaces removed), or empty.");
+    line("rem SHA-256 of a file (64 hex digits, spaces removed), or empty. certutil's second");
+    line("rem line is the hash (Windows 10 and later without spaces, older with spaces");
+    line("rem between bytes); its labels are localized and never read.");
     line(":hash");
     line("set \"HASH=\"");
     line("if not exist \"%~1\" goto :eof");
-    line("for /f \"skip=1 delims=\" %%H in ('certutil -hashfile \"%~1\" SHA256 2^>nul') do if not defined HASH set \"HASH=%%H\"");
+    line(&format!("for /f \"skip=1 delims=\" %%H in ('{CERTUTIL} -hashfile \"%~1\" SHA256 2^>nul') do if not defined HASH set \"HASH=%%H\""));
     line("if not defined HASH goto :eof");
     line("set \"HASH=%HASH: =%\"");
     line("if not \"%HASH:~64%\"==\"\" set \"HASH=\"");
@@ -537,7 +816,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line(":thumbprint");
     line("set \"THUMB=\"");
     line("if not exist \"%~1\" goto :eof");
-    line("for /f \"tokens=1,2,* delims=():\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\"sha1\" set \"THUMB=%%C\"");
+    line(&format!("for /f \"tokens=1,2,* delims=():\" %%A in ('{CERTUTIL} -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\"sha1\" set \"THUMB=%%C\""));
     line("if not defined THUMB goto thumbprint_by_value");
     line("set \"THUMB=%THUMB:\"=%\"");
     line("if not defined THUMB goto thumbprint_by_value");
@@ -557,16 +836,16 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     line("if \"%THUMB:~39,1%\"==\"\" set \"THUMB=\"");
     line("if defined THUMB goto :eof");
     line(":thumbprint_by_value");
-    line("for /f \"tokens=1,* delims=:\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1%\" set \"THUMB=%EXPECTED_SHA1%\"");
+    line(&format!("for /f \"tokens=1,* delims=:\" %%A in ('{CERTUTIL} -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1%\" set \"THUMB=%EXPECTED_SHA1%\""));
     line("if defined THUMB goto :eof");
-    line("for /f \"tokens=1,* delims=:\" %%A in ('certutil -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1_SPACED%\" set \"THUMB=%EXPECTED_SHA1%\"");
+    line(&format!("for /f \"tokens=1,* delims=:\" %%A in ('{CERTUTIL} -dump \"%~1\" 2^>nul') do if /i \"%%B\"==\" %EXPECTED_SHA1_SPACED%\" set \"THUMB=%EXPECTED_SHA1%\""));
     line("goto :eof");
     line("");
     line("rem SERVICE=running when sc query ntrtscan shows state 4 RUNNING, else waiting. Only");
     line("rem the state's number and word are read, not the labels (another language).");
     line(":service_state");
     line("set \"SERVICE=waiting\"");
-    line("for /f \"tokens=1-3 delims=: \" %%A in ('sc query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\"");
+    line(&format!("for /f \"tokens=1-3 delims=: \" %%A in ('{SC} query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\""));
     line("goto :eof");
     line("");
     line("rem XG syntax only: SERVER_CHECK=match when the agent's registry value Server (either");
@@ -588,8 +867,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     ));
     line("goto :eof");
     line(":query_server");
-    line(&format!("for /f \"tokens=1,2,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B\"==\"Server REG_SZ\" set \"SERVER_SEEN=1\""));
-    line(&format!("for /f \"tokens=1,2,*\" %%A in ('reg query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B %%C\"==\"Server REG_SZ %TARGET_SERVER%\" set \"SERVER_MATCH=1\""));
+    line(&format!("for /f \"tokens=1,2,*\" %%A in ('{REG} query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B\"==\"Server REG_SZ\" set \"SERVER_SEEN=1\""));
+    line(&format!("for /f \"tokens=1,2,*\" %%A in ('{REG} query \"{AGENT_KEY}\" /v \"Server\" /reg:%1 2^>nul') do if /i \"%%A %%B %%C\"==\"Server REG_SZ %TARGET_SERVER%\" set \"SERVER_MATCH=1\""));
     line("goto :eof");
     line("");
     if matches!(o.password, Password::Prompt) {
@@ -616,15 +895,57 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
         line("");
     }
     line("rem One receipt line per run, in the stick's receipts folder, whatever the result.");
+    line("rem Every value is quoted; the system's (computer name, date, time) lose their double");
+    line("rem quotes first, so that none can add a field or end the quotes.");
     line(":receipt");
+    line("set \"R_DATE=%DATE:\"=%\"");
+    line("set \"R_TIME=%TIME:\"=%\"");
     line("if not exist \"%RECEIPTS%\\\" mkdir \"%RECEIPTS%\" >nul 2>&1");
+    let fields = RECEIPT_FIELDS
+        .iter()
+        .map(|(key, var)| format!(";{key}=\"%{var}%\""))
+        .collect::<String>();
     line(&format!(
-        ">>\"%RECEIPTS%\\%COMPUTERNAME%.txt\" echo {RECEIPT_MAGIC};computer=%COMPUTERNAME%;bundle=%BUNDLE_ID%;run=%RUN_ID%;date=%DATE%;time=%TIME%;mode=%MODE%;ipxfer=%IPXFER%;ipxfer_exit=%IPX_EXIT%;before=%BEFORE%;after=%AFTER%;check=%CHECK%;thumbprint=%THUMB%;service=%SERVICE%;waited=%WAITED%;server=%SERVER_CHECK%;result=%RESULT%"
+        ">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo {RECEIPT_MAGIC}{fields}"
     ));
     line(&echo(m.receipt));
     line("goto :eof");
     Ok(s)
 }
+
+/// The receipt's fields after the magic, in order, and the variables that fill them.
+const RECEIPT_FIELDS: &[(&str, &str)] = &[
+    ("computer", "R_COMPUTER"),
+    ("bundle", "BUNDLE_ID"),
+    ("run", "RUN_ID"),
+    ("date", "R_DATE"),
+    ("time", "R_TIME"),
+    ("mode", "MODE"),
+    ("ipxfer", "IPXFER"),
+    ("ipxfer_exit", "IPX_EXIT"),
+    ("before", "BEFORE"),
+    ("after", "AFTER"),
+    ("check", "CHECK"),
+    ("thumbprint", "THUMB"),
+    ("service", "SERVICE"),
+    ("waited", "WAITED"),
+    ("server", "SERVER_CHECK"),
+    ("name_check", "NAME_CHECK"),
+    ("guid_check", "GUID_CHECK"),
+    ("tampered", "TAMPERED"),
+    ("result", "RESULT"),
+];
+
+/// Windows' own programs, by full path. Unquoted: inside `for /f ('...')` a command with
+/// more than two double quotes loses its first and last one (`cmd /c`), and
+/// `%SystemRoot%` has no spaces.
+const CERTUTIL: &str = r"%SystemRoot%\System32\certutil.exe";
+const REG: &str = r"%SystemRoot%\System32\reg.exe";
+const SC: &str = r"%SystemRoot%\System32\sc.exe";
+
+/// Only Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18), nothing inherited; SIDs,
+/// since group names are translated (MS Learn, icacls: `*SID`).
+const ICACLS_LINE: &str = r#""%SystemRoot%\System32\icacls.exe" "%WORK%" /inheritance:r /grant:r "*S-1-5-32-544:(OI)(CI)F" "*S-1-5-18:(OI)(CI)F" /q"#;
 
 /// The agent's registry key (64-bit view; `/reg:32` reads the WOW6432Node copy).
 const AGENT_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion";
@@ -646,6 +967,10 @@ mod tests {
             bundle_id: "0123abcd".into(),
             certificate_sha256: "AB".repeat(32),
             certificate_sha1_thumbprint: "0123456789abcdef0123456789ABCDEF01234567".into(),
+            ipxfer_sha256: "11".repeat(32),
+            ipxfer_x64_sha256: "2a".repeat(32),
+            agent_name: "pc-acct-017".into(),
+            agent_guid: Some("{6f1c2a9e-0001-4c1d-9a55-000000000001}".into()),
             syntax: IpXferSyntax::Seed,
             language: ScriptLanguage::En,
             tools: ToolsLocation::InBundle,
@@ -666,7 +991,7 @@ mod tests {
         assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
         assert!(text.contains("set \"BUNDLE_ID=0123abcd\"\r\n"));
         assert!(text.contains("set /p \"AGENT_PWD="));
-        assert!(text.contains("-e \"%BUNDLE%OfcNTCer.dat\"\r\n"));
+        assert!(text.contains("\"%WORK%\\%IPXFER%\" -e \"%WORK%\\OfcNTCer.dat\"\r\n"));
         assert!(!text.contains("-s \""));
         // Delayed expansion is on only inside the password check.
         assert_eq!(text.matches("EnableDelayedExpansion").count(), 1);
@@ -747,7 +1072,7 @@ mod tests {
         o.tools = ToolsLocation::Shared;
         let t = text(&o);
         assert!(t.contains(
-            "-s \"apex.example.local\" -p 8080 -sp 4343 -c 21112 -e \"%BUNDLE%OfcNTCer.dat\""
+            "-s \"apex.example.local\" -p 8080 -sp 4343 -c 21112 -e \"%WORK%\\OfcNTCer.dat\""
         ));
         assert!(t.contains("set \"TOOLS=%~dp0..\\tools\\\""));
         o.syntax = IpXferSyntax::Xg {
@@ -777,7 +1102,7 @@ mod tests {
         ));
         let receipt = routine(&t, "receipt");
         assert!(receipt.contains(
-            ";before=%BEFORE%;after=%AFTER%;check=%CHECK%;thumbprint=%THUMB%;service=%SERVICE%;waited=%WAITED%;server=%SERVER_CHECK%;result=%RESULT%\r\n"
+            ";before=\"%BEFORE%\";after=\"%AFTER%\";check=\"%CHECK%\";thumbprint=\"%THUMB%\";service=\"%SERVICE%\";waited=\"%WAITED%\";server=\"%SERVER_CHECK%\";name_check=\"%NAME_CHECK%\";guid_check=\"%GUID_CHECK%\";tampered=\"%TAMPERED%\";result=\"%RESULT%\"\r\n"
         ));
         // Either check makes a repair; the SHA-256 one is tried first.
         let judge = routine(&t, "judge");
@@ -826,7 +1151,7 @@ mod tests {
             "do if /i \"%%B\"==\" %EXPECTED_SHA1_SPACED%\" set \"THUMB=%EXPECTED_SHA1%\""
         ));
         // Nowhere else is a for variable of the dump expanded by %...%.
-        for line in t.lines().filter(|l| l.contains("certutil -dump")) {
+        for line in t.lines().filter(|l| l.contains("certutil.exe -dump")) {
             assert!(
                 !line.contains("%%C\"==") && !line.contains("call "),
                 "{line}"
@@ -838,23 +1163,24 @@ mod tests {
     fn the_agent_service_is_waited_for_about_a_minute() {
         let t = text(&options());
         let after_run = &t[t.find(":after_run\r\n").unwrap()..t.find(":verify\r\n").unwrap()];
-        assert!(after_run
-            .contains("sc query ntrtscan >nul 2>&1\r\nif errorlevel 1 goto service_done\r\n"));
+        assert!(after_run.contains(
+            "\"%SystemRoot%\\System32\\sc.exe\" query ntrtscan >nul 2>&1\r\nif errorlevel 1 goto service_done\r\n"
+        ));
         assert!(after_run.contains(&format!(
             "if %WAITED% geq {SERVICE_WAIT_POLLS} goto service_late\r\n"
         )));
         assert_eq!(SERVICE_WAIT_POLLS, 60);
         assert!(after_run.contains(
-            "set /a WAITED+=1\r\nping -n 2 127.0.0.1 >nul 2>&1\r\ngoto wait_service\r\n"
+            "set /a WAITED+=1\r\n\"%SystemRoot%\\System32\\ping.exe\" -n 2 127.0.0.1 >nul 2>&1\r\ngoto wait_service\r\n"
         ));
         assert!(after_run.contains(":service_late\r\nset \"SERVICE=not_running\"\r\n"));
         // State 4 RUNNING, by number and word: labels may be translated.
         assert!(routine(&t, "service_state").contains(
-            "('sc query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\""
+            "('%SystemRoot%\\System32\\sc.exe query ntrtscan 2^>nul') do if /i \"%%B %%C\"==\"4 RUNNING\" set \"SERVICE=running\""
         ));
         // /check changes nothing and so waits for nothing.
         let check = &t[t.find("\r\n:check\r\n").unwrap()..t.find("\r\n:agent_not_found").unwrap()];
-        assert!(!check.contains("sc query") && !check.contains("ping"));
+        assert!(!check.contains("sc.exe") && !check.contains("ping.exe"));
     }
 
     #[test]
@@ -873,7 +1199,7 @@ mod tests {
         assert!(t.contains("set \"TARGET_SERVER=apex.example.local\"\r\n"));
         let query = routine(&t, "query_server");
         assert!(query.contains(
-            r#"reg query "HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion" /v "Server" /reg:%1 2^>nul"#
+            r#"('%SystemRoot%\System32\reg.exe query "HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion" /v "Server" /reg:%1 2^>nul')"#
         ));
         // The registry text is only ever a for variable.
         assert!(query.contains(
@@ -930,5 +1256,321 @@ mod tests {
             }
             assert!(!trimmed.ends_with('('), "block opened: {line}");
         }
+    }
+
+    /// The text from the first `from` up to the next `to` after it.
+    fn block<'a>(t: &'a str, from: &str, to: &str) -> &'a str {
+        let start = t.find(from).unwrap_or_else(|| panic!("{from} missing"));
+        let end = start
+            + t[start..]
+                .find(to)
+                .unwrap_or_else(|| panic!("{to} missing"));
+        &t[start..end]
+    }
+
+    /// IpXfer and the certificate are hashed in a folder only administrators can
+    /// write, and only those copies are used: never a file on the stick.
+    #[test]
+    fn ipxfer_runs_only_from_a_checked_copy_in_an_admin_only_folder() {
+        let mut o = options();
+        o.tools = ToolsLocation::Shared;
+        let t = text(&o);
+        assert!(t.contains(&format!("set \"EXPECTED_IPXFER={}\"\r\n", "11".repeat(32))));
+        assert!(t.contains(&format!(
+            "set \"EXPECTED_IPXFER_X64={}\"\r\n",
+            "2A".repeat(32)
+        )));
+        assert!(t.contains(
+            "set \"EXPECTED_TOOL=%EXPECTED_IPXFER%\"\r\nif \"%IPXFER%\"==\"IpXfer_x64.exe\" set \"EXPECTED_TOOL=%EXPECTED_IPXFER_X64%\"\r\n"
+        ));
+        let prepare = routine(&t, "prepare_work");
+        let steps = [
+            "set \"TAMPERED=work_folder\"\r\n",
+            "set \"WORK=%SystemRoot%\\Temp\\certmend-%RANDOM%%RANDOM%%RANDOM%%RANDOM%\"\r\n",
+            // A name that exists (planted) is never used, nor removed later.
+            "mkdir \"%WORK%\" >nul 2>&1\r\nif errorlevel 1 set \"WORK=\"\r\nif not defined WORK goto :eof\r\n",
+            "\"%SystemRoot%\\System32\\icacls.exe\" \"%WORK%\" /inheritance:r /grant:r \"*S-1-5-32-544:(OI)(CI)F\" \"*S-1-5-18:(OI)(CI)F\" /q >nul 2>&1\r\nif errorlevel 1 goto :eof\r\n",
+            "for %%F in (\"%WORK%\") do set \"WORK_ATTR=%%~aF\"\r\nif not defined WORK_ATTR goto :eof\r\nif not \"%WORK_ATTR:l=%\"==\"%WORK_ATTR%\" goto :eof\r\n",
+            "for /f \"delims=\" %%E in ('dir /a /b \"%WORK%\" 2^>nul') do set \"WORK_ENTRY=1\"\r\nif defined WORK_ENTRY goto :eof\r\n",
+            "set \"TAMPERED=%IPXFER%\"\r\ncopy /b /y \"%TOOLS%%IPXFER%\" \"%WORK%\\%IPXFER%\" >nul 2>&1\r\nif errorlevel 1 goto :eof\r\ncall :hash \"%WORK%\\%IPXFER%\"\r\nif not defined HASH goto :eof\r\nif /i not \"%HASH%\"==\"%EXPECTED_TOOL%\" goto :eof\r\n",
+            "set \"TAMPERED=OfcNTCer.dat\"\r\ncopy /b /y \"%BUNDLE%OfcNTCer.dat\" \"%WORK%\\OfcNTCer.dat\" >nul 2>&1\r\nif errorlevel 1 goto :eof\r\ncall :hash \"%WORK%\\OfcNTCer.dat\"\r\nif not defined HASH goto :eof\r\nif /i not \"%HASH%\"==\"%EXPECTED%\" goto :eof\r\n",
+        ];
+        let mut at = 0;
+        for step in steps {
+            let found = prepare[at..]
+                .find(step)
+                .unwrap_or_else(|| panic!("in order: {step}\n{prepare}"));
+            at += found + step.len();
+        }
+        // Only after every check, the last that the folder holds the two copies and
+        // nothing else, does TAMPERED become empty.
+        assert!(prepare.ends_with("set \"TAMPERED=work_folder\"\r\nset \"WORK_COUNT=0\"\r\nfor /f \"delims=\" %%E in ('dir /a /b \"%WORK%\" 2^>nul') do set /a WORK_COUNT+=1\r\nif not \"%WORK_COUNT%\"==\"2\" goto :eof\r\nset \"TAMPERED=\""), "{prepare}");
+        assert_eq!(prepare.matches("set \"TAMPERED=\"").count(), 1);
+
+        // Between the check and the run, nothing but the run: from the folder, with
+        // the folder as the current directory and its copy of the certificate.
+        let run = block(&t, "call :prepare_work\r\n", ":after_run\r\n");
+        assert!(run.starts_with("call :prepare_work\r\nif defined TAMPERED goto tampered\r\n"));
+        assert!(run.contains("cd /d \"%WORK%\"\r\n"));
+        for l in run.lines().filter(|l| l.contains("%IPXFER%\"")) {
+            assert!(
+                l.starts_with("\"%WORK%\\%IPXFER%\" -e \"%WORK%\\OfcNTCer.dat\""),
+                "{l}"
+            );
+        }
+        assert!(!run.contains("exit /b") && !run.contains("%TOOLS%") && !run.contains("%BUNDLE%"));
+        // Outside prepare_work the stick's files are only looked for, never used.
+        let outside = t.replace(prepare, "");
+        let uses: Vec<&str> = outside
+            .lines()
+            .filter(|l| l.contains("%TOOLS%") || l.contains("%BUNDLE%"))
+            .collect();
+        assert_eq!(
+            uses,
+            [
+                "if not exist \"%TOOLS%%IPXFER%\" goto tool_missing",
+                "if not exist \"%BUNDLE%OfcNTCer.dat\" goto tool_missing"
+            ]
+        );
+        // Removed on every path after it was made: right after the run, and on refusal.
+        assert!(t.contains(":after_run\r\nset \"AGENT_PWD=\"\r\ncall :remove_work\r\n"));
+        let tampered = block(&t, "\r\n:tampered\r\n", "\r\n:wrong_computer");
+        assert!(tampered.contains("call :remove_work\r\nset \"RESULT=BUNDLE_TAMPERED\"\r\n"));
+        assert!(tampered.ends_with(&format!(
+            "call :receipt\r\nexit /b {}\r\n",
+            exit::BUNDLE_TAMPERED
+        )));
+        assert!(tampered.contains("if not \"%TAMPERED%\"==\"work_folder\" echo %TAMPERED%: STOPPED: this file is not the one"));
+        assert_eq!(
+            routine(&t, "remove_work"),
+            ":remove_work\r\nif not defined WORK goto :eof\r\ncd /d \"%SystemRoot%\\System32\"\r\nrd /s /q \"%WORK%\" >nul 2>&1\r\nset \"WORK=\""
+        );
+        assert_eq!((exit::BUNDLE_TAMPERED, exit::WRONG_COMPUTER), (7, 8));
+    }
+
+    /// Every Windows program the script starts is named by its full path, and the
+    /// stick is not the current folder while anything runs.
+    #[test]
+    fn windows_tools_are_called_by_full_path() {
+        for o in [options(), {
+            let mut o = options();
+            o.syntax = IpXferSyntax::Xg {
+                server: "apex.example.local".into(),
+                http_port: 8080,
+                https_port: 4343,
+                agent_port: 21112,
+            };
+            o.language = ScriptLanguage::Ja;
+            o
+        }] {
+            let bytes = render(&o).unwrap();
+            let t = encoding_rs::SHIFT_JIS.decode(&bytes).0.into_owned();
+            let tools = [
+                "certutil",
+                "reg",
+                "sc",
+                "net",
+                "fltmc",
+                "ping",
+                "icacls",
+                "findstr",
+                "find",
+                "powershell",
+                "whoami",
+                "fsutil",
+                "xcopy",
+                "robocopy",
+                "timeout",
+                "choice",
+            ];
+            let mut seen = std::collections::BTreeSet::new();
+            for l in t.lines() {
+                let trimmed = l.trim_start();
+                if trimmed.starts_with("rem ")
+                    || trimmed.starts_with("echo ")
+                    || trimmed.starts_with("set /p")
+                {
+                    continue;
+                }
+                for word in l.split(|c: char| c.is_whitespace() || "\"'()|&<>".contains(c)) {
+                    let lower = word.to_ascii_lowercase();
+                    let name = lower.rsplit('\\').next().unwrap_or(&lower);
+                    let stem = name.strip_suffix(".exe").unwrap_or(name);
+                    if tools.contains(&stem) {
+                        assert_eq!(
+                            word,
+                            format!("%SystemRoot%\\System32\\{stem}.exe"),
+                            "a tool not by its full path: {l}"
+                        );
+                        seen.insert(stem.to_string());
+                    }
+                }
+            }
+            assert_eq!(
+                seen.into_iter().collect::<Vec<_>>(),
+                ["certutil", "fltmc", "icacls", "net", "ping", "reg", "sc"]
+            );
+            // Before the first program starts, the current folder is System32.
+            let cd = t.find("cd /d \"%SystemRoot%\\System32\"\r\n").unwrap();
+            let first_program = t.find("%SystemRoot%\\System32\\").unwrap();
+            assert!(cd < first_program && cd < t.find("call :").unwrap());
+        }
+    }
+
+    #[test]
+    fn the_computer_name_and_guid_are_embedded_only_when_plain() {
+        assert_eq!(netbios_name("pc-acct-017").as_deref(), Some("PC-ACCT-017"));
+        assert_eq!(
+            netbios_name(" accounting-laptop-0042 ").as_deref(),
+            Some("ACCOUNTING-LAPT")
+        );
+        for bad in [
+            "",
+            "経理-ＰＣ０１",
+            "pc_01",
+            "pc 01",
+            "pc01.corp.local",
+            "a&b",
+            "pc%x%",
+            "PC\u{FF02}01",
+        ] {
+            assert_eq!(netbios_name(bad), None, "{bad:?}");
+        }
+        // Cut first, then checked: what is past the 15th character does not matter.
+        assert_eq!(
+            netbios_name("ABCDEFGHIJKLMNO.corp.local").as_deref(),
+            Some("ABCDEFGHIJKLMNO")
+        );
+        assert_eq!(
+            normalise_guid("{6f1c2a9e-0001-4c1d-9a55-000000000001}").as_deref(),
+            Some("6F1C2A9E-0001-4C1D-9A55-000000000001")
+        );
+        assert_eq!(
+            normalise_guid("6F1C2A9E-0001-4C1D-9A55-000000000001").as_deref(),
+            Some("6F1C2A9E-0001-4C1D-9A55-000000000001")
+        );
+        for bad in [
+            "",
+            "{}",
+            "ab-01",
+            "{6f1c2a9e-0001-4c1d-9a55-000000000001",
+            "6f1c2a9e00014c1d9a55000000000001",
+            "6f1c2a9e-0001-4c1d-9a55-00000000000g",
+            "6f1c2a9e-0001-4c1d-9a55-000000000001&calc",
+        ] {
+            assert_eq!(normalise_guid(bad), None, "{bad:?}");
+        }
+
+        let t = text(&options());
+        assert!(t.contains("set \"AGENT_NAME=PC-ACCT-017\"\r\nset \"AGENT_GUID=6F1C2A9E-0001-4C1D-9A55-000000000001\"\r\n"));
+        assert!(!t.contains("not a plain Windows computer name"));
+        let mut o = options();
+        o.agent_name = "経理-ＰＣ０１ & calc".into();
+        o.agent_guid = Some("not a guid\" & calc".into());
+        let t = text(&o);
+        assert!(t.contains("set \"AGENT_NAME=\"\r\nset \"AGENT_GUID=\"\r\n"));
+        assert!(t.contains(
+            "echo Note: the agent's name in the list is not a plain Windows computer name"
+        ));
+        assert!(!t.contains("calc"));
+        // A list that names agents by GUID: the name is no computer name.
+        o.agent_name = "6f1c2a9e-0001-4c1d-9a55-000000000001".into();
+        o.agent_guid = Some("{6F1C2A9E-0001-4C1D-9A55-000000000001}".into());
+        assert!(text(&o).contains(
+            "set \"AGENT_NAME=\"\r\nset \"AGENT_GUID=6F1C2A9E-0001-4C1D-9A55-000000000001\"\r\n"
+        ));
+        o.agent_name = "AB-01".into();
+        o.agent_guid = Some("ab-01".into());
+        assert!(text(&o).contains("set \"AGENT_NAME=\"\r\nset \"AGENT_GUID=\"\r\n"));
+    }
+
+    /// The identity check comes first, in both modes, and only goes to WRONG_COMPUTER,
+    /// which changes nothing.
+    #[test]
+    fn the_wrong_computer_changes_nothing_also_with_check() {
+        let t = text(&options());
+        let start = block(&t, "call :identity\r\n", "call :find_agent\r\n");
+        assert_eq!(
+            start,
+            "call :identity\r\nif \"%NAME_CHECK%\"==\"differs\" goto wrong_computer\r\nif \"%GUID_CHECK%\"==\"differs\" goto wrong_computer\r\n\r\n"
+        );
+        assert!(t.find("call :identity").unwrap() < t.find("goto check\r\n").unwrap());
+        let wrong = block(&t, "\r\n:wrong_computer\r\n", "\r\nrem ---- subroutines");
+        assert!(wrong.contains("set \"RESULT=WRONG_COMPUTER\"\r\n"));
+        assert!(wrong.ends_with(&format!(
+            "call :receipt\r\nexit /b {}\r\n",
+            exit::WRONG_COMPUTER
+        )));
+        let identity = routine(&t, "identity");
+        assert!(identity.contains("set \"NAME_CHECK=differs\"\r\nif /i \"%R_COMPUTER%\"==\"%AGENT_NAME%\" set \"NAME_CHECK=match\"\r\n"));
+        assert!(identity.contains("set \"GUID_CHECK=absent\"\r\nif defined GUID_SEEN set \"GUID_CHECK=differs\"\r\nif defined GUID_MATCH set \"GUID_CHECK=match\""));
+        // The registry's GUID is only a for variable, braces are delimiters.
+        let query = routine(&t, "query_guid");
+        assert!(query.contains("('%SystemRoot%\\System32\\reg.exe query \"HKLM\\SOFTWARE\\TrendMicro\\PC-cillinNTCorp\\CurrentVersion\" /v \"GUID\" /reg:%1 2^>nul')"));
+        assert!(query.contains("\"tokens=1-3 delims={} \""));
+        assert!(query.contains(
+            "do if /i \"%%A %%B %%C\"==\"GUID REG_SZ %AGENT_GUID%\" set \"GUID_MATCH=1\""
+        ));
+        assert!(!query.contains("=%%C\""));
+        // The computer name loses its double quotes before any use.
+        assert!(t.contains("if defined COMPUTERNAME set \"R_COMPUTER=%COMPUTERNAME:\"=%\"\r\n"));
+        assert_eq!(t.matches("%COMPUTERNAME").count(), 1);
+    }
+
+    /// The receipt line as cmd.exe writes it, with hostile values in what the system
+    /// supplies (no double quote: the script removes those), read back by certmend: no
+    /// value leaks into another field.
+    #[test]
+    fn receipt_values_are_quoted_and_read_back_whole() {
+        let t = text(&options());
+        let receipt = routine(&t, "receipt");
+        assert!(receipt.contains("set \"R_DATE=%DATE:\"=%\"\r\nset \"R_TIME=%TIME:\"=%\"\r\n"));
+        let echo_line = receipt
+            .lines()
+            .find(|l| l.starts_with(">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo "))
+            .unwrap();
+        let template = echo_line.split_once(" echo ").unwrap().1;
+        // Every value is a quoted variable.
+        for field in template.split(';').skip(1) {
+            let (_, value) = field.split_once('=').unwrap();
+            assert!(
+                value.starts_with("\"%") && value.ends_with("%\""),
+                "{field}"
+            );
+        }
+        let values = [
+            ("R_COMPUTER", "EVIL;result=REPAIRED;bundle=ff&calc"),
+            ("BUNDLE_ID", "0123abcd"),
+            ("RUN_ID", "42"),
+            ("R_DATE", "2026/11/25;mode=check"),
+            ("R_TIME", " 9:01:02.03 = ^ | < > & ( )"),
+            ("MODE", "repair"),
+            ("IPXFER", "IpXfer_x64.exe"),
+            ("IPX_EXIT", ""),
+            ("BEFORE", ""),
+            ("AFTER", ""),
+            ("CHECK", ""),
+            ("THUMB", ""),
+            ("SERVICE", ""),
+            ("WAITED", ""),
+            ("SERVER_CHECK", ""),
+            ("NAME_CHECK", "differs"),
+            ("GUID_CHECK", "absent"),
+            ("TAMPERED", ""),
+            ("RESULT", "WRONG_COMPUTER"),
+        ];
+        let mut written = template.to_string();
+        for (var, value) in values {
+            written = written.replace(&format!("%{var}%"), value);
+        }
+        assert!(!written.contains('%'), "{written}");
+        let r = crate::receipts::parse_line(&written).unwrap();
+        assert_eq!(r.computer, "EVIL;result=REPAIRED;bundle=ff&calc");
+        assert_eq!(r.bundle_id, "0123abcd");
+        assert_eq!(r.date, "2026/11/25;mode=check");
+        assert_eq!(r.time, "9:01:02.03 = ^ | < > & ( )");
+        assert_eq!(r.mode, "repair");
+        assert_eq!(r.result, crate::receipts::ReceiptResult::WrongComputer);
+        assert_eq!(r.name_check, Some(crate::receipts::IdentityCheck::Differs));
     }
 }

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use certmend_core::bundle::{self, Estimate, ExportOptions, Selection, SyntaxRequest, XgValues};
+use certmend_core::bundle::{
+    self, Estimate, ExportOptions, Selection, SyntaxRequest, TargetCheck, XgValues,
+};
 use certmend_core::drives::{self, Drive};
 use certmend_core::receipts::{self, ReceiptsReport};
 use certmend_core::script::{Password, ScriptLanguage};
@@ -145,6 +147,22 @@ pub async fn read_receipts<R: Runtime>(
     .await
 }
 
+/// Checks every bundle on a stick (its root, the folder exported to) against what
+/// certmend wrote: changed, added and missing files, links, bundles it does not know.
+#[tauri::command]
+pub async fn verify_bundles<R: Runtime>(
+    app: AppHandle<R>,
+    dir: String,
+) -> Result<TargetCheck, CodedMessage> {
+    let dir = path_from_window(&dir)?;
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let store = state.store();
+        bundle::verify_target(&store, &dir).map_err(coded)
+    })
+    .await
+}
+
 /// Watches an export target: receipts written there (a stick plugged in again) are
 /// read at once and the window told (`receipts-applied`).
 fn watch_receipts<R: Runtime>(app: &AppHandle<R>, target: &Path) {
@@ -163,7 +181,7 @@ fn watch_receipts<R: Runtime>(app: &AppHandle<R>, target: &Path) {
             receipts::read_receipts(&mut store, &dir)
         };
         if let Ok(report) = report {
-            if !report.applied.is_empty() || report_has_problems(&report) {
+            if !report.applied.is_empty() || report.has_problems() {
                 let _ = emitter.emit("receipts-applied", report);
             }
         }
@@ -196,17 +214,13 @@ pub fn poll_receipts<R: Runtime>(app: AppHandle<R>) {
                     receipts::read_receipts(&mut store, &target)
                 };
                 if let Ok(report) = report {
-                    if !report.applied.is_empty() || report_has_problems(&report) {
+                    if !report.applied.is_empty() || report.has_problems() {
                         let _ = app.emit("receipts-applied", report);
                     }
                 }
             }
         }
     });
-}
-
-fn report_has_problems(r: &ReceiptsReport) -> bool {
-    !r.unknown_bundles.is_empty() || !r.malformed.is_empty() || !r.stale.is_empty()
 }
 
 /// Opens a folder in the OS file manager: only folders this app wrote (export targets,

@@ -23,6 +23,35 @@ async fn no_server_opens_the_demo_and_shows_its_certificate() {
     let client = driver.open_app().await;
     wait_until_ready(&client).await;
 
+    // The page's hardening (tauri.conf.json): Object.prototype is frozen, and the CSP
+    // keeps an inline script from running and a <base> element from moving the page.
+    let hardening = client
+        .execute(
+            r#"
+            const script = document.createElement("script");
+            script.textContent = "window.__inlineRan = true;";
+            document.head.append(script);
+            const base = document.createElement("base");
+            base.href = "https://example.invalid/";
+            document.head.append(base);
+            const moved = document.baseURI.startsWith("https://example.invalid");
+            base.remove();
+            script.remove();
+            return [Object.isFrozen(Object.prototype), window.__inlineRan === true, moved];
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(hardening, serde_json::json!([true, false, false]));
+    // The data folder the app made its database in is the user's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(data.path()), 0o700);
+        assert_eq!(mode(&data.path().join("certmend.sqlite3")), 0o600);
+    }
+
     // The certificate the window shows is the one the app wrote for its demo server.
     let cert = certmend_core::cert::load(&data.path().join("demo-server").join(DEMO_CERT))
         .expect("the app wrote the demo server into its data folder");

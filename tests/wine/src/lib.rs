@@ -219,11 +219,12 @@ pub fn required_path(var: &str, what: &str) -> PathBuf {
 }
 
 /// The stand-ins a repair.cmd run on an agent needs, built into `tools`: IpXfer.exe and
-/// IpXfer_x64.exe (`c/fake_ipxfer.c`), certutil.exe (Wine's prints nothing; `-hashfile`
-/// and `-dump` as Windows prints them), fltmc.exe (missing in Wine), net.exe (Wine's
-/// `net session` always succeeds) and sc.exe (`sc query ntrtscan`, a slow agent service
-/// on demand; Wine's knows no such service). Like net.exe, sc.exe must sit in the
-/// folder cmd.exe runs in: Wine's own in system32 comes before WINEPATH.
+/// IpXfer_x64.exe (`c/fake_ipxfer.c`), and for the Windows programs the script calls by
+/// full path ([`install_system_stand_ins`] puts them there): certutil.exe (Wine's prints
+/// nothing; `-hashfile` and `-dump` as Windows prints them), fltmc.exe (missing in
+/// Wine), net.exe (Wine's `net session` always succeeds), sc.exe (`sc query ntrtscan`,
+/// a slow agent service on demand; Wine's knows no such service) and icacls.exe (Wine's
+/// is a stub: the stand-in records its arguments).
 pub fn build_agent_stand_ins(tools: &Path) {
     std::fs::create_dir_all(tools).unwrap_or_else(|e| panic!("{}: {e}", tools.display()));
     build_c("fake_ipxfer.c", &tools.join("IpXfer.exe"), true, &[]);
@@ -234,10 +235,65 @@ pub fn build_agent_stand_ins(tools: &Path) {
         &["-DIPXFER_NAME=L\"IpXfer_x64.exe\""],
     );
     build_c("certutil.c", &tools.join("certutil.exe"), true, &[]);
+    build_c("icacls.c", &tools.join("icacls.exe"), true, &[]);
     // net.c, fltmc.c and sc.c have a plain main(); -municode wants wmain.
     build_c("fltmc.c", &tools.join("fltmc.exe"), false, &[]);
     build_c("net.c", &tools.join("net.exe"), false, &[]);
     build_c("sc.c", &tools.join("sc.exe"), false, &[]);
+}
+
+/// The Windows programs repair.cmd calls by full path (`%SystemRoot%\System32\...`)
+/// for which a stand-in replaces Wine's own.
+pub const SYSTEM_STAND_INS: &[&str] = &[
+    "certutil.exe",
+    "fltmc.exe",
+    "icacls.exe",
+    "net.exe",
+    "sc.exe",
+];
+
+/// Copies the stand-ins [`build_agent_stand_ins`] built into `tools` over Wine's own in
+/// the prefix's system32: repair.cmd reaches them only by full path. Wine runs them
+/// only for processes given [`stand_in_overrides`] (shared TESTING.md), so the rest of
+/// the prefix keeps its builtins.
+pub fn install_system_stand_ins(prefix: &WinePrefix, tools: &Path) {
+    for tool in SYSTEM_STAND_INS {
+        std::fs::copy(tools.join(tool), prefix.system32().join(tool))
+            .unwrap_or_else(|e| panic!("installing the {tool} stand-in: {e}"));
+    }
+}
+
+/// WINEDLLOVERRIDES for a repair.cmd run: the suites' own ([`DLL_OVERRIDES`]), the
+/// system32 stand-ins as native programs, and `version=n,b`: on Windows version.dll is
+/// not one of the KnownDLLs, so a version.dll in a program's folder is loaded before
+/// system32's, which is what a planted DLL relies on; Wine prefers its builtin unless
+/// told so.
+pub fn stand_in_overrides() -> String {
+    format!(
+        "{DLL_OVERRIDES};{}=n;version=n,b",
+        SYSTEM_STAND_INS.join(",")
+    )
+}
+
+/// Builds `c/planted_version.c` as a hostile `version.dll` at `out`.
+pub fn build_planted_dll(out: &Path) {
+    build_c("planted_version.c", out, false, &["-shared"]);
+}
+
+/// Folders repair.cmd made under `%SystemRoot%\Temp` (`certmend-*`) that are still there:
+/// it must remove its own on every path.
+pub fn leftover_work_folders(prefix: &WinePrefix) -> Vec<String> {
+    let temp = prefix.drive_c().join("windows/temp");
+    let Ok(entries) = std::fs::read_dir(&temp) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.to_ascii_lowercase().starts_with("certmend-"))
+        .collect();
+    found.sort();
+    found
 }
 
 /// Builds the test-only `bcryptprimitives.dll` (see `c/bcryptprimitives.c`) into `dir`.

@@ -3,19 +3,29 @@
 #![cfg(target_os = "linux")]
 //! Generated repair.cmd scripts run in a real cmd.exe (Wine), with test stand-ins for
 //! IpXfer, certutil (`-hashfile`, and `-dump` in the formats of Windows 10 and later,
-//! older Windows and Japanese Windows), fltmc, net and sc (a slow agent service) built
-//! from `c/` with mingw-w64. Each test exports real bundles with certmend-core, runs one
-//! script as an admin would, then reads the receipts back with the `certmend receipts`
-//! command and checks the agent's status.
+//! older Windows and Japanese Windows), fltmc, net, sc (a slow agent service) and icacls
+//! (it records what it was asked) built from `c/` with mingw-w64. The script calls
+//! Windows' programs only by full path, so the stand-ins replace Wine's own in the
+//! prefix's system32 (with WINEDLLOVERRIDES naming them native for the script's runs).
+//! Each test exports real bundles with certmend-core, runs one script as an admin would
+//! on the bundle's computer (`set COMPUTERNAME=...`: Wine's is the Linux host name),
+//! then reads the receipts back with the `certmend receipts` command and checks the
+//! agent's status. After every run no work folder may be left in `%SystemRoot%\Temp`.
+//!
+//! The attacks of a stick every agent PC can write to are tried here: a swapped IpXfer
+//! or certificate is not run or used (`BUNDLE_TAMPERED`), a DLL planted beside the
+//! stick's IpXfer is not loaded (and, run from the stick, it would be), a file planted in
+//! the work folder before its access list changed stops the run, the wrong computer
+//! (name or GUID) changes nothing, and a hostile computer name adds no receipt field.
 //!
 //! Run by `cargo xtask test` (it installs wine64 and mingw-w64 and passes the CLI's
 //! path in CERTMEND_BIN). Where Wine differs from Windows (see shared TESTING.md), the
 //! script's text is covered by byte-level unit tests in certmend-core instead: Wine's
-//! `net session` always succeeds and cannot be replaced on PATH, so a stand-in is put in
-//! the bundle folder (cmd.exe looks there first); Wine's cmd.exe drops `%` from `%%` and
-//! from expanded values, reads all of piped stdin in one `set /p`, and lacks `!V:~n!` and
-//! `!V:a=b!`, so the typed-password checks (double quote, trailing backslash) and `%` in
-//! passwords are covered by certmend-core's byte-level tests only.
+//! cmd.exe drops `%` from `%%` and from expanded values, reads all of piped stdin in one
+//! `set /p`, and lacks `!V:~n!` and `!V:a=b!`, so the typed-password checks (double
+//! quote, trailing backslash) and `%` in passwords are covered by certmend-core's
+//! byte-level tests only; Wine enforces no access lists, so what icacls is asked for is
+//! checked, not its effect.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,7 +38,8 @@ use certmend_core::script::{IpXferSyntax, Password, ScriptLanguage};
 use certmend_core::store::Store;
 use certmend_core::{demo, inventory};
 use certmend_wine_tests::{
-    build_agent_stand_ins, japanese_locale, serial, z_path, View, WinePrefix,
+    build_agent_stand_ins, build_planted_dll, install_system_stand_ins, japanese_locale,
+    leftover_work_folders, serial, stand_in_overrides, z_path, View, WinePrefix,
 };
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -41,6 +52,8 @@ struct WineWorld {
     prefix: WinePrefix,
     tools: PathBuf,
     locale: PathBuf,
+    /// A hostile version.dll (`c/planted_version.c`).
+    planted_dll: PathBuf,
 }
 
 fn world() -> &'static WineWorld {
@@ -52,19 +65,18 @@ fn world() -> &'static WineWorld {
         let root = prefix.root().to_path_buf();
         let tools = root.join("tools");
         build_agent_stand_ins(&tools);
-
-        // Stand-ins Wine lacks (certutil prints nothing there, fltmc is missing) go on
-        // WINEPATH (C:\shims, set for script runs); IpXfer comes with the bundles.
-        let shims = prefix.drive_c().join("shims");
-        std::fs::create_dir_all(&shims).unwrap();
-        for tool in ["certutil.exe", "fltmc.exe"] {
-            std::fs::copy(tools.join(tool), shims.join(tool)).unwrap();
-        }
+        // repair.cmd calls Windows' programs by full path: the stand-ins replace Wine's
+        // own in system32. IpXfer comes with the bundles.
+        install_system_stand_ins(&prefix, &tools);
+        let planted_dll = root.join("planted/version.dll");
+        std::fs::create_dir_all(planted_dll.parent().unwrap()).unwrap();
+        build_planted_dll(&planted_dll);
         let locale = japanese_locale(&root.join("locale"));
         WineWorld {
             prefix,
             tools,
             locale,
+            planted_dll,
         }
     })
 }
@@ -85,8 +97,14 @@ struct Scene {
     new_cert: Vec<u8>,
     bundle_dir: PathBuf,
     log: PathBuf,
+    /// Where IpXfer ran: its path and current folder (FAKE_IPXFER_WHERE).
+    where_log: PathBuf,
+    /// icacls.exe's arguments, one line per call (FAKE_ICACLS_LOG).
+    icacls_log: PathBuf,
     /// sc.exe's count of `sc query` calls (FAKE_SC_COUNTER).
     sc_counter: PathBuf,
+    /// The agent's GUID as the list (and the manifest) gives it.
+    guid: String,
 }
 
 const AGENT: &str = "PC-ACCT-017";
@@ -177,7 +195,13 @@ impl Scene {
         let new_cert = std::fs::read(bundle_dir.join("OfcNTCer.dat")).unwrap();
         assert_ne!(old_cert, new_cert);
         let log = tmp.path().join("ipxfer.log");
+        let where_log = tmp.path().join("ipxfer-where.log");
+        let icacls_log = tmp.path().join("icacls.log");
         let sc_counter = tmp.path().join("sc-queries.txt");
+        let manifest: Value =
+            serde_json::from_slice(&std::fs::read(bundle_dir.join("manifest.json")).unwrap())
+                .unwrap();
+        let guid = manifest["agent"]["guid"].as_str().unwrap().to_string();
         Scene {
             _tmp: tmp,
             db,
@@ -188,7 +212,10 @@ impl Scene {
             new_cert,
             bundle_dir,
             log,
+            where_log,
+            icacls_log,
             sc_counter,
+            guid,
         }
     }
 
@@ -202,20 +229,33 @@ impl Scene {
         )
     }
 
-    /// Runs `cmd /c <command>` in the bundle folder, `stdin` typed at its prompt.
+    /// Runs `cmd /c <command>` in the bundle folder on the bundle's computer, `stdin`
+    /// typed at its prompt.
     fn run(&self, command: &str, stdin: &str, env: &[(&str, &str)]) -> (i32, String) {
+        self.run_on(AGENT, command, stdin, env)
+    }
+
+    /// [`Scene::run`] on the computer `computer` (`%COMPUTERNAME%`; cmd's metacharacters
+    /// in it escaped with `^`). No work folder may be left behind, whatever happened.
+    fn run_on(
+        &self,
+        computer: &str,
+        command: &str,
+        stdin: &str,
+        env: &[(&str, &str)],
+    ) -> (i32, String) {
         let w = world();
-        // Wine's own `net session` always succeeds and its sc.exe knows no agent service;
-        // neither can be replaced on PATH, but cmd.exe looks in the current folder first:
-        // the stand-ins answer there.
-        for tool in ["net.exe", "sc.exe"] {
-            std::fs::copy(w.tools.join(tool), self.bundle_dir.join(tool)).unwrap();
-        }
         let mut cmd = w.prefix.wine();
         cmd.current_dir(&self.bundle_dir)
-            .args(["cmd", "/c", command])
-            .env("WINEPATH", r"C:\shims")
+            .args([
+                "cmd",
+                "/c",
+                &format!("set COMPUTERNAME={computer}&& {command}"),
+            ])
+            .env("WINEDLLOVERRIDES", stand_in_overrides())
             .env("FAKE_IPXFER_LOG", z_path(&self.log))
+            .env("FAKE_IPXFER_WHERE", z_path(&self.where_log))
+            .env("FAKE_ICACLS_LOG", z_path(&self.icacls_log))
             .env("FAKE_SC_COUNTER", z_path(&self.sc_counter))
             .env(
                 "FAKE_AGENT_CERT",
@@ -235,7 +275,33 @@ impl Scene {
             Ok(text) => text,
             Err(e) => encoding_rs::SHIFT_JIS.decode(e.as_bytes()).0.into_owned(),
         };
+        assert_eq!(
+            leftover_work_folders(&w.prefix),
+            Vec::<String>::new(),
+            "repair.cmd left its work folder behind: {text}"
+        );
         (out.code.unwrap_or(-1), text)
+    }
+
+    /// Where IpXfer ran, one (exe, current folder) per run.
+    fn ipxfer_where(&self) -> Vec<(String, String)> {
+        std::fs::read_to_string(&self.where_log)
+            .map(|t| {
+                t.lines()
+                    .map(|l| {
+                        let (exe, cwd) =
+                            l.strip_prefix("exe=").unwrap().split_once(" cwd=").unwrap();
+                        (exe.to_string(), cwd.to_string())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn icacls_calls(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.icacls_log)
+            .map(|t| t.lines().map(str::to_string).collect())
+            .unwrap_or_default()
     }
 
     fn receipts(&self) -> Vec<String> {
@@ -276,10 +342,15 @@ impl Scene {
             .arg(&self.out_dir)
             .output()
             .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            serde_json::from_slice(&output.stdout).unwrap(),
-        )
+        let code = output.status.code().unwrap_or(-1);
+        // 0 or 1 (something to look at); 2 is bad input, never expected here.
+        assert!(
+            code == 0 || code == 1,
+            "certmend receipts: exit {code}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (code, serde_json::from_slice(&output.stdout).unwrap())
     }
 
     /// How many times `sc query` was asked.
@@ -294,7 +365,18 @@ impl Scene {
         std::fs::write(&self.agent_cert, bytes).unwrap();
     }
 
-    /// The receipt line of the latest run.
+    /// The last receipt line written on computer `computer` (its own file).
+    fn last_receipt_of(&self, computer: &str) -> String {
+        let path = self
+            .out_dir
+            .join("receipts")
+            .join(format!("{computer}.txt"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines().last().expect("a receipt").to_string()
+    }
+
+    /// The receipt line of the latest run (all runs on one computer).
     fn last_receipt(&self) -> String {
         self.receipts().pop().expect("a receipt")
     }
@@ -311,10 +393,33 @@ impl Scene {
     }
 }
 
+/// The fields of a receipt line as repair.cmd writes them now: every value quoted (the
+/// test fails on an unquoted one), so that `;` and `=` inside a value stay there.
+fn fields(receipt: &str) -> Vec<(&str, &str)> {
+    let (magic, mut rest) = receipt.trim_end().split_once(';').unwrap();
+    assert_eq!(magic, "certmend-receipt=1", "{receipt}");
+    let mut out = Vec::new();
+    loop {
+        let (key, after) = rest.split_once('=').unwrap_or_else(|| panic!("{receipt}"));
+        let quoted = after
+            .strip_prefix('"')
+            .unwrap_or_else(|| panic!("{key} is not quoted: {receipt}"));
+        let end = quoted.find('"').unwrap_or_else(|| panic!("{receipt}"));
+        out.push((key, &quoted[..end]));
+        match quoted[end + 1..].strip_prefix(';') {
+            Some(next) => rest = next,
+            None => {
+                assert_eq!(&quoted[end + 1..], "", "{receipt}");
+                return out;
+            }
+        }
+    }
+}
+
 fn field<'a>(receipt: &'a str, key: &str) -> &'a str {
-    receipt
-        .split(';')
-        .find_map(|f| f.strip_prefix(&format!("{key}=")))
+    fields(receipt)
+        .into_iter()
+        .find_map(|(k, v)| (k == key).then_some(v))
         .unwrap_or_else(|| panic!("{key} not in {receipt}"))
 }
 
@@ -372,6 +477,39 @@ fn repairs_with_a_prompted_password_and_checks_afterwards() {
         scene.sc_queries(),
         2,
         "sc query: is there a service, is it running"
+    );
+    // This computer is the bundle's agent; the registry has no GUID to compare.
+    assert_eq!(field(&receipts[0], "computer"), AGENT);
+    assert_eq!(field(&receipts[0], "name_check"), "match");
+    assert_eq!(field(&receipts[0], "guid_check"), "absent");
+    assert_eq!(field(&receipts[0], "tampered"), "");
+    // IpXfer ran from a fresh folder under %SystemRoot%\Temp, with that folder as its
+    // current directory and the certificate copied there, which icacls had first made
+    // Administrators' and SYSTEM's only (SIDs, no inheritance).
+    let (exe, cwd) = scene.ipxfer_where().pop().unwrap();
+    let work = cwd.clone();
+    let name = work
+        .strip_prefix(r"C:\windows\Temp\certmend-")
+        .unwrap_or_else(|| panic!("{work}"));
+    assert!(
+        name.len() >= 4 && name.chars().all(|c| c.is_ascii_digit()),
+        "{work}"
+    );
+    // Windows paths: letter case aside (Wine names the module by the folder on disk,
+    // `temp`).
+    assert!(
+        exe.eq_ignore_ascii_case(&format!(r"{work}\IpXfer_x64.exe")),
+        "{exe} {work}"
+    );
+    assert!(
+        calls[0].starts_with(&format!(r"IpXfer_x64.exe [-e] [{work}\OfcNTCer.dat]")),
+        "{calls:?}"
+    );
+    assert_eq!(
+        scene.icacls_calls(),
+        [format!(
+            "icacls [{work}] [/inheritance:r] [/grant:r] [*S-1-5-32-544:(OI)(CI)F] [*S-1-5-18:(OI)(CI)F] [/q]"
+        )]
     );
 
     let (code, report) = scene.read_back();
@@ -561,9 +699,16 @@ fn a_stick_path_with_spaces_and_parentheses_works_with_shared_tools() {
     let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(scene.agent_holds(), "new");
+    // The shared tools\IpXfer_x64.exe and the bundle's certificate, checked and used
+    // from the work folder.
     let call = &scene.ipxfer_calls()[0];
+    let (exe, cwd) = &scene.ipxfer_where()[0];
     assert!(
-        call.contains(r"repair kits (2026) & more\PC-ACCT-017\OfcNTCer.dat]"),
+        exe.eq_ignore_ascii_case(&format!(r"{cwd}\IpXfer_x64.exe")),
+        "{exe} {cwd}"
+    );
+    assert!(
+        call.starts_with(&format!(r"IpXfer_x64.exe [-e] [{cwd}\OfcNTCer.dat]")),
         "{call}"
     );
     assert!(scene.out_dir.join("receipts").is_dir());
@@ -962,4 +1107,275 @@ fn text_from_the_agent_never_runs_as_code() {
     }
     assert!(!marker(3).exists(), "the registry's text ran");
     wine(&["reg", "delete", AGENT_KEY, "/v", "Server", "/f", "/reg:64"]);
+}
+
+/// A PC that can write to the stick swaps IpXfer (one file for every bundle with
+/// --shared-tools) or the certificate: repair.cmd runs nothing, changes nothing, says
+/// which file in a BUNDLE_TAMPERED receipt, and removes its work folder. Put back, the
+/// same bundle repairs: the refusal came from the swap.
+#[test]
+fn a_swapped_ipxfer_or_certificate_on_the_stick_is_never_run() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    let x64 = scene.bundle_dir.join("IpXfer_x64.exe");
+    let x86 = scene.bundle_dir.join("IpXfer.exe");
+    let cert = scene.bundle_dir.join("OfcNTCer.dat");
+    let original_x64 = std::fs::read(&x64).unwrap();
+    let original_x86 = std::fs::read(&x86).unwrap();
+
+    // Another program in IpXfer_x64.exe's place (it would log its run as IpXfer.exe).
+    std::fs::write(&x64, &original_x86).unwrap();
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 7, "{out}");
+    assert!(out.contains("IpXfer_x64.exe: STOPPED"), "{out}");
+    assert!(
+        scene.ipxfer_calls().is_empty(),
+        "{:?}",
+        scene.ipxfer_calls()
+    );
+    assert_eq!(scene.agent_holds(), "old");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "BUNDLE_TAMPERED");
+    assert_eq!(field(&receipt, "tampered"), "IpXfer_x64.exe");
+    assert_eq!(field(&receipt, "ipxfer_exit"), "");
+    assert_eq!(
+        scene.icacls_calls().len(),
+        1,
+        "the work folder was made, then removed"
+    );
+
+    // A 32-bit Windows checks IpXfer.exe.
+    std::fs::write(&x64, &original_x64).unwrap();
+    std::fs::write(&x86, &original_x64).unwrap();
+    let (code, out) = scene.run(
+        "set PROCESSOR_ARCHITECTURE=x86&& repair.cmd",
+        "\r\n",
+        &[ADMIN],
+    );
+    assert_eq!(code, 7, "{out}");
+    assert_eq!(field(&scene.last_receipt(), "tampered"), "IpXfer.exe");
+    assert!(scene.ipxfer_calls().is_empty());
+    std::fs::write(&x86, &original_x86).unwrap();
+
+    // A certificate the attacker chose (here the old one) in OfcNTCer.dat's place.
+    std::fs::write(&cert, &scene.old_cert).unwrap();
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 7, "{out}");
+    assert!(out.contains("OfcNTCer.dat: STOPPED"), "{out}");
+    assert_eq!(field(&scene.last_receipt(), "tampered"), "OfcNTCer.dat");
+    assert!(scene.ipxfer_calls().is_empty());
+    assert_eq!(scene.agent_holds(), "old");
+
+    // certmend reads the refusals and changes no status.
+    let (code, report) = scene.read_back();
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(scene.status(), "bundle_exported");
+
+    // Put back: the same bundle repairs.
+    std::fs::write(&cert, &scene.new_cert).unwrap();
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(scene.ipxfer_calls().len(), 1);
+    assert_eq!(scene.agent_holds(), "new");
+}
+
+/// With --shared-tools one tools\IpXfer_x64.exe serves every bundle on the stick: a
+/// swapped one is refused by each of them.
+#[test]
+fn a_swapped_shared_ipxfer_is_never_run() {
+    let _serial = serial();
+    let scene = Scene::new(
+        "stick",
+        true,
+        Password::Prompt,
+        IpXferSyntax::Seed,
+        ScriptLanguage::En,
+    );
+    let shared = scene.out_dir.join("tools/IpXfer_x64.exe");
+    let mut bytes = std::fs::read(&shared).unwrap();
+    // One byte changed in the program's padding: still a program, no longer the one
+    // certmend wrote.
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x5a;
+    std::fs::write(&shared, &bytes).unwrap();
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 7, "{out}");
+    assert_eq!(field(&scene.last_receipt(), "tampered"), "IpXfer_x64.exe");
+    assert!(scene.ipxfer_calls().is_empty());
+    assert_eq!(scene.agent_holds(), "old");
+}
+
+/// An infected PC drops a version.dll beside the stick's IpXfer (Windows loads a DLL
+/// from the program's folder first): repair.cmd runs its checked copy from an
+/// admin-only folder, so the DLL is never loaded. Run from the stick, the same IpXfer
+/// does load it: the test can fail.
+#[test]
+fn a_dll_planted_beside_the_sticks_ipxfer_is_not_loaded() {
+    let _serial = serial();
+    let w = world();
+    let scene = Scene::plain();
+    for dir in [scene.bundle_dir.clone(), scene.out_dir.clone()] {
+        std::fs::copy(&w.planted_dll, dir.join("version.dll")).unwrap();
+    }
+    let marker = scene.out_dir.join("planted-dll-loaded.txt");
+    let marker_env = z_path(&marker);
+    let planted = ("FAKE_PLANTED_MARKER", marker_env.as_str());
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN, planted]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(scene.agent_holds(), "new");
+    assert_eq!(scene.ipxfer_calls().len(), 1);
+    assert!(
+        !marker.exists(),
+        "the planted DLL was loaded: {}",
+        std::fs::read_to_string(&marker).unwrap_or_default()
+    );
+
+    // The stick's own copy, started where it lies, loads the planted DLL.
+    let mut direct = w.prefix.wine();
+    direct
+        .current_dir(&scene.bundle_dir)
+        .arg(z_path(&scene.bundle_dir.join("IpXfer_x64.exe")))
+        .env("WINEDLLOVERRIDES", stand_in_overrides())
+        .env("FAKE_IPXFER_MODE", "nochange")
+        .env("FAKE_PLANTED_MARKER", &marker_env);
+    let ran = w.prefix.run(
+        &mut direct,
+        None,
+        Duration::from_secs(60),
+        "IpXfer_x64.exe from the stick",
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.describe());
+    let loaded =
+        std::fs::read_to_string(&marker).expect("run from the stick, the planted DLL loads");
+    assert!(loaded.contains(r"\PC-ACCT-017\IpXfer_x64.exe"), "{loaded}");
+}
+
+/// Until icacls has replaced the folder's access list, it has the Temp folder's
+/// (users may add files): a file planted in that moment stops the run, and so does an
+/// icacls that fails. Nothing runs; the folder is removed.
+#[test]
+fn a_work_folder_that_is_not_admin_only_and_empty_stops_the_run() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    for mode in ["plant", "fail"] {
+        let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN, ("FAKE_ICACLS_MODE", mode)]);
+        assert_eq!(code, 7, "{mode}: {out}");
+        assert!(
+            out.contains("could not make a folder only administrators can write"),
+            "{out}"
+        );
+        let receipt = scene.last_receipt();
+        assert_eq!(field(&receipt, "result"), "BUNDLE_TAMPERED");
+        assert_eq!(field(&receipt, "tampered"), "work_folder");
+        assert!(scene.ipxfer_calls().is_empty(), "{mode}");
+        assert_eq!(scene.agent_holds(), "old");
+    }
+    assert_eq!(scene.icacls_calls().len(), 2);
+}
+
+/// A bundle run on another computer, by mistake or by a survey from the wrong folder,
+/// changes nothing and reports WRONG_COMPUTER, with /check too; a computer name full of
+/// receipt separators and cmd metacharacters neither runs nor adds a field.
+#[test]
+fn the_wrong_computer_changes_nothing() {
+    let _serial = serial();
+    let scene = Scene::plain();
+    let (code, out) = scene.run_on("PC-ACCT-018", "repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 8, "{out}");
+    assert!(out.contains("this bundle is for another computer"), "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "WRONG_COMPUTER");
+    assert_eq!(field(&receipt, "computer"), "PC-ACCT-018");
+    assert_eq!(field(&receipt, "name_check"), "differs");
+    assert!(scene.ipxfer_calls().is_empty());
+    assert!(scene.icacls_calls().is_empty(), "not even a work folder");
+    assert_eq!(scene.agent_holds(), "old");
+
+    // A survey with /check from this folder on a computer that does hold the server's
+    // certificate: WRONG_COMPUTER, not MATCHES, and the agent stays to be repaired.
+    scene.agent_holds_bytes(&scene.new_cert);
+    let (code, out) = scene.run_on("PC-ACCT-018", "repair.cmd /check", "", &[]);
+    assert_eq!(code, 8, "{out}");
+    assert!(!out.contains("MATCHES"), "{out}");
+    assert_eq!(
+        field(&scene.last_receipt_of("PC-ACCT-018"), "result"),
+        "WRONG_COMPUTER"
+    );
+    let (code, report) = scene.read_back();
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(scene.status(), "bundle_exported");
+
+    // Separators and metacharacters a NetBIOS name may hold: one receipt line, the
+    // whole name in its computer field, nothing run.
+    scene.agent_holds_bytes(&scene.old_cert);
+    let hostile = "EVIL;result=REPAIRED;x=(1)";
+    let (code, out) = scene.run_on(
+        &format!("{hostile}^&echo INJECTED"),
+        "repair.cmd",
+        "\r\n",
+        &[ADMIN],
+    );
+    assert_eq!(code, 8, "{out}");
+    assert!(!out.contains("INJECTED"), "{out}");
+    let file = std::fs::read_dir(scene.out_dir.join("receipts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("EVIL"))
+        .expect("a receipts file named after the computer");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert_eq!(field(&text, "computer"), format!("{hostile}&echo INJECTED"));
+    assert_eq!(field(&text, "result"), "WRONG_COMPUTER");
+    let parsed = certmend_core::receipts::parse_line(text.lines().next().unwrap()).unwrap();
+    assert_eq!(parsed.computer, format!("{hostile}&echo INJECTED"));
+    assert_eq!(
+        parsed.result,
+        certmend_core::receipts::ReceiptResult::WrongComputer
+    );
+    assert!(scene.ipxfer_calls().is_empty());
+    scene.read_back();
+    assert_eq!(scene.status(), "bundle_exported");
+
+    // The bundle's own computer, its name in any letter case (as Windows compares
+    // them), holding the server's certificate: MATCHES, and that does count.
+    scene.agent_holds_bytes(&scene.new_cert);
+    let (code, out) = scene.run_on("pc-acct-017", "repair.cmd /check", "", &[]);
+    assert_eq!(code, 0, "{out}");
+    let receipt = scene.last_receipt_of("pc-acct-017");
+    assert_eq!(field(&receipt, "name_check"), "match");
+    assert_eq!(field(&receipt, "result"), "MATCHES");
+    scene.read_back();
+    assert_eq!(scene.status(), "repaired");
+}
+
+/// The agent's registry value GUID names another agent: WRONG_COMPUTER, nothing
+/// changed. The same GUID with braces in lower case, in the 32-bit view, is a match.
+#[test]
+fn a_guid_mismatch_changes_nothing() {
+    let _serial = serial();
+    let w = world();
+    let scene = Scene::plain();
+    let set_guid =
+        |view: View, value: &str| w.prefix.set_reg_string(view, AGENT_KEY, "GUID", value);
+    set_guid(View::Bits64, "{00000000-1111-2222-3333-444444444444}");
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 8, "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "result"), "WRONG_COMPUTER");
+    assert_eq!(field(&receipt, "name_check"), "match");
+    assert_eq!(field(&receipt, "guid_check"), "differs");
+    assert!(scene.ipxfer_calls().is_empty());
+    assert_eq!(scene.agent_holds(), "old");
+    let (code, out) = scene.run("repair.cmd /check", "", &[]);
+    assert_eq!(code, 8, "{out}");
+
+    wine(&["reg", "delete", AGENT_KEY, "/v", "GUID", "/f", "/reg:64"]);
+    set_guid(View::Bits32, &format!("{{{}}}", scene.guid.to_lowercase()));
+    let (code, out) = scene.run("repair.cmd", "\r\n", &[ADMIN]);
+    assert_eq!(code, 0, "{out}");
+    let receipt = scene.last_receipt();
+    assert_eq!(field(&receipt, "guid_check"), "match");
+    assert_eq!(field(&receipt, "result"), "REPAIRED");
+    assert_eq!(scene.agent_holds(), "new");
+    wine(&["reg", "delete", AGENT_KEY, "/v", "GUID", "/f", "/reg:32"]);
 }

@@ -8,8 +8,9 @@
 //! stops early, and two exports to one stick at once.
 //!
 //! Needs env `CERTMEND_WIN_BIN` (the .exe; `cargo xtask test` builds it and sets it).
-//! Stand-ins (IpXfer, certutil, net, CertificateManager, PowerShell) are built from `c/`
-//! with mingw-w64; every Rust .exe needs the bcryptprimitives shim on Wine 8 (the
+//! Stand-ins (IpXfer, certutil, net, sc, fltmc, icacls, CertificateManager, PowerShell)
+//! are built from `c/` with mingw-w64 (the ones repair.cmd calls by full path replace
+//! Wine's own in system32, used only by its run); every Rust .exe needs the bcryptprimitives shim on Wine 8 (the
 //! prefix has it, see certmend_wine_tests). Tests share one prefix (registry, drive
 //! letters, Program Files): each takes the lock and starts from a clean slate.
 //!
@@ -23,7 +24,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use certmend_wine_tests::{
-    build_agent_stand_ins, build_c, japanese_locale, required_path, serial, z_path, Captured, View,
+    build_agent_stand_ins, build_c, install_system_stand_ins, japanese_locale,
+    leftover_work_folders, required_path, serial, stand_in_overrides, z_path, Captured, View,
     WinePrefix, DLL_OVERRIDES,
 };
 use serde_json::Value;
@@ -86,12 +88,9 @@ fn world() -> &'static World {
             &[],
         );
         build_c("powershell.c", &tools.join("powershell.exe"), true, &[]);
-        // Stand-ins for tools Wine lacks, on WINEPATH for repair.cmd (as in repair_cmd.rs).
-        let shims = prefix.drive_c().join("shims");
-        std::fs::create_dir_all(&shims).unwrap();
-        for tool in ["certutil.exe", "fltmc.exe"] {
-            std::fs::copy(tools.join(tool), shims.join(tool)).unwrap();
-        }
+        // The Windows programs repair.cmd calls by full path (as in repair_cmd.rs): Wine
+        // runs these stand-ins only for processes told so (stand_in_overrides).
+        install_system_stand_ins(&prefix, &tools);
         // A copy inside C:, as an admin would have it (and its folder is the one Windows
         // searches first for programs the CLI starts).
         let exe_dir = prefix.drive_c().join("certmend");
@@ -937,15 +936,19 @@ fn the_whole_workflow_with_windows_paths_and_a_stick_on_e() {
         "Application Path",
         r"C:\Agents\workflow\OfficeScan Client\",
     );
-    // repair.cmd from E:, as an administrator: net.exe answers from the bundle folder
-    // (cmd.exe looks there first; Wine's own always succeeds), certutil from WINEPATH.
+    // repair.cmd from E:, as an administrator, on the agent's computer (Wine's
+    // %COMPUTERNAME% is the Linux host's): the stand-ins in system32 answer for net,
+    // certutil, sc and icacls.
     let bundle_dir = stick.join(REPAIRED);
-    std::fs::copy(w.tools.join("net.exe"), bundle_dir.join("net.exe")).unwrap();
     let ipxfer_log = dir_linux.join("ipxfer.log");
     let mut cmd = w.prefix.wine();
     cmd.current_dir(&bundle_dir)
-        .args(["cmd", "/c", &format!(r"E:\{REPAIRED}\repair.cmd")])
-        .env("WINEPATH", r"C:\shims")
+        .args([
+            "cmd",
+            "/c",
+            &format!(r"set COMPUTERNAME={REPAIRED}&& E:\{REPAIRED}\repair.cmd"),
+        ])
+        .env("WINEDLLOVERRIDES", stand_in_overrides())
         .env("FAKE_NET_SESSION", "ok")
         .env("FAKE_IPXFER_LOG", z_path(&ipxfer_log))
         .env(
@@ -961,13 +964,14 @@ fn the_whole_workflow_with_windows_paths_and_a_stick_on_e() {
         w.demo.certificate,
         "the agent holds the server's certificate"
     );
+    // IpXfer ran from its checked copy in a work folder under %SystemRoot%\Temp, gone now.
     let calls = std::fs::read_to_string(&ipxfer_log).unwrap();
     assert!(
-        calls.starts_with(&format!(
-            r"IpXfer_x64.exe [-e] [E:\{REPAIRED}\OfcNTCer.dat]"
-        )),
+        calls.starts_with(r"IpXfer_x64.exe [-e] [C:\windows\Temp\certmend-")
+            && calls.trim_end().ends_with(r"\OfcNTCer.dat]"),
         "{calls}"
     );
+    assert_eq!(leftover_work_folders(&w.prefix), Vec::<String>::new());
     assert!(stick.join("receipts").is_dir());
 
     // The receipts, read by certmend.exe from E:\.
@@ -1055,6 +1059,17 @@ fn backup_create_and_verify_use_the_data_folder_in_localappdata() {
         }
     }
     let pfx = pfx.expect("a .pfx");
+    // Written through temporary files with random names (CREATE_NEW), renamed into
+    // place: none is left beside the two backup files. The folder is under the
+    // profile's %LOCALAPPDATA%, whose access list keeps other users out (Wine has no
+    // access lists to show; certmend sets none of its own).
+    let mut left: Vec<String> = std::fs::read_dir(data.join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.iter().all(|n| n.starts_with("keypair-")), "{left:?}");
 
     let out = w.certmend(&[
         "--json",
@@ -1992,7 +2007,7 @@ fn detect_and_bundle_read_the_version_from_the_registry_and_choose_the_syntax_by
     let script = std::fs::read_to_string(folder.join("repair.cmd")).unwrap();
     assert!(
         script.contains(
-            "\"%TOOLS%%IPXFER%\" -s \"demo-apexone.example.local\" -p 8080 -sp 4343 -c 21112 -e "
+            "\"%WORK%\\%IPXFER%\" -s \"demo-apexone.example.local\" -p 8080 -sp 4343 -c 21112 -e "
         ),
         "{script}"
     );

@@ -223,8 +223,11 @@ pub fn ipxfer_stand_ins(dir: &Path, size: usize, seed: u8) -> PathBuf {
     dir.to_path_buf()
 }
 
-/// One receipt line as repair.cmd writes it (without the line end).
+/// One receipt line as repair.cmd writes it on `computer` (without the line end).
+/// certmend counts it only when `computer` is the bundle's agent and a REPAIRED's
+/// `after` is the bundle's certificate.
 pub fn receipt(
+    computer: &str,
     bundle: &str,
     run: &str,
     exit: &str,
@@ -233,7 +236,7 @@ pub fn receipt(
     result: &str,
 ) -> String {
     format!(
-        "certmend-receipt=1;computer=SOMEPC;bundle={bundle};run={run};date=2026/11/25;time=10:01:02.03;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit={exit};before={before};after={after};result={result}"
+        "certmend-receipt=1;computer={computer};bundle={bundle};run={run};date=2026/11/25;time=10:01:02.03;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit={exit};before={before};after={after};result={result}"
     )
 }
 

@@ -13,6 +13,7 @@ use super::encoding::{self, EncodingError, ListEncoding};
 use super::{read_list, Column, ListError, ListItem, Rejected, SkippedLine};
 use crate::progress::{Cancel, Progress};
 use crate::store::{ImportCounts, ImportMeta, ImportRow, Store, StoreError};
+use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,10 @@ pub enum ImportError {
         #[source]
         source: io::Error,
     },
+    /// A link, a device or pipe, or a list beyond [`Kind::List`]'s cap (`file.link`,
+    /// `file.not_regular`, `file.too_large`): nothing is read.
+    #[error(transparent)]
+    Refused(FileError),
     #[error("{}: {source}", path.display())]
     Encoding {
         path: PathBuf,
@@ -47,6 +52,7 @@ impl ErrorCode for ImportError {
             ImportError::NotFound { .. } => "file.not_found",
             ImportError::IsDirectory { .. } => "file.is_directory",
             ImportError::Unreadable { .. } => "file.unreadable",
+            ImportError::Refused(e) => e.code(),
             ImportError::Encoding { .. } => "list.unknown_encoding",
             ImportError::List { .. } => "list.no_name_column",
             ImportError::Store(e) => e.code(),
@@ -84,24 +90,36 @@ pub struct ImportReport {
     pub already_imported: Option<ImportRow>,
 }
 
-fn open(path: &Path) -> Result<File, ImportError> {
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(ImportError::NotFound {
-                path: path.to_path_buf(),
-            })
+impl From<FileError> for ImportError {
+    fn from(e: FileError) -> Self {
+        match e {
+            FileError::NotFound { path } => ImportError::NotFound { path },
+            FileError::IsDirectory { path } => ImportError::IsDirectory { path },
+            FileError::Unreadable { path, source } => ImportError::Unreadable { path, source },
+            other => ImportError::Refused(other),
         }
-        Ok(m) if m.is_dir() => {
-            return Err(ImportError::IsDirectory {
-                path: path.to_path_buf(),
-            })
-        }
-        _ => {}
     }
-    File::open(path).map_err(|source| ImportError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })
+}
+
+/// Opens a list file: it may come from a stick, a share or a dropped folder, so only a
+/// regular file reached without a link, and never more of it than [`Kind::List`]'s cap
+/// (one byte more is read, so that a file that grew past it is caught).
+fn open(path: &Path) -> Result<io::Take<File>, ImportError> {
+    let (file, _) = untrusted::open(path, Kind::List)?;
+    Ok(file.take(Kind::List.cap() + 1))
+}
+
+/// Refuses a list that turned out larger than the cap while it was read.
+fn within_cap(path: &Path, read: u64) -> Result<(), ImportError> {
+    if read > Kind::List.cap() {
+        return Err(ImportError::Refused(FileError::TooLarge {
+            path: path.to_path_buf(),
+            size: read,
+            cap: Kind::List.cap(),
+            what: "an agent list",
+        }));
+    }
+    Ok(())
 }
 
 /// Hashes everything read through it.
@@ -155,6 +173,7 @@ fn fingerprint(path: &Path) -> Result<(String, ListEncoding, u64), ImportError> 
     let detected = encoding::detect(&mut reader);
     // Detection may stop early (a BOM decides at once): hash the rest too.
     io::copy(&mut reader, &mut io::sink()).map_err(unreadable)?;
+    within_cap(path, reader.read)?;
     let encoding = detected.map_err(|source| match source {
         EncodingError::Io(e) => unreadable(e),
         other => ImportError::Encoding {
@@ -362,6 +381,46 @@ mod tests {
         // The same file imports fine afterwards.
         let report = import_list(&mut store, server, &list, &NoProgress, &Cancel::new()).unwrap();
         assert_eq!(report.agents, 50_000);
+    }
+
+    /// A list on a stick that is a link to a local file, a pipe, or larger than any
+    /// list: refused with its own code, and nothing reaches the store.
+    #[cfg(unix)]
+    #[test]
+    fn links_pipes_and_huge_lists_are_refused_and_store_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut store, server) = store_with_server(tmp.path());
+        let local = tmp.path().join("local-names.csv");
+        std::fs::write(&local, "Computer Name\nSECRET-PC\n").unwrap();
+        let link = tmp.path().join("list.csv");
+        std::os::unix::fs::symlink(&local, &link).unwrap();
+        let fifo = tmp.path().join("fifo.csv");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let huge = tmp.path().join("huge.csv");
+        std::fs::File::create(&huge)
+            .unwrap()
+            .set_len(Kind::List.cap() + 1)
+            .unwrap();
+        for (path, code, words) in [
+            (&link, "file.link", "is a link"),
+            (&fifo, "file.not_regular", "not a regular file"),
+            (&huge, "file.too_large", "too large for an agent list"),
+        ] {
+            let err =
+                import_list(&mut store, server, path, &NoProgress, &Cancel::new()).unwrap_err();
+            assert_eq!(err.code(), code, "{err}");
+            let text = err.to_string();
+            assert!(text.contains(&path.display().to_string()), "{text}");
+            assert!(text.contains(words), "{text}");
+        }
+        assert!(store.agents(&Default::default()).unwrap().is_empty());
+        // The file itself imports.
+        let report = import_list(&mut store, server, &local, &NoProgress, &Cancel::new()).unwrap();
+        assert_eq!(report.agents, 1);
     }
 
     #[test]

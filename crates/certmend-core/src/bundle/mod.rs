@@ -8,6 +8,9 @@
 //! manifest (sticks fail). A later export removes what an interrupted one left.
 
 pub mod names;
+pub mod verify;
+
+pub use verify::{verify_target, Finding, TargetCheck};
 
 use std::fs::{self, File};
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -25,7 +28,7 @@ use crate::script::{
     self, IpXferSyntax, Password, ScriptError, ScriptLanguage, ScriptOptions, ToolsLocation,
 };
 use crate::server::{ServerInstall, IPXFER, IPXFER_X64};
-use crate::store::{BundleAgent, NewBundle, Store, StoreError};
+use crate::store::{BundleAgent, BundleFile, NewBundle, Store, StoreError};
 use crate::ErrorCode;
 
 /// Prefix of the temporary folders an export works in.
@@ -36,6 +39,8 @@ pub const README: &str = "README.txt";
 pub const CERTIFICATE: &str = "OfcNTCer.dat";
 pub const TOOLS_DIR: &str = "tools";
 pub const RECEIPTS_DIR: &str = "receipts";
+/// How a bundle's manifest (and the store) name a file in the shared `tools\`.
+pub(crate) const TOOLS_PREFIX: &str = "..\\tools\\";
 pub const MANIFEST_VERSION: u32 = 1;
 
 /// Room each file may take beyond its size (a FAT32 cluster can be 32 KiB).
@@ -96,6 +101,14 @@ pub enum BundleError {
     Store(#[from] StoreError),
     #[error("{}: another export is writing to this folder now; wait for it to finish, then export again", path.display())]
     TargetBusy { path: PathBuf },
+    #[error("{}: not a folder that can be read: {source}", path.display())]
+    NoTarget {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    File(#[from] crate::untrusted::FileError),
     #[error("export cancelled after {done} of {total} bundles; the finished ones are complete and recorded")]
     Cancelled { done: usize, total: usize },
     /// A failure once the export had begun writing (a stick that fills up or is pulled
@@ -167,6 +180,8 @@ impl ErrorCode for BundleError {
             BundleError::Store(e) => e.code(),
             BundleError::Cancelled { .. } => "bundle.cancelled",
             BundleError::TargetBusy { .. } => "bundle.target_busy",
+            BundleError::NoTarget { .. } => "bundle.no_target",
+            BundleError::File(e) => e.code(),
             BundleError::Stopped { source, .. } => source.code(),
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
             BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
@@ -256,6 +271,10 @@ pub struct ExportReport {
     pub password_embedded: bool,
     /// Which IpXfer syntax the scripts use and why.
     pub ipxfer: SyntaxDecision,
+    /// The bundles already on the target, checked against what certmend wrote before
+    /// this export began (None when the target was new): any PC the stick visited
+    /// may have changed them.
+    pub bundle_check: Option<TargetCheck>,
 }
 
 /// A source file to copy into bundles, hashed once.
@@ -587,6 +606,13 @@ fn readme(agent: &BundleAgent, server: &ManifestServer, options: &ExportOptions)
         line("WARNING: repair.cmd contains the agent unload password in plain text.");
         line("Keep this stick safe and delete the bundles when the repair is done.");
     }
+    line("This stick can be written to by every PC it visits. repair.cmd checks IpXfer and");
+    line("OfcNTCer.dat against the SHA-256 written into it, copies them into a new folder only");
+    line("administrators can write and runs IpXfer from there; if anything differs it runs");
+    line("nothing (BUNDLE_TAMPERED). On another computer than this bundle's agent it changes");
+    line("nothing (WRONG_COMPUTER). repair.cmd itself can be changed as well: check the stick");
+    line("with certmend (Verify bundles, or certmend bundle verify) before each round, and if");
+    line("anything is reported, do not run the bundles: export again to an emptied stick.");
     line("");
     line("[日本語]");
     line("1. このエージェントのコンピューターで repair.cmd を右クリックし「管理者として実行」を選びます。");
@@ -604,6 +630,12 @@ fn readme(agent: &BundleAgent, server: &ManifestServer, options: &ExportOptions)
         line("警告: repair.cmd にはエージェントのアンロードパスワードが平文で含まれています。");
         line("このメモリを安全に保管し、修復が終わったらバンドルを削除してください。");
     }
+    line("このメモリは、差し込んだすべての PC から書き込めます。repair.cmd は IpXfer と OfcNTCer.dat を");
+    line("自身に書き込まれた SHA-256 と照合し、管理者だけが書き込める新しいフォルダにコピーして、そこから");
+    line("IpXfer を実行します。違いがあれば何も実行しません (BUNDLE_TAMPERED)。このバンドルのエージェント");
+    line("以外のコンピューターでは何も変更しません (WRONG_COMPUTER)。repair.cmd 自体も書き換えられ得るため、");
+    line("作業の前ごとに certmend でメモリを確認してください (バンドルを検証、または certmend bundle verify)。");
+    line("何か報告されたら、そのバンドルは実行せず、空にしたメモリにもう一度出力してください。");
     t.into_bytes()
 }
 
@@ -710,10 +742,15 @@ fn prepare(
     };
     // The script differs between bundles only by id; render one to size them all and
     // to find script errors (a bad password, a bad server name) before writing.
+    // The longest name and GUID a script can hold, so the size is an upper bound.
     let probe = script::render(&ScriptOptions {
         bundle_id: "0".repeat(32),
         certificate_sha256: cert_sha256.clone(),
         certificate_sha1_thumbprint: info.sha1_thumbprint.clone(),
+        ipxfer_sha256: tools[0].sha256.clone(),
+        ipxfer_x64_sha256: tools[1].sha256.clone(),
+        agent_name: "X".repeat(15),
+        agent_guid: Some("00000000-0000-0000-0000-000000000000".into()),
         syntax: options.syntax.clone(),
         language: options.language,
         tools: tools_location,
@@ -737,7 +774,7 @@ fn prepare(
         };
     let per_bundle_files = cert_bytes.len() as u64
         + probe.len() as u64
-        + 2 * 1024 // README.txt, about
+        + 4 * 1024 // README.txt, about
         + 2 * 1024 // manifest.json, about
         + if options.shared_tools { 0 } else { tools_bytes };
     let to_write =
@@ -839,6 +876,12 @@ pub fn export(
     let out_dir = std::path::absolute(&options.out_dir).unwrap_or_else(|_| options.out_dir.clone());
     let _lock = lock_target(store, &out_dir)?;
     let removed_leftovers = remove_leftovers(&out_dir)?;
+    // What earlier exports left on the target, checked before anything is replaced.
+    let bundle_check = if out_dir.is_dir() {
+        Some(verify_target(store, &out_dir)?)
+    } else {
+        None
+    };
     let Prepared {
         out_dir,
         cert_bytes,
@@ -951,6 +994,15 @@ pub fn export(
                             certificate_sha256: cert_sha256.clone(),
                             folder: folder_name.clone(),
                             options: serde_json::to_value(&manifest_options).unwrap_or_default(),
+                            files: bundle
+                                .files
+                                .iter()
+                                .map(|f| BundleFile {
+                                    name: f.name.clone(),
+                                    size: f.size,
+                                    sha256: f.sha256.clone(),
+                                })
+                                .collect(),
                         },
                     )
                     .map_err(BundleError::from)
@@ -1014,6 +1066,7 @@ pub fn export(
         removed_leftovers,
         password_embedded: matches!(options.password, Password::Embedded(_)),
         ipxfer,
+        bundle_check,
     })
 }
 
@@ -1046,9 +1099,13 @@ fn bundles_on_target(out_dir: &Path, store: &Store) -> Result<Vec<OnTarget>, Bun
         {
             continue;
         }
-        let manifest = fs::read(entry.path().join(MANIFEST))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
+        // Read as any stick file: never through a link, within the cap.
+        let manifest = crate::untrusted::read(
+            &entry.path().join(MANIFEST),
+            crate::untrusted::Kind::Manifest,
+        )
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Manifest>(&bytes).ok());
         let agent_id = match &manifest {
             Some(m) => store.bundle(&m.bundle_id)?.map(|b| b.agent_id),
             None => None,
@@ -1063,12 +1120,15 @@ fn bundles_on_target(out_dir: &Path, store: &Store) -> Result<Vec<OnTarget>, Bun
     Ok(found)
 }
 
-/// `tools\` already holds exactly these IpXfer files.
+/// `tools\` already holds exactly these IpXfer files (regular files, not links).
 fn shared_tools_current(out_dir: &Path, tools: &[Source; 2]) -> bool {
-    tools.iter().all(|t| {
-        let path = out_dir.join(TOOLS_DIR).join(t.name);
-        matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
-    })
+    let dir = out_dir.join(TOOLS_DIR);
+    !crate::untrusted::is_link(&dir)
+        && tools.iter().all(|t| {
+            let path = dir.join(t.name);
+            !crate::untrusted::is_link(&path)
+                && matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
+        })
 }
 
 /// `tools\` at the output root, replaced atomically when its content differs.
@@ -1201,6 +1261,10 @@ fn stage_bundle(
         bundle_id: bundle_id.to_string(),
         certificate_sha256: cert_sha256.to_string(),
         certificate_sha1_thumbprint: server.certificate_sha1_thumbprint.clone(),
+        ipxfer_sha256: tools[0].sha256.clone(),
+        ipxfer_x64_sha256: tools[1].sha256.clone(),
+        agent_name: agent.name.clone(),
+        agent_guid: agent.guid.clone(),
         syntax: options.syntax.clone(),
         language: options.language,
         tools: tools_location,
@@ -1284,9 +1348,11 @@ struct Staged {
 }
 
 /// Reads and checks a bundle folder: its manifest parses and every file matches it.
+/// The folder's own manifest vouches for nothing on a stick others can write to: see
+/// [`verify_target`] for the check against what certmend recorded.
 pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
     let manifest_path = folder.join(MANIFEST);
-    let bytes = fs::read(&manifest_path).map_err(write_err(&manifest_path))?;
+    let bytes = crate::untrusted::read(&manifest_path, crate::untrusted::Kind::Manifest)?;
     let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| BundleError::Write {
         path: manifest_path.clone(),
         source: io::Error::new(io::ErrorKind::InvalidData, e),
@@ -1301,6 +1367,9 @@ pub fn verify_bundle(folder: &Path) -> Result<Manifest, BundleError> {
                 ),
             });
         };
+        if crate::untrusted::is_link(&path) {
+            return Err(crate::untrusted::FileError::Link { path }.into());
+        }
         check_file(&path, &f.sha256)?;
     }
     Ok(manifest)

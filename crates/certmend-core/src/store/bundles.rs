@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{insert_event, now_text, AgentStatus, Store, StoreError};
 
@@ -18,6 +18,15 @@ pub struct BundleAgent {
     pub status: String,
 }
 
+/// A file certmend wrote into a bundle: its name relative to the bundle folder
+/// (`..\tools\IpXfer.exe` for the shared tools), size and SHA-256 (upper-case hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleFile {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
 /// A bundle just written, to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewBundle {
@@ -26,6 +35,9 @@ pub struct NewBundle {
     pub certificate_sha256: String,
     pub folder: String,
     pub options: serde_json::Value,
+    /// Every file of the bundle as written, the manifest and shared tools included: a
+    /// stick is checked against these (see `bundle::verify`).
+    pub files: Vec<BundleFile>,
 }
 
 /// A recorded bundle.
@@ -35,12 +47,22 @@ pub struct BundleRow {
     pub agent_id: i64,
     pub agent_name: String,
     pub agent_status: String,
+    /// The agent's GUID as the list gave it (lower case, no braces), if any.
+    pub agent_guid: Option<String>,
     pub server_id: i64,
     pub certificate_sha256: String,
+    /// The SHA-1 thumbprint of the bundle's certificate (upper-case hex), when the
+    /// store holds that certificate (it does for every bundle certmend wrote).
+    pub certificate_sha1_thumbprint: Option<String>,
     /// The server's certificate now (None if never read with a readable certificate).
     pub server_certificate_sha256: Option<String>,
     pub created: String,
     pub superseded_by: Option<String>,
+    /// The folder the bundle was written to, and its name there.
+    pub out_dir: String,
+    pub folder: String,
+    /// What was written; None for bundles written before certmend recorded it.
+    pub files: Option<Vec<BundleFile>>,
 }
 
 /// One receipt line to record.
@@ -63,6 +85,39 @@ pub struct ReceiptRecord<'a> {
     pub server_check: Option<&'a str>,
     pub ran_at: &'a str,
     pub source: &'a str,
+    /// The line's number in `source`.
+    pub line: i64,
+}
+
+/// Where a status a receipt set came from: the receipt file and line, and what the
+/// line said (repair.cmd's run id, the computer it ran on, when).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReceiptSource {
+    pub file: String,
+    /// None for receipts read before certmend recorded line numbers.
+    pub line: Option<i64>,
+    pub run_id: String,
+    pub computer: String,
+    pub ran_at: Option<String>,
+    pub result: String,
+}
+
+impl ReceiptSource {
+    /// From six columns starting at `at`: source, line, run_id, computer, ran_at,
+    /// result (all NULL when no receipt set the status).
+    pub(crate) fn from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Self>> {
+        let Some(file) = r.get::<_, Option<String>>(at)? else {
+            return Ok(None);
+        };
+        Ok(Some(ReceiptSource {
+            file,
+            line: r.get(at + 1)?,
+            run_id: r.get::<_, Option<String>>(at + 2)?.unwrap_or_default(),
+            computer: r.get::<_, Option<String>>(at + 3)?.unwrap_or_default(),
+            ran_at: r.get(at + 4)?,
+            result: r.get::<_, Option<String>>(at + 5)?.unwrap_or_default(),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,6 +127,35 @@ pub enum ReceiptOutcome {
     AlreadyRead,
     /// Recorded; the agent's status went from `before` to `after` (equal when unchanged).
     Recorded { before: String, after: String },
+}
+
+const BUNDLE_ROW: &str =
+    "SELECT b.id, b.agent_id, a.name, a.status, b.server_id, b.certificate_sha256, c.sha256,
+        b.created, b.superseded_by, a.guid, bc.sha1_thumbprint, b.out_dir, b.folder, b.files
+     FROM bundles b JOIN agents a ON a.id = b.agent_id JOIN servers s ON s.id = b.server_id
+     LEFT JOIN certificates c ON c.id = s.current_certificate_id
+     LEFT JOIN certificates bc ON bc.server_id = b.server_id AND bc.sha256 = b.certificate_sha256";
+
+fn bundle_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BundleRow> {
+    let guid: String = r.get(9)?;
+    let files: Option<String> = r.get(13)?;
+    Ok(BundleRow {
+        id: r.get(0)?,
+        agent_id: r.get(1)?,
+        agent_name: r.get(2)?,
+        agent_status: r.get(3)?,
+        server_id: r.get(4)?,
+        certificate_sha256: r.get(5)?,
+        server_certificate_sha256: r.get(6)?,
+        created: r.get(7)?,
+        superseded_by: r.get(8)?,
+        agent_guid: (!guid.is_empty()).then_some(guid),
+        certificate_sha1_thumbprint: r.get(10)?,
+        out_dir: r.get(11)?,
+        folder: r.get(12)?,
+        // Written by certmend itself; unreadable JSON counts as not recorded.
+        files: files.and_then(|f| serde_json::from_str(&f).ok()),
+    })
 }
 
 fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BundleAgent> {
@@ -152,6 +236,10 @@ impl Store {
         let now = now_text();
         let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
         let out = out_dir.to_string_lossy().into_owned();
+        let files = serde_json::to_string(&b.files).map_err(|e| StoreError::Sql {
+            path: self.path.clone(),
+            source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+        })?;
         let (tx, path) = self.write()?;
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -163,8 +251,8 @@ impl Store {
         )
         .map_err(sql)?;
         tx.execute(
-            "INSERT INTO bundles (id, agent_id, server_id, certificate_sha256, out_dir, folder, created, options)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO bundles (id, agent_id, server_id, certificate_sha256, out_dir, folder, created, options, files)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 b.id,
                 b.agent_id,
@@ -173,12 +261,14 @@ impl Store {
                 out,
                 b.folder,
                 now,
-                b.options.to_string()
+                b.options.to_string(),
+                files
             ],
         )
         .map_err(sql)?;
         tx.execute(
-            "UPDATE agents SET status = 'bundle_exported', status_changed = ?1 WHERE id = ?2",
+            "UPDATE agents SET status = 'bundle_exported', status_changed = ?1, status_receipt = NULL
+             WHERE id = ?2",
             params![now_unix, b.agent_id],
         )
         .map_err(sql)?;
@@ -188,28 +278,37 @@ impl Store {
     pub fn bundle(&self, id: &str) -> Result<Option<BundleRow>, StoreError> {
         self.conn
             .query_row(
-                "SELECT b.id, b.agent_id, a.name, a.status, b.server_id, b.certificate_sha256, c.sha256,
-                        b.created, b.superseded_by
-                 FROM bundles b JOIN agents a ON a.id = b.agent_id JOIN servers s ON s.id = b.server_id
-                 LEFT JOIN certificates c ON c.id = s.current_certificate_id
-                 WHERE b.id = ?1",
+                &format!("{BUNDLE_ROW} WHERE b.id = ?1"),
                 [id],
-                |r| {
-                    Ok(BundleRow {
-                        id: r.get(0)?,
-                        agent_id: r.get(1)?,
-                        agent_name: r.get(2)?,
-                        agent_status: r.get(3)?,
-                        server_id: r.get(4)?,
-                        certificate_sha256: r.get(5)?,
-                        server_certificate_sha256: r.get(6)?,
-                        created: r.get(7)?,
-                        superseded_by: r.get(8)?,
-                    })
-                },
+                bundle_from_row,
             )
             .optional()
             .map_err(self.sql())
+    }
+
+    /// The bundles recorded as written into `folder` (any letter case) of an export
+    /// to `out_dir` (compared as a whole path in any letter case), newest first.
+    pub fn bundles_in_folder(
+        &self,
+        out_dir: &Path,
+        folder: &str,
+    ) -> Result<Vec<BundleRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{BUNDLE_ROW} WHERE b.folder = ?1 COLLATE NOCASE ORDER BY b.created DESC, b.rowid DESC"
+            ))
+            .map_err(self.sql())?;
+        let key = out_dir.to_string_lossy().to_lowercase();
+        let rows = stmt
+            .query_map([folder], bundle_from_row)
+            .map_err(self.sql())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.sql())?;
+        Ok(rows
+            .into_iter()
+            .filter(|b| b.out_dir.to_lowercase() == key)
+            .collect())
     }
 
     /// Records a receipt line once (by its SHA-256) and, when `new_status` is given,
@@ -231,8 +330,8 @@ impl Store {
             .execute(
                 "INSERT OR IGNORE INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result, ipxfer_exit,
                                                  before, after, ran_at, read_at, source,
-                                                 matched_by, thumbprint, server_check)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                                                 matched_by, thumbprint, server_check, line)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     receipt.line_sha256,
                     receipt.bundle_id,
@@ -248,7 +347,8 @@ impl Store {
                     receipt.source,
                     receipt.matched_by,
                     receipt.thumbprint,
-                    receipt.server_check
+                    receipt.server_check,
+                    receipt.line
                 ],
             )
             .map_err(sql)?;
@@ -265,13 +365,22 @@ impl Store {
         let after = match new_status {
             Some(status) if status.as_str() != before => {
                 tx.execute(
-                    "UPDATE agents SET status = ?1, status_changed = ?2 WHERE id = ?3",
-                    params![status.as_str(), now_unix, agent_id],
+                    "UPDATE agents SET status = ?1, status_changed = ?2, status_receipt = ?3 WHERE id = ?4",
+                    params![status.as_str(), now_unix, receipt.line_sha256, agent_id],
                 )
                 .map_err(sql)?;
                 status.as_str().to_string()
             }
-            _ => before.clone(),
+            // The same status again (a second MATCHES, say): the newer receipt is its source.
+            Some(_) => {
+                tx.execute(
+                    "UPDATE agents SET status_receipt = ?1 WHERE id = ?2",
+                    params![receipt.line_sha256, agent_id],
+                )
+                .map_err(sql)?;
+                before.clone()
+            }
+            None => before.clone(),
         };
         insert_event(
             &tx,

@@ -23,7 +23,9 @@ mod backups;
 mod bundles;
 mod pages;
 pub use backups::{AgentHolding, BackupFile, BackupRow, NewBackup};
-pub use bundles::{BundleAgent, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord};
+pub use bundles::{
+    BundleAgent, BundleFile, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord, ReceiptSource,
+};
 pub use pages::{AgentPage, AgentQuery, AgentSort, AgentTableRow};
 
 /// Overrides the database path (as `--db` does).
@@ -179,6 +181,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE receipts ADD COLUMN matched_by TEXT;
     ALTER TABLE receipts ADD COLUMN thumbprint TEXT;
     ALTER TABLE receipts ADD COLUMN server_check TEXT;
+    "#,
+    // 6: a stick is written to by every PC it visits. What certmend wrote into each
+    // bundle (each file's name, size and SHA-256, the shared tools and the manifest
+    // included; NULL for bundles written before), to check a stick against; the line a
+    // receipt was read from; and the receipt that set an agent's status (NULL when a
+    // list or an export set it), so a status a receipt claims names its source.
+    r#"
+    ALTER TABLE bundles ADD COLUMN files TEXT;
+    ALTER TABLE receipts ADD COLUMN line INTEGER;
+    ALTER TABLE agents ADD COLUMN status_receipt TEXT;
     "#,
 ];
 
@@ -409,6 +421,9 @@ pub struct AgentRow {
     pub last_seen: String,
     /// How many imported lists named this agent.
     pub lists: i64,
+    /// The receipt that set the status, when one did (a claim repair.cmd made on the
+    /// agent; a list imported later overrides it). None: a list or an export set it.
+    pub status_receipt: Option<ReceiptSource>,
 }
 
 /// What to list.
@@ -454,11 +469,17 @@ impl Store {
 
     fn open_up_to(path: &Path, target: i64) -> Result<Store, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+            crate::paths::create_private_dir(dir).map_err(|source| StoreError::Folder {
                 path: dir.to_path_buf(),
                 source,
             })?;
         }
+        // Owner-only on Unix (the database names every agent and the backups' catalog):
+        // SQLite creates a database with the default mode, and its -wal and -shm files
+        // with the database's, so the file is made first, 0600. On Windows the folder's
+        // access list applies (under %LOCALAPPDATA%: the user, SYSTEM, Administrators).
+        #[cfg(unix)]
+        crate::fsutil::create_private_file(path);
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -481,6 +502,13 @@ impl Store {
             });
         }
         switch_to_wal(&conn).map_err(open_err)?;
+        // Files an earlier certmend left with the default mode.
+        #[cfg(unix)]
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            crate::fsutil::make_owner_only(Path::new(&file), 0o600);
+        }
         // In WAL mode NORMAL loses no committed transaction on a crash, only on power loss.
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
@@ -751,8 +779,10 @@ impl Store {
             .prepare(
                 "SELECT a.id, s.install_folder, a.name, a.ip, a.domain, a.guid, a.mac, a.os, a.status,
                         a.status_changed, a.first_seen, a.last_seen,
-                        length(a.list_ids) - length(replace(a.list_ids, ',', '')) + 1
+                        length(a.list_ids) - length(replace(a.list_ids, ',', '')) + 1,
+                        r.source, r.line, r.run_id, r.computer, r.ran_at, r.result
                  FROM agents a JOIN servers s ON s.id = a.server_id
+                 LEFT JOIN receipts r ON r.line_sha256 = a.status_receipt
                  WHERE (?1 IS NULL OR a.server_id = ?1)
                    AND (?2 IS NULL OR a.status = ?2)
                    AND (?3 IS NULL OR unicode_lower(a.name) LIKE ?3 ESCAPE '\\'
@@ -786,6 +816,7 @@ impl Store {
                         first_seen: unix_text(r.get(10)?),
                         last_seen: unix_text(r.get(11)?),
                         lists: r.get(12)?,
+                        status_receipt: ReceiptSource::from_row(r, 13)?,
                     })
                 },
             )
@@ -886,11 +917,13 @@ const INSERT_AGENT: &str = "INSERT INTO agents (server_id, name, guid, ip, domai
                         status, status_changed, first_seen, last_seen, last_import_id, last_line, list_ids)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'mismatched', ?9, ?9, ?9, ?10, ?11, ?10)";
 
-// Agents back on a list after being resolved or repaired are mismatched again.
+// Agents back on a list after being resolved or repaired are mismatched again: the
+// server's list imported after a receipt overrides what the receipt claimed.
 const UPDATE_AGENT: &str = "UPDATE agents SET
         name = ?2, ip = coalesce(?4, ip), domain = coalesce(?5, domain),
         mac = coalesce(?6, mac), os = coalesce(?7, os), extra = coalesce(?8, extra),
         status_changed = CASE WHEN status IN ('resolved', 'repaired') THEN ?9 ELSE status_changed END,
+        status_receipt = CASE WHEN status IN ('resolved', 'repaired') THEN NULL ELSE status_receipt END,
         status = CASE WHEN status IN ('resolved', 'repaired') THEN 'mismatched' ELSE status END,
         last_seen = ?9, last_import_id = ?10, last_line = ?11, list_ids = list_ids || ',' || ?10
     WHERE id = ?1";
@@ -1068,7 +1101,7 @@ impl Store {
         };
         let resolved = tx
             .execute(
-                "UPDATE agents SET status = 'resolved', status_changed = ?1
+                "UPDATE agents SET status = 'resolved', status_changed = ?1, status_receipt = NULL
                  WHERE server_id = ?2 AND status != 'resolved' AND last_import_id IS NOT ?3",
                 params![now_unix, server_id, import_id],
             )
@@ -1172,6 +1205,47 @@ pub(crate) fn insert_event(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The database names every agent and catalogs the backups: on Unix it and its
+    /// -wal and -shm files are the owner's alone, in a folder of the owner's alone when
+    /// certmend makes it, and files an earlier certmend left readable are narrowed.
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_wal_and_shm_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = tmp.path().join("new/db.sqlite3");
+        let mut store = Store::open(&path).unwrap();
+        store
+            .log_event("test.event", None, None, &serde_json::json!({}))
+            .unwrap();
+        assert_eq!(mode(&tmp.path().join("new")), 0o700);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = tmp.path().join(format!("new/db.sqlite3{suffix}"));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        drop(store);
+
+        // An older database, readable by everyone, and its WAL.
+        let old = tmp.path().join("old.sqlite3");
+        drop(Store::open(&old).unwrap());
+        let wal = tmp.path().join("old.sqlite3-wal");
+        std::fs::write(&wal, b"").unwrap();
+        for file in [&old, &wal] {
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let store = Store::open(&old).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(&wal), 0o600);
+        drop(store);
+        assert_eq!(
+            mode(tmp.path()),
+            0o755,
+            "a folder that existed (not the data folder) is left as it was"
+        );
+    }
 
     /// A busy database says another program holds it and how long certmend waited.
     #[test]

@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{unix_text, AgentStatus, Store, StoreError};
+use super::{unix_text, AgentStatus, ReceiptSource, Store, StoreError};
 
 /// Columns the agents table sorts by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +66,8 @@ pub struct AgentTableRow {
     pub bundle_created: Option<String>,
     /// The latest receipt's result word for that bundle (e.g. `REPAIRED`).
     pub receipt: Option<String>,
+    /// The receipt that set the status, when one did: a claim, shown with its source.
+    pub status_receipt: Option<ReceiptSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,11 +134,13 @@ impl Store {
             .conn
             .prepare(&format!(
                 "SELECT a.id, a.name, a.ip, a.domain, a.guid, a.status, a.last_seen,
-                        b.id, b.created, r.result
+                        b.id, b.created, r.result,
+                        sr.source, sr.line, sr.run_id, sr.computer, sr.ran_at, sr.result
                  FROM agents a
                  LEFT JOIN bundles b ON b.agent_id = a.id AND b.superseded_by IS NULL
                  LEFT JOIN receipts r ON r.rowid = (
                      SELECT max(rowid) FROM receipts WHERE bundle_id = b.id)
+                 LEFT JOIN receipts sr ON sr.line_sha256 = a.status_receipt
                  WHERE {matches} AND (?3 IS NULL OR a.status = ?3)
                  ORDER BY {order}
                  LIMIT ?4 OFFSET ?5"
@@ -165,6 +169,7 @@ impl Store {
                         bundle_id: r.get(7)?,
                         bundle_created: r.get(8)?,
                         receipt: r.get(9)?,
+                        status_receipt: ReceiptSource::from_row(r, 10)?,
                     })
                 },
             )
