@@ -234,7 +234,14 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
         return None;
     }
     let guid_differs = receipt.guid_check == Some(IdentityCheck::Differs);
-    if guid_differs || !same_computer(&receipt.computer, &bundle.agent_name) {
+    // An agent a list named only by its GUID: the script's registry GUID check is the
+    // only way to know the computer (its name says nothing of the GUID).
+    let right_computer = if crate::script::normalise_guid(&bundle.agent_name).is_some() {
+        receipt.guid_check == Some(IdentityCheck::Match)
+    } else {
+        same_computer(&receipt.computer, &bundle.agent_name)
+    };
+    if guid_differs || !right_computer {
         return Some(LineProblem::new(
             "receipts.wrong_computer",
             &[
@@ -1245,6 +1252,21 @@ mod tests {
         // A failure on the right computer needs no certificate.
         let failed = line("computer=PC-01;ipxfer_exit=5;after=;result=IPXFER_FAILED");
         assert_eq!(code(&failed), None);
+
+        // An agent a list named only by its GUID: the registry GUID check decides.
+        let mut by_guid = bundle_row();
+        by_guid.agent_name = "1B4E28BA-2FA1-11D2-883F-0016D3CCA427".into();
+        let code = |r: &Receipt| disagreement(r, &by_guid).map(|p| p.code);
+        let matched = line(&format!(
+            "computer=ANY-PC;after={cert};check=sha256;guid_check=match;result=REPAIRED"
+        ));
+        assert_eq!(code(&matched), None);
+        for check in ["skipped", "absent"] {
+            let unproven = line(&format!(
+                "computer=1B4E28BA-2FA1-11D2-883F-0016D3CCA427;after={cert};check=sha256;guid_check={check};result=REPAIRED"
+            ));
+            assert_eq!(code(&unproven), Some("receipts.wrong_computer"), "{check}");
+        }
     }
 
     #[test]

@@ -45,6 +45,7 @@ async fn no_server_opens_the_demo_and_shows_its_certificate() {
         .unwrap();
     assert_eq!(hardening, serde_json::json!([true, false, false]));
     // The data folder the app made its database in is the user's alone.
+    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
