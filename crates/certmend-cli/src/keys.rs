@@ -309,15 +309,11 @@ pub fn run_backup(
                 report_text(&verified.report);
                 outln!("  Catalog         {}", verified.catalog.text());
             }
-            Ok(
-                if verified.report.checks.key_matches_certificate
-                    && !matches!(verified.catalog, backup::CatalogMatch::Changed { .. })
-                {
-                    Outcome::Ok
-                } else {
-                    Outcome::Problem
-                },
-            )
+            Ok(if verified.ok() {
+                Outcome::Ok
+            } else {
+                Outcome::Problem
+            })
         }
         BackupCommand::Restore {
             file,

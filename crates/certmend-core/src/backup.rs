@@ -375,6 +375,15 @@ pub struct Verified {
     pub catalog: CatalogMatch,
 }
 
+impl Verified {
+    /// The key belongs to its certificate and the file is not a changed copy of one
+    /// certmend wrote.
+    pub fn ok(&self) -> bool {
+        self.report.checks.key_matches_certificate
+            && !matches!(self.catalog, CatalogMatch::Changed { .. })
+    }
+}
+
 /// Checks a key pair read from `path` (its bytes `bytes`) against the catalog.
 pub fn verified(
     store: &Store,

@@ -636,11 +636,7 @@ fn verdict_ja(plan: &KitPlan) -> String {
 
 /// `AB12CD...` as `ab 12 cd ...`: how certutil on older Windows prints a hash.
 fn spaced(hex: &str) -> String {
-    hex.as_bytes()
-        .chunks(2)
-        .map(|p| String::from_utf8_lossy(p).to_ascii_lowercase())
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::hexfmt::byte_pairs(&hex.to_ascii_lowercase())
 }
 
 #[cfg(test)]

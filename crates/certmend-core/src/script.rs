@@ -404,12 +404,7 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     }
     let sha1 = o.certificate_sha1_thumbprint.to_ascii_uppercase();
     // Older Windows prints hashes as bytes with spaces between them.
-    let sha1_spaced = sha1
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| String::from_utf8_lossy(pair).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let sha1_spaced = crate::hexfmt::byte_pairs(&sha1);
     let agent_name = agent_computer_name(o);
     let agent_guid = o.agent_guid.as_deref().and_then(normalise_guid);
     let m = match o.language {
