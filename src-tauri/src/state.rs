@@ -33,10 +33,7 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub fn internal(message: impl std::fmt::Display) -> CodedMessage {
-    CodedMessage {
-        code: "app.internal".into(),
-        message: message.to_string(),
-    }
+    CodedMessage::new("app.internal", message.to_string())
 }
 
 impl AppState {
@@ -60,10 +57,9 @@ impl AppState {
 
     /// The server in use, or `server.none` before one is open.
     pub fn server(&self) -> Result<RecordedServer, CodedMessage> {
-        lock(&self.server).clone().ok_or_else(|| CodedMessage {
-            code: "app.no_server".into(),
-            message: "no server is open yet".into(),
-        })
+        lock(&self.server)
+            .clone()
+            .ok_or_else(|| CodedMessage::new("app.no_server", "no server is open yet"))
     }
 
     pub fn set_server(&self, server: RecordedServer) {

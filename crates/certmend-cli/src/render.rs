@@ -469,33 +469,29 @@ fn bundle_findings(c: &certmend_core::bundle::TargetCheck) {
     }
 }
 
-pub fn history(doc: &serde_json::Value) {
-    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-    for entry in doc["servers"].as_array().into_iter().flatten() {
-        outln!("{}", text(&entry["server"]["install_folder"]));
-        for c in entry["certificates"].as_array().into_iter().flatten() {
-            let mark = if c["current"].as_bool() == Some(true) {
-                "current "
-            } else {
-                "previous"
-            };
+pub fn history(history: &certmend_core::ops::history::History) {
+    for entry in &history.servers {
+        outln!("{}", entry.server.install_folder);
+        for c in &entry.certificates {
+            let mark = if c.current { "current " } else { "previous" };
             outln!(
                 "  {mark} {}  seen {} to {}  ({})",
-                text(&c["sha1_thumbprint"]),
-                text(&c["first_seen"]),
-                text(&c["last_seen"]),
-                text(&c["subject"])
+                c.sha1_thumbprint,
+                c.first_seen,
+                c.last_seen,
+                c.subject
             );
         }
     }
     outln!("Events (newest first):");
-    for e in doc["events"].as_array().into_iter().flatten() {
+    for e in &history.events {
         outln!(
             "  {}  {:<22} {}  {}",
-            text(&e["at"]),
-            text(&e["kind"]),
-            text(&e["subject"]),
-            e["detail"]
+            e.at,
+            e.kind,
+            e.subject.as_deref().unwrap_or_default(),
+            // As JSON, as it is stored: `null` when there is none.
+            e.detail.as_ref().unwrap_or(&serde_json::Value::Null)
         );
     }
 }

@@ -22,10 +22,7 @@ pub const PASSWORD_ENV: &str = "CERTMEND_PASSWORD";
 pub const NEW_PASSWORD_ENV: &str = "CERTMEND_NEW_PASSWORD";
 
 fn error(code: &str, message: String) -> CodedMessage {
-    CodedMessage {
-        code: code.into(),
-        message,
-    }
+    CodedMessage::new(code, message)
 }
 
 /// Where one secret comes from, in order: a file (its first line), an environment

@@ -61,6 +61,38 @@ pub struct CertificateInfo {
     pub warnings: Vec<String>,
 }
 
+/// Warn this many days before a certificate expires (UI.md: 90 days): a server whose
+/// certificate expires signs nothing its agents accept.
+pub const EXPIRY_WARNING_DAYS: i64 = 90;
+
+/// How near a certificate is to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    Ok,
+    /// Within [`EXPIRY_WARNING_DAYS`] of `not_after`.
+    Warning,
+    Expired,
+}
+
+impl Expiry {
+    pub fn of(days_left: i64) -> Self {
+        if days_left < 0 {
+            Expiry::Expired
+        } else if days_left <= EXPIRY_WARNING_DAYS {
+            Expiry::Warning
+        } else {
+            Expiry::Ok
+        }
+    }
+}
+
+impl CertificateInfo {
+    pub fn expiry(&self) -> Expiry {
+        Expiry::of(self.days_left)
+    }
+}
+
 /// A parsed certificate: its DER bytes and the facts read from them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {

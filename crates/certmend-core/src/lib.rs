@@ -24,11 +24,13 @@ pub mod demo;
 mod der_peek;
 pub mod drives;
 pub mod dropped;
+pub mod error;
 mod fsutil;
 mod hexfmt;
 pub mod inventory;
 pub mod ipxfer;
 pub mod keypair;
+pub mod ops;
 pub mod paths;
 pub mod progress;
 pub mod receipts;
@@ -41,9 +43,4 @@ mod testutil;
 pub mod untrusted;
 pub mod watch;
 
-/// A stable, machine-readable code for an error, e.g. `cert.truncated`.
-///
-/// Front ends match on codes (the app translates them), never on message text.
-pub trait ErrorCode {
-    fn code(&self) -> &'static str;
-}
+pub use error::{CodedMessage, ErrorCode};

@@ -74,6 +74,11 @@ pub(crate) fn create_private_dir_as(dir: &Path, narrow_existing: bool) -> io::Re
     }
 }
 
+/// Where backups and pre-restore copies go unless the admin names a folder.
+pub fn backups_dir() -> Option<PathBuf> {
+    data_dir().map(|d| d.join("backups"))
+}
+
 /// Where the app keeps the demo server it opens when no real server is found.
 pub fn demo_dir() -> Option<PathBuf> {
     data_dir().map(|d| d.join("demo-server"))

@@ -436,21 +436,7 @@ pub struct ServerReport {
     pub certificate_error: Option<CodedMessage>,
 }
 
-/// An error as it crosses to a front end: a stable code and a message naming the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CodedMessage {
-    pub code: String,
-    pub message: String,
-}
-
-impl CodedMessage {
-    pub fn from_error<E: ErrorCode + std::fmt::Display>(error: &E) -> Self {
-        Self {
-            code: error.code().to_string(),
-            message: error.to_string(),
-        }
-    }
-}
+pub use crate::error::CodedMessage;
 
 impl ServerReport {
     /// A report is healthy when the certificate was read.
@@ -473,13 +459,16 @@ pub fn read(server: ServerInstall) -> (ServerReport, Option<cert::Certificate>) 
         },
         None => (
             None,
-            Some(CodedMessage {
-                code: "server.certificate_missing".into(),
-                message: format!(
-                    "{}: OfcNTCer.dat not found in PCCSRV\\Pccnt\\Common; choose the install folder again",
-                    server.install_folder.display()
-                ),
-            }),
+            Some(
+                CodedMessage::new(
+                    "server.certificate_missing",
+                    format!(
+                        "{}: OfcNTCer.dat not found in PCCSRV\\Pccnt\\Common; choose the install folder again",
+                        server.install_folder.display()
+                    ),
+                )
+                .with_arg("path", server.install_folder.display()),
+            ),
         ),
     };
     let report = ServerReport {

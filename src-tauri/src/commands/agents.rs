@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use certmend_core::agents::import::{import_list, ImportReport};
-use certmend_core::compare::{self, CompareReport};
+use certmend_core::certificate_manager::SystemRunner;
+use certmend_core::compare::CompareReport;
+use certmend_core::inventory::ChosenServer;
+use certmend_core::ops::agents::{CertificateManagerRun, ImportInto, ImportRequest};
+use certmend_core::ops::{self, ServerRef};
 use certmend_core::progress::Progress;
-use certmend_core::server::CodedMessage;
 use certmend_core::store::{AgentPage, AgentQuery, Store};
+use certmend_core::CodedMessage;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
@@ -111,16 +114,9 @@ pub fn spawn_job<R: Runtime, T: Serialize>(
     });
 }
 
-/// One file's outcome in an import.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileImport {
-    pub file: PathBuf,
-    pub report: Option<ImportReport>,
-    pub error: Option<CodedMessage>,
-}
-
 /// Imports list files into the server in use, one after the other; returns the job id
-/// at once. Each file is its own transaction: a bad one does not stop the others.
+/// at once. Each file is its own transaction: a bad one does not stop the others. The
+/// job's result is each file's outcome.
 #[tauri::command]
 pub fn start_import<R: Runtime>(
     app: AppHandle<R>,
@@ -132,33 +128,21 @@ pub fn start_import<R: Runtime>(
         .map(|p| path_from_window(p))
         .collect::<Result<Vec<_>, _>>()?;
     let server = state.server()?;
+    let request = ImportRequest {
+        into: ImportInto::Chosen(ChosenServer {
+            server_id: server.server_id,
+            install_folder: server.report.server.install_folder,
+            chosen_by: "given",
+        }),
+        files,
+        certificate_manager: CertificateManagerRun::Skip,
+    };
     let db = state.db.clone();
     let (id, cancel) = state.new_job("import");
     spawn_job(app, id, "import", move |progress| {
         let mut store = Store::open(&db).map_err(coded)?;
-        let mut results = Vec::new();
-        for (i, file) in files.iter().enumerate() {
-            progress.item(i as u64, files.len() as u64);
-            let outcome = import_list(&mut store, server.server_id, file, progress, &cancel);
-            let cancelled = cancel.is_cancelled();
-            results.push(match outcome {
-                Ok(report) => FileImport {
-                    file: file.clone(),
-                    report: Some(report),
-                    error: None,
-                },
-                Err(e) => FileImport {
-                    file: file.clone(),
-                    report: None,
-                    error: Some(coded(e)),
-                },
-            });
-            if cancelled {
-                break;
-            }
-        }
-        progress.item(files.len() as u64, files.len() as u64);
-        Ok(results)
+        let outcome = ops::agents::import(&mut store, request, &SystemRunner, progress, &cancel)?;
+        Ok(outcome.files)
     });
     Ok(id)
 }
@@ -182,12 +166,8 @@ pub async fn agents_page<R: Runtime>(
 ) -> Result<AgentPage, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let server = state.server()?;
-        let query = AgentQuery {
-            server_id: server.server_id,
-            ..request.query
-        };
-        let page = state.store().agents_page(&query).map_err(coded);
+        let server_id = state.server()?.server_id;
+        let page = ops::agents::page(&state.store(), server_id, request.query);
         page
     })
     .await
@@ -207,8 +187,8 @@ pub async fn compare_collected<R: Runtime>(
     blocking(move || {
         let state = app.state::<AppState>();
         let server = state.server()?;
-        let mut store = state.store();
-        compare::compare_collected(&mut store, &server, &paths).map_err(coded)
+        let report = ops::agents::compare(&mut state.store(), ServerRef::Recorded(&server), &paths);
+        report
     })
     .await
 }

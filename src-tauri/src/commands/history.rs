@@ -1,10 +1,10 @@
 //! The event log.
 
-use certmend_core::server::CodedMessage;
 use certmend_core::store::EventRow;
+use certmend_core::{ops, CodedMessage};
 use tauri::{AppHandle, Manager, Runtime};
 
-use super::{blocking, coded};
+use super::blocking;
 use crate::state::AppState;
 
 #[tauri::command]
@@ -13,10 +13,10 @@ pub async fn events<R: Runtime>(
     limit: Option<u32>,
 ) -> Result<Vec<EventRow>, CodedMessage> {
     blocking(move || {
-        app.state::<AppState>()
-            .store()
-            .events(Some(limit.unwrap_or(500).min(5000)))
-            .map_err(coded)
+        // The window shows at most 5,000 events; 500 unless it asks.
+        let limit = limit.unwrap_or(500).min(5000);
+        let events = ops::history::events(&app.state::<AppState>().store(), limit);
+        events
     })
     .await
 }

@@ -2,27 +2,21 @@
 //! then an explicit confirmation of exactly the file the plan showed). Passwords arrive
 //! in the command's arguments, are held in zeroizing strings, and go nowhere else.
 
-use certmend_core::backup::{self, Created, Verified};
-use certmend_core::keypair::{self, Encryption, KeyPairReport};
-use certmend_core::paths;
-use certmend_core::restore::{self, Kit, KitPlan};
-use certmend_core::server::CodedMessage;
-use certmend_core::store::BackupRow;
+use std::path::{Path, PathBuf};
+
+use certmend_core::backup::{Created, Verified};
+use certmend_core::keypair::{Encryption, KeyPairReport};
+use certmend_core::ops::keys::{Approval, BackupRequest, KeySource, Pkcs12Source, WeakPassword};
+use certmend_core::ops::{self, ServerRef};
+use certmend_core::restore::{Kit, KitPlan};
+use certmend_core::store::{BackupRow, Store};
+use certmend_core::CodedMessage;
 use serde::Deserialize;
 use tauri::{AppHandle, Manager, Runtime};
 use zeroize::Zeroizing;
 
-use super::{blocking, coded, path_from_window};
+use super::{blocking, path_from_window};
 use crate::state::AppState;
-
-fn backups_dir() -> Result<std::path::PathBuf, CodedMessage> {
-    paths::data_dir()
-        .map(|d| d.join("backups"))
-        .ok_or_else(|| CodedMessage {
-            code: "backup.no_data_folder".into(),
-            message: "no per-user data folder on this system".into(),
-        })
-}
 
 /// A key pair file and its password.
 #[derive(Deserialize)]
@@ -33,18 +27,18 @@ pub struct KeyPairFile {
     pub password: Zeroizing<String>,
 }
 
-fn open_pair(
-    state: &AppState,
-    file: &KeyPairFile,
-) -> Result<(std::path::PathBuf, Zeroizing<Vec<u8>>, keypair::KeyPair), CodedMessage> {
-    let path = if file.path.is_empty() {
-        backup::server_key_pair_file(&state.server()?).map_err(coded)?
-    } else {
-        path_from_window(&file.path)?
-    };
-    let bytes = keypair::read_bytes(&path).map_err(coded)?;
-    let pair = keypair::parse_pkcs12(&bytes, &file.password, &path).map_err(coded)?;
-    Ok((path, bytes, pair))
+impl KeyPairFile {
+    /// The file the window named; `None` for the server's own.
+    fn path(&self) -> Result<Option<PathBuf>, CodedMessage> {
+        match self.path.as_str() {
+            "" => Ok(None),
+            text => path_from_window(text).map(Some),
+        }
+    }
+
+    fn password(&self, _: &Path) -> Result<Zeroizing<String>, CodedMessage> {
+        Ok(self.password.clone())
+    }
 }
 
 #[tauri::command]
@@ -54,25 +48,24 @@ pub async fn keypair_show<R: Runtime>(
 ) -> Result<KeyPairReport, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let (path, _, pair) = open_pair(&state, &file)?;
-        let relation = match state.server() {
-            Ok(server) => Some(
-                backup::relation(
-                    &state.store(),
-                    server.server_id,
-                    &pair.certificate().info().sha256,
-                )
-                .map_err(coded)?,
-            ),
-            Err(_) => None,
-        };
-        Ok(pair.report(&path, relation))
+        let path = file.path()?;
+        let password = |p: &Path| file.password(p);
+        let source = KeySource::Pkcs12(Pkcs12Source {
+            file: path.as_deref(),
+            password: &password,
+        });
+        let server = state.server().ok();
+        let mut store = state.store();
+        let against = server
+            .as_ref()
+            .map(|server| (&mut *store, ServerRef::Recorded(server)));
+        ops::keys::show(source, against)
     })
     .await
 }
 
 #[derive(Deserialize)]
-pub struct BackupRequest {
+pub struct BackupRequestArgs {
     pub file: KeyPairFile,
     pub new_password: Zeroizing<String>,
     #[serde(default)]
@@ -84,38 +77,44 @@ pub struct BackupRequest {
 #[tauri::command]
 pub async fn backup_create<R: Runtime>(
     app: AppHandle<R>,
-    request: BackupRequest,
+    request: BackupRequestArgs,
 ) -> Result<Created, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
         let server = state.server()?;
-        backup::check_new_password(&request.new_password, request.allow_weak_password)
-            .map_err(coded)?;
-        let (path, _, pair) = open_pair(&state, &request.file)?;
-        pair.ensure_matches(&path).map_err(coded)?;
-        let encryption = if request.legacy {
-            Encryption::Legacy
-        } else {
-            Encryption::Modern
-        };
-        let mut store = state.store();
-        backup::create(
-            &mut store,
-            Some(server.server_id),
-            &pair,
-            &path,
-            &backups_dir()?,
-            &request.new_password,
-            encryption,
-        )
-        .map_err(coded)
+        let path = request.file.path()?;
+        let password = |p: &Path| request.file.password(p);
+        let new_password = || Ok(request.new_password.clone());
+        let created = ops::keys::backup(
+            &mut state.store(),
+            BackupRequest {
+                server: ServerRef::Recorded(&server),
+                source: Pkcs12Source {
+                    file: path.as_deref(),
+                    password: &password,
+                },
+                out_dir: None,
+                encryption: if request.legacy {
+                    Encryption::Legacy
+                } else {
+                    Encryption::Modern
+                },
+                weak_password: if request.allow_weak_password {
+                    WeakPassword::Allow
+                } else {
+                    WeakPassword::Refuse
+                },
+                new_password: &new_password,
+            },
+        );
+        created
     })
     .await
 }
 
 #[tauri::command]
 pub async fn backups_list<R: Runtime>(app: AppHandle<R>) -> Result<Vec<BackupRow>, CodedMessage> {
-    blocking(move || app.state::<AppState>().store().backups().map_err(coded)).await
+    blocking(move || ops::keys::backups(&app.state::<AppState>().store())).await
 }
 
 #[tauri::command]
@@ -125,8 +124,18 @@ pub async fn backup_verify<R: Runtime>(
 ) -> Result<Verified, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let (path, bytes, pair) = open_pair(&state, &file)?;
-        let verified = backup::verified(&state.store(), &path, &bytes, &pair).map_err(coded);
+        let path = file.path()?;
+        let password = |p: &Path| file.password(p);
+        let source = Pkcs12Source {
+            file: path.as_deref(),
+            password: &password,
+        };
+        let server = state.server().ok();
+        let verified = ops::keys::verify(
+            &mut state.store(),
+            source,
+            server.as_ref().map(ServerRef::Recorded),
+        );
         verified
     })
     .await
@@ -139,16 +148,29 @@ pub struct KitRequest {
     pub out_dir: String,
 }
 
-fn kit_plan(
-    state: &AppState,
-    request: &KitRequest,
-) -> Result<(KitPlan, Zeroizing<Vec<u8>>, keypair::KeyPair), CodedMessage> {
-    let server = state.server()?;
-    let out_dir = path_from_window(&request.out_dir)?;
-    let (path, bytes, pair) = open_pair(state, &request.file)?;
-    let plan =
-        restore::plan(&state.store(), &server, &path, &bytes, &pair, &out_dir).map_err(coded)?;
-    Ok((plan, bytes, pair))
+impl KitRequest {
+    /// Runs `work` with the request's server, key pair source and kit folder.
+    fn with<T>(
+        &self,
+        state: &AppState,
+        work: impl FnOnce(&mut Store, ServerRef<'_>, Pkcs12Source<'_>, &Path) -> Result<T, CodedMessage>,
+    ) -> Result<T, CodedMessage> {
+        let server = state.server()?;
+        let out_dir = path_from_window(&self.out_dir)?;
+        let path = self.file.path()?;
+        let password = |p: &Path| self.file.password(p);
+        let source = Pkcs12Source {
+            file: path.as_deref(),
+            password: &password,
+        };
+        let result = work(
+            &mut state.store(),
+            ServerRef::Recorded(&server),
+            source,
+            &out_dir,
+        );
+        result
+    }
 }
 
 /// What a restore kit would hold and what its certificate is to the agents; writes
@@ -158,7 +180,15 @@ pub async fn restore_plan<R: Runtime>(
     app: AppHandle<R>,
     request: KitRequest,
 ) -> Result<KitPlan, CodedMessage> {
-    blocking(move || kit_plan(&app.state::<AppState>(), &request).map(|(plan, _, _)| plan)).await
+    blocking(move || {
+        request.with(
+            &app.state::<AppState>(),
+            |store, server, source, out_dir| {
+                Ok(ops::keys::plan_kit(store, server, source, out_dir)?.plan)
+            },
+        )
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -176,28 +206,20 @@ pub async fn restore_kit<R: Runtime>(
     app: AppHandle<R>,
     request: WriteKitRequest,
 ) -> Result<Kit, CodedMessage> {
-    if !request.confirmed {
-        return Err(CodedMessage {
-            code: "backup.not_confirmed".into(),
-            message: "not confirmed; nothing was written".into(),
-        });
-    }
+    let approval = if request.confirmed {
+        Approval::Approved {
+            source_sha256: request.source_sha256.clone(),
+        }
+    } else {
+        Approval::NotApproved
+    };
     blocking(move || {
-        let state = app.state::<AppState>();
-        let server_id = state.server()?.server_id;
-        let (mut plan, bytes, pair) = kit_plan(&state, &request.kit)?;
-        // What the admin approved, not what the file holds now: write() compares them.
-        plan.source_sha256 = request.source_sha256;
-        let mut store = state.store();
-        restore::write(
-            &mut store,
-            server_id,
-            &plan,
-            &bytes,
-            &pair,
-            &request.kit.file.password,
+        request.kit.with(
+            &app.state::<AppState>(),
+            |store, server, source, out_dir| {
+                ops::keys::approved_kit(store, server, source, out_dir, approval)
+            },
         )
-        .map_err(coded)
     })
     .await
 }

@@ -37,10 +37,10 @@ pub async fn blocking<T: Send + 'static>(
 pub fn path_from_window(text: &str) -> Result<PathBuf, CodedMessage> {
     let path = PathBuf::from(text);
     if text.is_empty() || !path.is_absolute() {
-        return Err(CodedMessage {
-            code: "app.bad_path".into(),
-            message: format!("{text:?}: not an absolute path"),
-        });
+        return Err(CodedMessage::new(
+            "app.bad_path",
+            format!("{text:?}: not an absolute path"),
+        ));
     }
     Ok(path)
 }

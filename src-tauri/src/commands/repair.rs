@@ -4,15 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use certmend_core::bundle::{
-    self, Estimate, ExportOptions, Selection, SyntaxRequest, TargetCheck, XgValues,
-};
+use certmend_core::bundle::{self, Estimate, Selection, SyntaxRequest, TargetCheck, XgValues};
 use certmend_core::drives::{self, Drive};
+use certmend_core::ops::repair::AgentPassword;
+use certmend_core::ops::{self, ServerRef};
 use certmend_core::receipts::{self, ReceiptsReport};
-use certmend_core::script::{Password, ScriptLanguage};
-use certmend_core::server::CodedMessage;
+use certmend_core::script::{ScriptLanguage, ToolsLocation};
 use certmend_core::store::Store;
-use certmend_core::watch;
+use certmend_core::{watch, CodedMessage};
 use serde::Deserialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 use zeroize::Zeroizing;
@@ -54,39 +53,48 @@ pub struct ExportRequest {
     pub embedded_password: Option<String>,
 }
 
-fn options(
-    state: &AppState,
-    request: ExportRequest,
-) -> Result<(ExportOptions, certmend_core::inventory::RecordedServer), CodedMessage> {
-    let server = state.server()?;
-    let out_dir = path_from_window(&request.out_dir)?;
-    let wanted = request.syntax.unwrap_or(if request.xg {
-        SyntaxRequest::Xg
-    } else {
-        SyntaxRequest::Auto
-    });
-    let syntax = bundle::choose_syntax(&server, wanted, &request.xg_values).map_err(coded)?;
-    let options = ExportOptions {
-        out_dir,
-        selection: if request.all_mismatched {
-            Selection::AllMismatched
-        } else {
-            Selection::Agents(request.agents)
-        },
-        ipxfer_dir: None,
-        shared_tools: request.shared_tools,
-        syntax,
-        language: if request.language == "ja" {
-            ScriptLanguage::Ja
-        } else {
-            ScriptLanguage::En
-        },
-        password: match request.embedded_password {
-            Some(p) => Password::Embedded(Zeroizing::new(p)),
-            None => Password::Prompt,
-        },
-    };
-    Ok((options, server))
+impl ExportRequest {
+    /// The request the core takes; `ask` hands over the embedded password, if any.
+    fn to_ops<'a>(
+        &self,
+        ask: &'a dyn Fn() -> Result<Zeroizing<String>, CodedMessage>,
+    ) -> Result<ops::repair::ExportRequest<'a>, CodedMessage> {
+        Ok(ops::repair::ExportRequest {
+            out_dir: path_from_window(&self.out_dir)?,
+            selection: if self.all_mismatched {
+                Selection::AllMismatched
+            } else {
+                Selection::Agents(self.agents.clone())
+            },
+            ipxfer_dir: None,
+            tools: if self.shared_tools {
+                ToolsLocation::Shared
+            } else {
+                ToolsLocation::InBundle
+            },
+            syntax: self.syntax.unwrap_or(if self.xg {
+                SyntaxRequest::Xg
+            } else {
+                SyntaxRequest::Auto
+            }),
+            xg: self.xg_values.clone(),
+            language: if self.language == "ja" {
+                ScriptLanguage::Ja
+            } else {
+                ScriptLanguage::En
+            },
+            password: match self.embedded_password {
+                Some(_) => AgentPassword::Embedded(ask),
+                None => AgentPassword::AskedByScript,
+            },
+        })
+    }
+
+    fn password(&self) -> Result<Zeroizing<String>, CodedMessage> {
+        Ok(Zeroizing::new(
+            self.embedded_password.clone().unwrap_or_default(),
+        ))
+    }
 }
 
 /// Checks the export's choices and sizes it (bundles, bytes needed, free), writing nothing.
@@ -97,8 +105,13 @@ pub async fn export_estimate<R: Runtime>(
 ) -> Result<Estimate, CodedMessage> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let (options, server) = options(&state, request)?;
-        let estimate = bundle::estimate(&state.store(), &server, &options).map_err(coded);
+        let server = state.server()?;
+        let ask = || request.password();
+        let estimate = ops::repair::estimate(
+            &mut state.store(),
+            ServerRef::Recorded(&server),
+            request.to_ops(&ask)?,
+        );
         estimate
     })
     .await
@@ -111,14 +124,22 @@ pub fn start_export<R: Runtime>(
     state: State<'_, AppState>,
     request: ExportRequest,
 ) -> Result<u64, CodedMessage> {
-    let (options, server) = options(&state, request)?;
+    let server = state.server()?;
+    // Checked now, so a bad path fails the call rather than the job.
+    path_from_window(&request.out_dir)?;
     let db = state.db.clone();
     let (id, cancel) = state.new_job("export");
     let app2 = app.clone();
     spawn_job(app, id, "export", move |progress| {
         let mut store = Store::open(&db).map_err(coded)?;
-        let report =
-            bundle::export(&mut store, &server, &options, progress, &cancel).map_err(coded)?;
+        let ask = || request.password();
+        let report = ops::repair::export(
+            &mut store,
+            ServerRef::Recorded(&server),
+            request.to_ops(&ask)?,
+            progress,
+            &cancel,
+        )?;
         let state = app2.state::<AppState>();
         {
             let mut targets = lock(&state.targets);
@@ -141,8 +162,8 @@ pub async fn read_receipts<R: Runtime>(
     let dir = path_from_window(&dir)?;
     blocking(move || {
         let state = app.state::<AppState>();
-        let mut store = state.store();
-        receipts::read_receipts(&mut store, &dir).map_err(coded)
+        let report = ops::repair::read_receipts(&mut state.store(), &dir);
+        report
     })
     .await
 }
@@ -157,8 +178,8 @@ pub async fn verify_bundles<R: Runtime>(
     let dir = path_from_window(&dir)?;
     blocking(move || {
         let state = app.state::<AppState>();
-        let store = state.store();
-        bundle::verify_target(&store, &dir).map_err(coded)
+        let check = ops::repair::verify(&state.store(), &dir);
+        check
     })
     .await
 }
@@ -176,14 +197,9 @@ fn watch_receipts<R: Runtime>(app: &AppHandle<R>, target: &Path) {
             return;
         }
         let state = emitter.state::<AppState>();
-        let report = {
-            let mut store = state.store();
-            receipts::read_receipts(&mut store, &dir)
-        };
-        if let Ok(report) = report {
-            if !report.applied.is_empty() || report.has_problems() {
-                let _ = emitter.emit("receipts-applied", report);
-            }
+        let news = ops::repair::receipts_news(&mut state.store(), &dir);
+        if let Some(report) = news {
+            let _ = emitter.emit("receipts-applied", report);
         }
     });
     if let Ok(w) = watching {
@@ -209,14 +225,9 @@ pub fn poll_receipts<R: Runtime>(app: AppHandle<R>) {
                     continue;
                 }
                 seen.insert(target.clone(), signature);
-                let report = {
-                    let mut store = state.store();
-                    receipts::read_receipts(&mut store, &target)
-                };
-                if let Ok(report) = report {
-                    if !report.applied.is_empty() || report.has_problems() {
-                        let _ = app.emit("receipts-applied", report);
-                    }
+                let news = ops::repair::receipts_news(&mut state.store(), &target);
+                if let Some(report) = news {
+                    let _ = app.emit("receipts-applied", report);
                 }
             }
         }
@@ -228,13 +239,13 @@ pub fn poll_receipts<R: Runtime>(app: AppHandle<R>) {
 #[tauri::command]
 pub fn open_folder(state: State<'_, AppState>, path: String) -> Result<(), CodedMessage> {
     let folder = path_from_window(&path)?;
-    let backups = certmend_core::paths::data_dir().map(|d| d.join("backups"));
+    let backups = certmend_core::paths::backups_dir();
     let allowed = folder_allowed(&folder, &lock(&state.targets), backups.as_deref());
     if !allowed || !folder.is_dir() {
-        return Err(CodedMessage {
-            code: "app.folder_not_allowed".into(),
-            message: format!("{}: not a folder this app wrote to", folder.display()),
-        });
+        return Err(CodedMessage::new(
+            "app.folder_not_allowed",
+            format!("{}: not a folder this app wrote to", folder.display()),
+        ));
     }
     let opener: (&str, Vec<PathBuf>) = if cfg!(windows) {
         ("explorer", vec![folder])
@@ -247,10 +258,7 @@ pub fn open_folder(state: State<'_, AppState>, path: String) -> Result<(), Coded
         .args(&opener.1)
         .spawn()
         .map(drop)
-        .map_err(|e| CodedMessage {
-            code: "app.open_folder".into(),
-            message: format!("cannot open the folder: {e}"),
-        })
+        .map_err(|e| CodedMessage::new("app.open_folder", format!("cannot open the folder: {e}")))
 }
 
 /// Whether `folder` is inside one this app wrote to. `..` is refused outright: the

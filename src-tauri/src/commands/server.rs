@@ -2,45 +2,22 @@
 
 use std::time::Duration;
 
-use certmend_core::server::{self, CodedMessage, DetectSources, Opened, ServerReport};
-use certmend_core::store::BackupRow;
-use certmend_core::{bundle, inventory, paths, watch};
+use certmend_core::ops::server::Overview;
+use certmend_core::server::DetectSources;
+use certmend_core::{ops, paths, watch, CodedMessage};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 
-use super::{blocking, coded, path_from_window};
+use super::{blocking, path_from_window};
 use crate::state::{lock, AppState};
 
 /// What the Server view shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServerView {
-    pub server_id: i64,
-    pub report: ServerReport,
-    /// Every server found on this machine.
-    pub found: Vec<server::ServerInstall>,
-    pub fell_back_to_demo: bool,
-    /// The newest backup certmend verified of the server's current key pair.
-    pub backup: Option<BackupRow>,
-    /// The IpXfer syntax the server's version calls for (and why), and the XG values
-    /// its ofcscan.ini holds: where the export dialog starts.
-    pub ipxfer: bundle::IpXferDefaults,
-}
+pub type ServerView = Overview;
 
-fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
-    let recorded = {
-        let mut store = state.store();
-        inventory::record(&mut store, opened.report.server.clone()).map_err(coded)?
-    };
-    let backup = certmend_core::backup::latest_backup(&state.store(), &recorded).map_err(coded)?;
-    state.set_server(recorded.clone());
-    Ok(ServerView {
-        server_id: recorded.server_id,
-        ipxfer: bundle::ipxfer_defaults(&recorded.report.server),
-        report: recorded.report,
-        found: opened.found,
-        fell_back_to_demo: opened.fell_back_to_demo,
-        backup,
-    })
+/// Keeps `view`'s server as the one in use and watches its certificate.
+fn use_server<R: Runtime>(app: &AppHandle<R>, view: &ServerView) {
+    app.state::<AppState>().set_server(view.recorded.clone());
+    watch_certificate(app, view);
 }
 
 /// The server the app starts on: `$CERTMEND_ROOT` when set, else this machine's server;
@@ -49,20 +26,22 @@ fn view(state: &AppState, opened: Opened) -> Result<ServerView, CodedMessage> {
 pub async fn open_server<R: Runtime>(app: AppHandle<R>) -> Result<ServerView, CodedMessage> {
     let app2 = app.clone();
     let view = blocking(move || {
-        let state = app2.state::<AppState>();
         let mut sources = DetectSources::from_system();
         if let Some(root) = std::env::var_os("CERTMEND_ROOT").filter(|v| !v.is_empty()) {
             sources = sources.with_root(root);
         }
-        let demo_dir = paths::demo_dir().ok_or_else(|| CodedMessage {
-            code: "app.no_data_dir".into(),
-            message: "the OS gives no per-user application-data folder for the demo server".into(),
+        let demo_dir = paths::demo_dir().ok_or_else(|| {
+            CodedMessage::new(
+                "app.no_data_dir",
+                "the OS gives no per-user application-data folder for the demo server",
+            )
         })?;
-        let opened = server::open_first_or_demo(&sources, &demo_dir).map_err(coded)?;
-        view(&state, opened)
+        let state = app2.state::<AppState>();
+        let view = ops::server::open_at_start(&mut state.store(), &sources, &demo_dir);
+        view
     })
     .await?;
-    watch_certificate(&app, &view);
+    use_server(&app, &view);
     Ok(view)
 }
 
@@ -77,23 +56,11 @@ pub async fn choose_server<R: Runtime>(
     let app2 = app.clone();
     let view = blocking(move || {
         let state = app2.state::<AppState>();
-        let install = match server::open(&folder) {
-            Ok(install) => install,
-            Err(open_error) => {
-                // A drive root: look for the default install folders below it.
-                let found = server::detect(&DetectSources::default().with_root(&folder));
-                found.into_iter().next().ok_or_else(|| coded(open_error))?
-            }
-        };
-        let opened = Opened {
-            report: server::report(install),
-            found: Vec::new(),
-            fell_back_to_demo: false,
-        };
-        view(&state, opened)
+        let view = ops::server::choose(&mut state.store(), &folder);
+        view
     })
     .await?;
-    watch_certificate(&app, &view);
+    use_server(&app, &view);
     Ok(view)
 }
 
@@ -104,19 +71,12 @@ pub async fn reload_server<R: Runtime>(app: AppHandle<R>) -> Result<ServerView, 
     let view = blocking(move || {
         let state = app2.state::<AppState>();
         let folder = state.server()?.report.server.install_folder;
-        let install = server::open(&folder).map_err(coded)?;
-        view(
-            &state,
-            Opened {
-                report: server::report(install),
-                found: Vec::new(),
-                fell_back_to_demo: false,
-            },
-        )
+        let view = ops::server::reload(&mut state.store(), &folder);
+        view
     })
     .await?;
     // Watch again from what is there now.
-    watch_certificate(&app, &view);
+    use_server(&app, &view);
     Ok(view)
 }
 

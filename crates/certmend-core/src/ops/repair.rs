@@ -1,0 +1,101 @@
+//! Repair: sizing and writing the bundles, checking a stick, reading receipts back.
+
+use std::path::{Path, PathBuf};
+
+use super::{coded, CodedMessage, ServerRef};
+use crate::bundle::{
+    self, Estimate, ExportOptions, ExportReport, Selection, SyntaxRequest, TargetCheck, XgValues,
+};
+use crate::inventory::RecordedServer;
+use crate::progress::{Cancel, Progress};
+use crate::receipts::{self, ReceiptsReport};
+use crate::script::{Password, ScriptLanguage, ToolsLocation};
+use crate::store::Store;
+use zeroize::Zeroizing;
+
+/// The agent unload password for the scripts.
+#[derive(Clone, Copy)]
+pub enum AgentPassword<'a> {
+    /// The script asks for it when it runs (empty = none). The default.
+    AskedByScript,
+    /// Written into every script; asked through the callback once the export's other
+    /// choices were checked.
+    Embedded(&'a dyn Fn() -> Result<Zeroizing<String>, CodedMessage>),
+}
+
+/// What an admin asks of an export.
+#[derive(Clone)]
+pub struct ExportRequest<'a> {
+    pub out_dir: PathBuf,
+    pub selection: Selection,
+    /// Take IpXfer.exe and IpXfer_x64.exe from here instead of the server.
+    pub ipxfer_dir: Option<PathBuf>,
+    pub tools: ToolsLocation,
+    pub syntax: SyntaxRequest,
+    /// For the XG syntax: the values given; missing ones come from ofcscan.ini.
+    pub xg: XgValues,
+    pub language: ScriptLanguage,
+    pub password: AgentPassword<'a>,
+}
+
+fn options(
+    server: &RecordedServer,
+    request: ExportRequest<'_>,
+) -> Result<ExportOptions, CodedMessage> {
+    let syntax = bundle::choose_syntax(server, request.syntax, &request.xg).map_err(coded)?;
+    let password = match request.password {
+        AgentPassword::AskedByScript => Password::Prompt,
+        AgentPassword::Embedded(ask) => Password::Embedded(ask()?),
+    };
+    Ok(ExportOptions {
+        out_dir: request.out_dir,
+        selection: request.selection,
+        ipxfer_dir: request.ipxfer_dir,
+        shared_tools: request.tools == ToolsLocation::Shared,
+        syntax,
+        language: request.language,
+        password,
+    })
+}
+
+/// Checks an export's choices and sizes it (bundles, bytes needed, free); writes nothing.
+pub fn estimate(
+    store: &mut Store,
+    server: ServerRef<'_>,
+    request: ExportRequest<'_>,
+) -> Result<Estimate, CodedMessage> {
+    let server = server.resolve(store)?;
+    let options = options(&server, request)?;
+    bundle::estimate(store, &server, &options).map_err(coded)
+}
+
+/// Writes one verified bundle per selected agent.
+pub fn export(
+    store: &mut Store,
+    server: ServerRef<'_>,
+    request: ExportRequest<'_>,
+    progress: &dyn Progress,
+    cancel: &Cancel,
+) -> Result<ExportReport, CodedMessage> {
+    let server = server.resolve(store)?;
+    let options = options(&server, request)?;
+    bundle::export(store, &server, &options, progress, cancel).map_err(coded)
+}
+
+/// Checks every bundle on a stick against what certmend wrote.
+pub fn verify(store: &Store, dir: &Path) -> Result<TargetCheck, CodedMessage> {
+    bundle::verify_target(store, dir).map_err(coded)
+}
+
+/// Reads the receipts repair.cmd left on a stick (its root or its receipts folder) and
+/// updates the agents' statuses.
+pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, CodedMessage> {
+    receipts::read_receipts(store, dir).map_err(coded)
+}
+
+/// Receipts read without being asked (a watched stick): the report, when it holds
+/// anything an admin should hear about (statuses changed, or problems).
+pub fn receipts_news(store: &mut Store, dir: &Path) -> Option<ReceiptsReport> {
+    let report = receipts::read_receipts(store, dir).ok()?;
+    (!report.applied.is_empty() || report.has_problems()).then_some(report)
+}
