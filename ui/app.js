@@ -1,7 +1,8 @@
 // What the views share: the language, the server in use, the agents' counts, the
-// selection, running jobs; the way to Rust (invoke, listen); and a tiny message bus
-// so one view can ask the others to refresh.
+// selection, running jobs; and a tiny message bus so one view can ask the others to
+// refresh. The way to Rust is api.js.
 
+import * as api from "./api.js";
 import { detectLanguage, translate, translateError, translateText } from "./i18n.js";
 import { countsByStatus } from "./query.js";
 import { Selection } from "./selection.js";
@@ -50,14 +51,6 @@ export function setLanguage(lang) {
   }
 }
 
-export function invoke(command, args) {
-  return window.__TAURI__.core.invoke(command, args);
-}
-
-export function listen(name, handler) {
-  return window.__TAURI__?.event?.listen(name, handler) ?? Promise.resolve(() => {});
-}
-
 const topics = new Map();
 
 /** Subscribes to a topic: "render", "navigate", "agents-changed", "server-changed", "job-progress", "job-done", "receipts". */
@@ -86,7 +79,7 @@ export function navigate(view, options) {
 export async function refreshCounts() {
   if (!app.server) return;
   try {
-    const page = await invoke("agents_page", { request: { offset: 0, limit: 1 } });
+    const page = await api.agentsPage({ offset: 0, limit: 1 });
     app.counts = countsByStatus(page.counts);
     emit("counts");
   } catch (error) {

@@ -3,7 +3,8 @@
 // anywhere, and Rust's events. The views live in view-*.js; every fact comes from
 // certmend-core through the commands in src-tauri/COMMANDS.md.
 
-import { app, emit, invoke, listen, navigate, on, refreshCounts, runningJob, setLanguage, t, tError, tText } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, navigate, on, refreshCounts, runningJob, setLanguage, t, tError, tText } from "./app.js";
 import { el, fill, keepFocus } from "./dom.js";
 import { dropActs, dropWording, planDrop } from "./drop.js";
 import { baseName, expiryLevel, formatNumber, progressParts, shortThumbprint } from "./format.js";
@@ -48,7 +49,7 @@ function hasVerifiedBackup() {
 
 async function reloadServer() {
   try {
-    app.server = await invoke("reload_server");
+    app.server = await api.reloadServer();
     app.serverError = null;
     app.certChanged = false;
     emit("server-changed");
@@ -314,7 +315,7 @@ function renderOverlay(plan) {
 
 async function classify(paths) {
   try {
-    return planDrop(await invoke("classify_drop", { paths }));
+    return planDrop(await api.classifyDrop(paths));
   } catch (error) {
     return { ...planDrop([]), error };
   }
@@ -352,10 +353,8 @@ function sameList(a, b) {
 }
 
 function watchDrops() {
-  const webview = window.__TAURI__?.webview?.getCurrentWebview?.();
-  if (!webview) return;
-  webview
-    .onDragDropEvent((event) => {
+  api
+    .on(api.DRAG_DROP, (event) => {
       if (document.getElementById("export-dialog").open) return;
       const p = event.payload;
       if (p.type === "enter") {
@@ -396,7 +395,7 @@ on("toast", toast);
 // ---------------------------------------------------------------- Rust's events
 
 function watchEvents() {
-  listen("job-progress", ({ payload }) => {
+  api.on(api.JOB_PROGRESS, ({ payload }) => {
     if (app.doneJobs.has(payload.job)) return;
     const job = app.jobs.get(payload.job) ?? { kind: payload.kind };
     job.progress = payload;
@@ -404,17 +403,17 @@ function watchEvents() {
     emit("job-progress", payload);
     if (payload.kind === "export") renderNav();
   });
-  listen("job-done", ({ payload }) => {
+  api.on(api.JOB_DONE, ({ payload }) => {
     app.jobs.delete(payload.job);
     app.doneJobs.add(payload.job);
     emit("job-done", payload);
     renderNav();
   });
-  listen("receipts-applied", ({ payload }) => {
+  api.on(api.RECEIPTS_APPLIED, ({ payload }) => {
     emit("receipts", payload);
     if (payload.applied?.length) emit("agents-changed");
   });
-  listen("server-certificate-changed", ({ payload }) => {
+  api.on(api.SERVER_CERTIFICATE_CHANGED, ({ payload }) => {
     if (app.server && payload.server_id !== app.server.server_id) return;
     // A change the window already shows (e.g. its own restore, then a reload) is no news.
     const shown = app.server?.report?.certificate?.sha256 ?? null;
@@ -423,9 +422,9 @@ function watchEvents() {
     renderBanners();
   });
   // Rust keeps the window open while an export runs and asks here first.
-  listen("close-requested", async ({ payload }) => {
+  api.on(api.CLOSE_REQUESTED, async ({ payload }) => {
     const kinds = (payload?.running ?? []).map((k) => t(`job.${k}`)).join(", ");
-    if (window.confirm(t("close.confirm", { jobs: kinds }))) await invoke("quit_app");
+    if (window.confirm(t("close.confirm", { jobs: kinds }))) await api.quitApp();
   });
 }
 
@@ -438,7 +437,7 @@ async function start() {
   try {
     // The start-up benchmark measures from here to the card (readyAt).
     performance.mark("open-server");
-    app.server = await invoke("open_server");
+    app.server = await api.openServer();
     app.serverError = null;
   } catch (error) {
     app.serverError = error;

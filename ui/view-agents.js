@@ -2,7 +2,8 @@
 // virtual scrolling over agents_page, search, status chips, sort, selection, and the
 // verdicts of collected agent certificates.
 
-import { app, emit, invoke, navigate, on, refreshCounts, runningJob, t, tError, tText } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, navigate, on, refreshCounts, runningJob, t, tError, tText } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { baseName, delimiterKey, formatDate, formatDateTime, formatNumber, shortThumbprint } from "./format.js";
 import { COLUMNS, STATUSES, ariaSort, countsByStatus, debounce, defaultQuery, nextSort, pageRequest, queryKey } from "./query.js";
@@ -129,7 +130,7 @@ async function fetchPage(page) {
   // every refresh, which starts a new generation), then ask only for rows.
   const counts = local.countedGeneration !== generation;
   try {
-    const answer = await invoke("agents_page", { request: pageRequest(local.query, offset, limit, { counts }) });
+    const answer = await api.agentsPage(pageRequest(local.query, offset, limit, { counts }));
     if (!local.cache.store(page, answer.rows, generation)) return true;
     local.pageError = null;
     if (answer.total == null) {
@@ -176,7 +177,7 @@ async function rowsBetween(a, b) {
       continue;
     }
     const limit = Math.min(1000, b - index + 1);
-    const answer = await invoke("agents_page", { request: pageRequest(local.query, index, limit, { counts: false }) });
+    const answer = await api.agentsPage(pageRequest(local.query, index, limit, { counts: false }));
     if (answer.rows.length === 0) break;
     rows.push(...answer.rows);
     index += answer.rows.length;
@@ -188,7 +189,7 @@ async function rowsBetween(a, b) {
 export async function namesWithStatus(status) {
   const names = [];
   for (let offset = 0; ; offset += 1000) {
-    const answer = await invoke("agents_page", { request: pageRequest({ ...defaultQuery(), status }, offset, 1000, { counts: false }) });
+    const answer = await api.agentsPage(pageRequest({ ...defaultQuery(), status }, offset, 1000, { counts: false }));
     names.push(...answer.rows.map((r) => r.name));
     if (answer.rows.length < 1000) return names;
   }
@@ -407,7 +408,7 @@ search.addEventListener("keydown", (event) => {
 
 export async function openLists() {
   try {
-    const paths = await invoke("pick_files", { kind: "lists" });
+    const paths = await api.pickFiles("lists");
     if (paths.length) await startImport(paths);
   } catch (error) {
     local.importError = error;
@@ -418,7 +419,7 @@ export async function openLists() {
 export async function startImport(paths) {
   local.importError = null;
   try {
-    const id = await invoke("start_import", { paths });
+    const id = await api.startImport(paths);
     if (!app.jobs.has(id) && !app.doneJobs.has(id)) app.jobs.set(id, { kind: "import", progress: null, paths });
   } catch (error) {
     local.importError = error;
@@ -431,7 +432,7 @@ export async function compareCollected(paths) {
   local.comparing = true;
   renderReports();
   try {
-    local.compare = { at: new Date().toISOString(), report: await invoke("compare_collected", { paths }) };
+    local.compare = { at: new Date().toISOString(), report: await api.compareCollected(paths) };
     emit("agents-changed");
   } catch (error) {
     local.compare = { at: new Date().toISOString(), error };
@@ -442,7 +443,7 @@ export async function compareCollected(paths) {
 
 async function pickCertificates() {
   try {
-    const paths = await invoke("pick_files", { kind: "certificates" });
+    const paths = await api.pickFiles("certificates");
     if (paths.length) await compareCollected(paths);
   } catch (error) {
     local.compare = { at: new Date().toISOString(), error };
@@ -452,7 +453,7 @@ async function pickCertificates() {
 
 async function pickCertificateFolder() {
   try {
-    const path = await invoke("pick_folder");
+    const path = await api.pickFolder();
     if (path) await compareCollected([path]);
   } catch (error) {
     local.compare = { at: new Date().toISOString(), error };

@@ -1,7 +1,8 @@
 // The History view: certmend's event log (imports, exports, receipts, backups,
 // certificate changes), newest first.
 
-import { app, invoke, t } from "./app.js";
+import * as api from "./api.js";
+import { app, t } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { baseName, formatDateTime } from "./format.js";
 import { eventSummary } from "./history-format.js";
@@ -14,7 +15,7 @@ async function load() {
   local.loading = true;
   render();
   try {
-    local.events = await invoke("events", { limit: 500 });
+    local.events = await api.events(500);
     local.error = null;
   } catch (error) {
     local.error = error;

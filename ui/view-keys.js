@@ -4,7 +4,8 @@
 // file the plan showed, then the kit) and never touches the server folder. Password
 // fields are emptied once used.
 
-import { app, emit, invoke, on, t, tText } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, on, t, tText } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { expiryLevel, formatBytes, formatDate, formatDateTime, shortThumbprint } from "./format.js";
 import { checkNewPassword, MIN_PASSWORD_LENGTH } from "./passwords.js";
@@ -88,7 +89,7 @@ function sourceFile() {
 }
 
 async function pickKeyPair() {
-  const paths = await invoke("pick_files", { kind: "key_pair" });
+  const paths = await api.pickFiles("key_pair");
   return paths[0] ?? null;
 }
 
@@ -118,7 +119,7 @@ async function check() {
   local.created = null;
   render();
   try {
-    local.check = await invoke("keypair_show", { file: sourceFile() });
+    local.check = await api.keypairShow(sourceFile());
   } catch (error) {
     local.checkError = error;
   }
@@ -134,9 +135,7 @@ async function create() {
   local.createError = null;
   render();
   try {
-    local.created = await invoke("backup_create", {
-      request: { file: sourceFile(), new_password: newPassword.value, legacy: local.legacy, allow_weak_password: local.allowWeak },
-    });
+    local.created = await api.backupCreate({ file: sourceFile(), new_password: newPassword.value, legacy: local.legacy, allow_weak_password: local.allowWeak });
     clear(sourcePassword, newPassword, newPassword2);
     local.check = null;
     await loadBackups();
@@ -361,7 +360,7 @@ function parentFolder(path) {
 
 async function openFolder(path) {
   try {
-    await invoke("open_folder", { path });
+    await api.openFolder(path);
     local.openError = null;
   } catch (error) {
     local.openError = error;
@@ -388,7 +387,7 @@ function createdBox() {
 
 async function loadBackups() {
   try {
-    local.backups = await invoke("backups_list");
+    local.backups = await api.backupsList();
     local.backupsError = null;
   } catch (error) {
     local.backupsError = error;
@@ -430,7 +429,7 @@ async function verify() {
   local.verifyError = null;
   render();
   try {
-    local.verified = await invoke("backup_verify", { file: { path: local.verifyFile, password: verifyPassword.value } });
+    local.verified = await api.backupVerify({ path: local.verifyFile, password: verifyPassword.value });
     clear(verifyPassword);
   } catch (error) {
     local.verifyError = error;
@@ -521,7 +520,7 @@ function backupsCard() {
 
 async function chooseKitFolder() {
   try {
-    const path = await invoke("pick_folder");
+    const path = await api.pickFolder();
     if (path) {
       local.kitFolder = path;
       local.plan = null;
@@ -546,7 +545,7 @@ async function plan() {
   local.kit = null;
   render();
   try {
-    local.plan = await invoke("restore_plan", { request: kitRequest() });
+    local.plan = await api.restorePlan(kitRequest());
   } catch (error) {
     local.planError = error;
   }
@@ -562,7 +561,7 @@ async function writeKit() {
   render();
   try {
     // The hash of the file the plan showed: a file changed since is refused.
-    local.kit = await invoke("restore_kit", { request: { ...kitRequest(), source_sha256: local.plan.source_sha256, confirmed: true } });
+    local.kit = await api.restoreKit({ ...kitRequest(), source_sha256: local.plan.source_sha256, confirmed: true });
     clear(restorePassword);
     local.plan = null;
     local.confirmed = false;

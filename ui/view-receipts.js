@@ -1,7 +1,8 @@
 // The Receipts view: what repair.cmd reported back, read from a stick on request or
 // by themselves when an export target's receipts change (`receipts-applied`).
 
-import { app, emit, invoke, on, t, tError, tText } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, on, t, tError, tText } from "./app.js";
 import { checkReport } from "./bundle-check.js";
 import { el, fill, keepFocus } from "./dom.js";
 import { baseName, formatDateTime, formatNumber } from "./format.js";
@@ -28,11 +29,11 @@ const local = {
 /** Checks every bundle on a chosen stick against what certmend wrote. */
 async function verifyBundles() {
   try {
-    const dir = await invoke("pick_folder");
+    const dir = await api.pickFolder();
     if (!dir) return;
     local.reading = true;
     render();
-    const check = await invoke("verify_bundles", { dir });
+    const check = await api.verifyBundles(dir);
     remember({ at: new Date().toISOString(), check });
   } catch (error) {
     remember({ at: new Date().toISOString(), error, verifying: true });
@@ -48,11 +49,11 @@ function remember(entry) {
 
 async function readReceipts() {
   try {
-    const dir = await invoke("pick_folder");
+    const dir = await api.pickFolder();
     if (!dir) return;
     local.reading = true;
     render();
-    const report = await invoke("read_receipts", { dir });
+    const report = await api.readReceipts(dir);
     remember({ at: new Date().toISOString(), live: false, report });
     if (report.applied.length) emit("agents-changed");
   } catch (error) {

@@ -2,7 +2,8 @@
 // first), the options, a live estimate, then the export as a job with progress and
 // Cancel, and a result that ends with the next action.
 
-import { app, emit, invoke, navigate, on, refreshCounts, runningJob, t } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, navigate, on, refreshCounts, runningJob, t } from "./app.js";
 import { el, fill, keepFocus, trapFocus } from "./dom.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { effectiveSyntax, fieldSource, fieldValue, XG_FIELDS, xgValues } from "./ipxfer.js";
@@ -100,7 +101,7 @@ async function estimate() {
   choice.estimating = true;
   renderEstimate();
   try {
-    const answer = await invoke("export_estimate", { request: await exportRequest() });
+    const answer = await api.exportEstimate(await exportRequest());
     if (token !== estimateToken) return;
     choice.estimate = answer;
   } catch (error) {
@@ -117,7 +118,7 @@ async function loadDrives() {
   choice.drivesError = null;
   renderDialog();
   try {
-    choice.drives = await invoke("list_drives");
+    choice.drives = await api.listDrives();
     if (!choice.target && choice.drives.length) choice.target = choice.drives[0].mount_point;
   } catch (error) {
     choice.drives = [];
@@ -129,7 +130,7 @@ async function loadDrives() {
 
 async function chooseFolder() {
   try {
-    const path = await invoke("pick_folder");
+    const path = await api.pickFolder();
     if (path) {
       choice.folder = path;
       choice.target = path;
@@ -148,7 +149,7 @@ async function start() {
   renderEstimate();
   try {
     const request = await exportRequest();
-    const id = await invoke("start_export", { request });
+    const id = await api.startExport(request);
     local.target = request.out_dir;
     if (!app.jobs.has(id) && !app.doneJobs.has(id)) app.jobs.set(id, { kind: "export", progress: null });
     local.startError = null;
@@ -483,7 +484,7 @@ async function verifyBundles(dir) {
   local.verifying = true;
   render();
   try {
-    local.check = { result: await invoke("verify_bundles", { dir }) };
+    local.check = { result: await api.verifyBundles(dir) };
   } catch (error) {
     local.check = { error };
   }
@@ -493,7 +494,7 @@ async function verifyBundles(dir) {
 
 async function openFolder(path) {
   try {
-    await invoke("open_folder", { path });
+    await api.openFolder(path);
     local.openError = null;
   } catch (error) {
     local.openError = error;

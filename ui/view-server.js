@@ -1,7 +1,8 @@
 // The Server view: the certificate (with copy buttons), the server, its files, the
 // key-pair backup state, and choosing another install folder.
 
-import { app, emit, invoke, navigate, t } from "./app.js";
+import * as api from "./api.js";
+import { app, emit, navigate, t } from "./app.js";
 import { el } from "./dom.js";
 import { expiryLevel, formatBytes, formatDate, formatDateTime, groupHex, shortThumbprint } from "./format.js";
 import { button, card, copyButton, errorBox, notice, row } from "./widgets.js";
@@ -19,7 +20,7 @@ export async function chooseServer(path) {
   local.error = null;
   render();
   try {
-    app.server = await invoke("choose_server", { path });
+    app.server = await api.chooseServer(path);
     app.serverError = null;
     app.certChanged = false;
     emit("server-changed");
@@ -33,7 +34,7 @@ export async function chooseServer(path) {
 /** Asks for another install folder and opens it (the button, and the broken-certificate banner). */
 export async function pickServerFolder() {
   try {
-    const path = await invoke("pick_folder");
+    const path = await api.pickFolder();
     if (path) await chooseServer(path);
   } catch (error) {
     local.error = error;

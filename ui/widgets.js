@@ -1,6 +1,7 @@
 // Pieces several views show: copy buttons, errors, progress bars, status pills.
 
-import { app, invoke, t, tError } from "./app.js";
+import * as api from "./api.js";
+import { app, t, tError } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { formatNumber, progressParts } from "./format.js";
 
@@ -99,7 +100,7 @@ export function progressSlot(kind) {
 
 export async function cancelJob(id) {
   try {
-    await invoke("cancel_job", { job: id });
+    await api.cancelJob(id);
   } catch (error) {
     console.error(error);
   }
