@@ -7,6 +7,8 @@
 // window.__TAURI__.core.invoke after the page has started. Every command rejects with
 // {code, message} (the window translates `code`).
 
+import { EVENTS as EVENTS_FROM_RUST } from "./contract.js";
+
 function invoke(command, args) {
   return window.__TAURI__.core.invoke(command, args);
 }
@@ -99,15 +101,15 @@ export const pickFolder = () => invoke("pick_folder");
 // ---------------------------------------------------------------- events
 
 /** `{job, kind, done, total, items_done, items_total}`, at most 10 a second. */
-export const JOB_PROGRESS = "job-progress";
+export const JOB_PROGRESS = EVENTS_FROM_RUST.JOB_PROGRESS;
 /** `{job, kind, result, error}`. */
-export const JOB_DONE = "job-done";
+export const JOB_DONE = EVENTS_FROM_RUST.JOB_DONE;
 /** As readReceipts' answer: receipts appeared on an export target and were read. */
-export const RECEIPTS_APPLIED = "receipts-applied";
+export const RECEIPTS_APPLIED = EVENTS_FROM_RUST.RECEIPTS_APPLIED;
 /** `{server_id, sha256}`: OfcNTCer.dat changed on disk. */
-export const SERVER_CERTIFICATE_CHANGED = "server-certificate-changed";
+export const SERVER_CERTIFICATE_CHANGED = EVENTS_FROM_RUST.SERVER_CERTIFICATE_CHANGED;
 /** `{running: [kind]}`: the window was closed while jobs run; Rust kept it open. */
-export const CLOSE_REQUESTED = "close-requested";
+export const CLOSE_REQUESTED = EVENTS_FROM_RUST.CLOSE_REQUESTED;
 /** Not a Rust event: the webview's drag and drop, `{type: enter|over|drop|leave, paths}`. */
 export const DRAG_DROP = "drag-drop";
 

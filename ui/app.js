@@ -3,7 +3,7 @@
 // refresh. The way to Rust is api.js.
 
 import * as api from "./api.js";
-import { detectLanguage, translate, translateError, translateText } from "./i18n.js";
+import { detectLanguage, translate, translateError } from "./i18n.js";
 import { countsByStatus } from "./query.js";
 import { Selection } from "./selection.js";
 
@@ -40,7 +40,6 @@ export const app = {
 
 export const t = (key, params) => translate(app.lang, key, params);
 export const tError = (error) => translateError(app.lang, error);
-export const tText = (text) => translateText(app.lang, text);
 
 export function setLanguage(lang) {
   app.lang = lang;

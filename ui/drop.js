@@ -31,9 +31,8 @@ export function planDrop(classified) {
         else plan.refused.push({ path, reasonKey: "drop.oneKeyPair" });
         break;
       default:
-        // Rust's code when it sent one (translated by the catalogs), else its text.
-        const code = item?.kind?.code;
-        plan.refused.push(code ? { path, reasonKey: `reason.${code}`, reason: item.kind.reason } : { path, reason: item?.kind?.reason ?? "" });
+        // Rust's code (translated by the catalogs); a path Rust said nothing of is unknown.
+        plan.refused.push({ path, reasonKey: item?.kind?.code ? `reason.${item.kind.code}` : "reason.drop.unknown_file" });
     }
   }
   // Opening another server changes what the lists and certificates would be checked

@@ -1,9 +1,10 @@
 // Pure formatting helpers (tested with `node --test ui/tests`). No DOM here.
 
-/** Warn this many days before a certificate expires (UI.md: 90 days). */
-export const EXPIRY_WARNING_DAYS = 90;
+import { EXPIRY_WARNING_DAYS } from "./contract.js";
 
-/** "ok", "warning" (within 90 days) or "expired". */
+export { EXPIRY_WARNING_DAYS };
+
+/** "ok", "warning" (within EXPIRY_WARNING_DAYS, Rust's cert::Expiry) or "expired". */
 export function expiryLevel(daysLeft) {
   if (daysLeft < 0) return "expired";
   if (daysLeft <= EXPIRY_WARNING_DAYS) return "warning";

@@ -572,6 +572,10 @@ export const catalogs = {
     "error.watch.failed": "certmend cannot watch the folder for changes.",
     "error.detect.root_not_found": "The drive or folder to search was not found.",
     "error.demo.io": "The demo server could not be written.",
+    "error.demo.key": "The demo server's key could not be made.",
+    "error.demo.certificate": "The demo server's certificate could not be made.",
+    "error.demo.not_a_demo": "The demo folder holds files certmend did not write; it was left as it is.",
+    "error.demo.not_empty": "The demo folder is not empty; it was left as it is.",
     "banner.noBackupWhy": "Without one, a lost or replaced key pair means reinstalling every agent.",
     "export.scopeSelection.one": "The {n} selected agent",
     "nav.receiptsProblems": "{n} problems",
@@ -1155,6 +1159,10 @@ export const catalogs = {
     "error.watch.failed": "certmend はフォルダの変更を監視できません。",
     "error.detect.root_not_found": "検索するドライブまたはフォルダが見つかりません。",
     "error.demo.io": "デモサーバーを書き込めませんでした。",
+    "error.demo.key": "デモサーバーの鍵を作成できませんでした。",
+    "error.demo.certificate": "デモサーバーの証明書を作成できませんでした。",
+    "error.demo.not_a_demo": "デモフォルダには certmend が書いていないファイルがあります。そのままにしました。",
+    "error.demo.not_empty": "デモフォルダが空ではありません。そのままにしました。",
     "banner.noBackupWhy": "バックアップがないと、キーペアを失ったり置き換えたりしたときにすべてのエージェントの再インストールが必要になります。",
     "export.scopeSelection.one": "選択した {n} 台",
     "nav.receiptsProblems": "問題 {n} 件",
@@ -1185,51 +1193,9 @@ export function translate(lang, key, params = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
-/** A translated message for a `{code, message}` error from the core. */
+/** A translated message for a `{code, message, args}` error from Rust. */
 export function translateError(lang, error) {
   const key = `error.${error?.code}`;
-  if (key in (catalogs[lang] ?? {})) return translate(lang, key);
+  if (key in (catalogs[lang] ?? {})) return translate(lang, key, error?.args ?? {});
   return translate(lang, "error.generic", { message: error?.message ?? String(error) });
-}
-
-/**
- * Sentences Rust sends as English text rather than codes (drop refusals, rejected list
- * lines, receipt problems, restore next steps, the legacy-encryption warning), in
- * Japanese. Exact texts first, then patterns; anything unknown is shown as sent.
- */
-const KNOWN_TEXTS = {
-  ja: {
-    exact: {
-      "not found": "見つかりません",
-      "cannot be read": "読み取れません",
-      "the file is empty": "ファイルが空です",
-      "a folder with neither a server nor agent certificates in it": "サーバーもエージェント証明書も入っていないフォルダです",
-      "neither a list, a certificate nor a key pair file": "一覧、証明書、キーペアファイルのいずれでもありません",
-      "no computer name": "コンピューター名がありません",
-      "no GUID": "GUID がありません",
-      "the computer name contains control characters": "コンピューター名に制御文字が含まれています",
-      'unterminated quote: a field opened with " never closes': "引用符が閉じていません: \" で始まった項目が閉じられていません",
-      "no bundle id": "バンドル ID がありません",
-      "legacy encryption (3DES, SHA-1 MAC) is weaker than the default AES-256/PBKDF2; use it only for importers that need it (Windows Server 2012 R2/2016, old tools) and keep the file safe":
-        "旧式の暗号化 (3DES、SHA-1 MAC) は既定の AES-256/PBKDF2 より弱いです。必要なインポート先 (Windows Server 2012 R2/2016、古いツール) に限って使い、ファイルを安全に保管してください。",
-    },
-    patterns: [
-      [/^(\d+) fields where the header has (\d+) \(an unquoted delimiter in a value\?\)$/, "項目が $1 個ありますが、見出しは $2 列です (値に引用符なしの区切り文字?)"],
-      [/^does not start with (.+)$/, "$1 で始まっていません"],
-      [/^field without '=': (.+)$/, "'=' のない項目: $1"],
-      [/^unknown result (.+)$/, "不明な結果 $1"],
-      [/^bundle (\S+) is not known to this certmend database$/, "バンドル $1 はこの certmend のデータベースにありません"],
-      [/^bundle (\S+) carries a certificate the server no longer uses; the agent's status was left as (\S+)$/, "バンドル $1 にはサーバーがもう使っていない証明書が入っています。エージェントの状態は $2 のままです"],
-    ],
-  },
-};
-
-/** `text` from Rust in `lang` when it is a known sentence, else as sent. */
-export function translateText(lang, text) {
-  if (typeof text !== "string") return "";
-  const known = KNOWN_TEXTS[lang];
-  if (!known) return text;
-  if (text in known.exact) return known.exact[text];
-  for (const [pattern, replacement] of known.patterns) if (pattern.test(text)) return text.replace(pattern, replacement);
-  return text;
 }

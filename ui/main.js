@@ -4,7 +4,7 @@
 // certmend-core through the commands in src-tauri/COMMANDS.md.
 
 import * as api from "./api.js";
-import { app, emit, navigate, on, refreshCounts, runningJob, setLanguage, t, tError, tText } from "./app.js";
+import { app, emit, navigate, on, refreshCounts, runningJob, setLanguage, t, tError } from "./app.js";
 import { el, fill, keepFocus } from "./dom.js";
 import { dropActs, dropWording, planDrop } from "./drop.js";
 import { baseName, expiryLevel, formatNumber, progressParts, shortThumbprint } from "./format.js";
@@ -304,7 +304,7 @@ function renderOverlay(plan) {
             "div",
             { class: "drop-refused" },
             el("p", {}, t("drop.refused", { n: refused.length })),
-            el("ul", {}, refused.slice(0, 8).map((r) => el("li", {}, el("code", {}, baseName(r.path)), " — ", r.reasonKey ? t(r.reasonKey) : tText(r.reason)))),
+            el("ul", {}, refused.slice(0, 8).map((r) => el("li", {}, el("code", {}, baseName(r.path)), " — ", t(r.reasonKey)))),
             refused.length > 8 ? el("p", { class: "muted" }, `… +${refused.length - 8}`) : null,
           )
         : null,
@@ -330,7 +330,7 @@ async function onDrop(paths) {
     toast(tError(plan.error));
     return;
   }
-  if (plan.refused.length) toast(plan.refused.map((r) => `${baseName(r.path)}: ${r.reasonKey ? t(r.reasonKey) : tText(r.reason)}`).join("\n"));
+  if (plan.refused.length) toast(plan.refused.map((r) => `${baseName(r.path)}: ${t(r.reasonKey)}`).join("\n"));
   if (plan.serverFolder) {
     navigate("server");
     await server.chooseServer(plan.serverFolder);

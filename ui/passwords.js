@@ -1,8 +1,10 @@
 // The new backup password typed twice: what the window checks before asking Rust
 // (which checks again: backup.weak_password). Pure logic, tested in ui/tests/passwords.test.js.
 
+import { PASSWORD_MIN_CHARS } from "./contract.js";
+
 /** Rust's rule for a new key-pair backup password (backup::check_new_password). */
-export const MIN_PASSWORD_LENGTH = 12;
+export const MIN_PASSWORD_LENGTH = PASSWORD_MIN_CHARS;
 
 /** Characters as a person counts them (a surrogate pair is one). */
 export function passwordLength(text) {

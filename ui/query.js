@@ -1,8 +1,10 @@
 // The agents table's query: status filter, search, sort, and the agents_page request
 // built from them. Pure logic, tested in ui/tests/query.test.js.
 
-/** Agent statuses in workflow order (COMMANDS.md). */
-export const STATUSES = ["mismatched", "bundle_exported", "repaired", "repair_failed", "reinstall_recommended", "resolved"];
+import { EXPORTABLE_STATUSES, STATUSES } from "./contract.js";
+
+/** Agent statuses in workflow order: Rust's (contract.js). */
+export { STATUSES };
 
 /** Columns in table order, each with the `sort` value agents_page takes. */
 export const COLUMNS = ["status", "name", "ip", "domain", "last_seen", "bundle", "receipt"];
@@ -66,11 +68,12 @@ export function countsByStatus(counts) {
 }
 
 /**
- * Agents an "all mismatched" export takes: every one not yet repaired or resolved
- * (the core's rule), which includes those already given a bundle or whose repair failed.
+ * Agents an "all mismatched" export takes: those whose status the core calls exportable
+ * (contract.js EXPORTABLE_STATUSES: not yet repaired or resolved, which includes those
+ * already given a bundle or whose repair failed).
  */
 export function notYetRepaired(counts) {
-  return (counts.mismatched ?? 0) + (counts.bundle_exported ?? 0) + (counts.repair_failed ?? 0) + (counts.reinstall_recommended ?? 0);
+  return EXPORTABLE_STATUSES.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
 }
 
 /** Calls `fn` once `ms` after the last call (the search box: ~150 ms). */

@@ -3,7 +3,7 @@
 // verdicts of collected agent certificates.
 
 import * as api from "./api.js";
-import { app, emit, navigate, on, refreshCounts, runningJob, t, tError, tText } from "./app.js";
+import { app, emit, navigate, on, refreshCounts, runningJob, t, tError } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { baseName, delimiterKey, formatDate, formatDateTime, formatNumber, shortThumbprint } from "./format.js";
 import { COLUMNS, STATUSES, ariaSort, countsByStatus, debounce, defaultQuery, nextSort, pageRequest, queryKey } from "./query.js";
@@ -662,7 +662,7 @@ function fileReport(entry) {
               "tbody",
               {},
               rejected.map((line) =>
-                el("tr", { "data-testid": "rejected-line" }, el("td", { class: "num" }, line.line), el("td", {}, line.code ? t(`reason.${line.code}`, line.args ?? {}) : tText(line.reason)), el("td", {}, el("code", { class: "raw" }, line.text))),
+                el("tr", { "data-testid": "rejected-line" }, el("td", { class: "num" }, line.line), el("td", {}, t(`reason.${line.code}`, line.args ?? {})), el("td", {}, el("code", { class: "raw" }, line.text))),
               ),
             ),
           ),

@@ -5,7 +5,7 @@
 // fields are emptied once used.
 
 import * as api from "./api.js";
-import { app, emit, on, t, tText } from "./app.js";
+import { app, emit, on, t } from "./app.js";
 import { el, keepFocus } from "./dom.js";
 import { expiryLevel, formatBytes, formatDate, formatDateTime, shortThumbprint } from "./format.js";
 import { checkNewPassword, MIN_PASSWORD_LENGTH } from "./passwords.js";
@@ -377,7 +377,7 @@ function createdBox() {
     el("h3", {}, t("keys.created", { thumb: shortThumbprint(c.certificate.sha1_thumbprint) })),
     el("p", {}, t("keys.encryption", { encryption: t(`encryption.${c.encryption}`) })),
     filesTable(c.files),
-    (c.warning_codes?.length ? c.warning_codes.map((code) => t(`reason.${code}`)) : c.warnings.map((w) => tText(w))).map((w) => notice("warning", el("p", {}, w))),
+    (c.warning_codes ?? []).map((code) => t(`reason.${code}`)).map((w) => notice("warning", el("p", {}, w))),
     el("div", { class: "row-buttons" }, c.files[0] ? button(t("export.openFolder"), () => openFolder(parentFolder(c.files[0].path)), { id: "kp-open-created" }) : null),
     el("p", { class: "next-step" }, t("keys.createdNext")),
   );

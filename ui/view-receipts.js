@@ -2,16 +2,15 @@
 // by themselves when an export target's receipts change (`receipts-applied`).
 
 import * as api from "./api.js";
-import { app, emit, on, t, tError, tText } from "./app.js";
+import { app, emit, on, t, tError } from "./app.js";
 import { checkReport } from "./bundle-check.js";
 import { el, fill, keepFocus } from "./dom.js";
 import { baseName, formatDateTime, formatNumber } from "./format.js";
 import { button, errorBox, notice, receiptText, statusPill } from "./widgets.js";
 
-/** A receipt problem in the window's language: by its code (a status it names in
- * words too), else Rust's sentence. */
+/** A receipt problem in the window's language, by its code (a status it names in
+ * words too). */
 function problemText(p) {
-  if (!p.code) return tText(p.reason);
   // A receipts file not read (a link, too large): the file error's own words.
   if (p.code.startsWith("file.")) return tError({ code: p.code, message: p.reason });
   const args = { ...(p.args ?? {}) };

@@ -7,7 +7,7 @@ import { app, emit, navigate, on, refreshCounts, runningJob, t } from "./app.js"
 import { el, fill, keepFocus, trapFocus } from "./dom.js";
 import { formatBytes, formatNumber } from "./format.js";
 import { effectiveSyntax, fieldSource, fieldValue, XG_FIELDS, xgValues } from "./ipxfer.js";
-import { debounce, notYetRepaired } from "./query.js";
+import { debounce, notYetRepaired, STATUSES } from "./query.js";
 import { namesWithStatus } from "./view-agents.js";
 import { button, card, errorBox, notice, progressSlot } from "./widgets.js";
 import { checkReport } from "./bundle-check.js";
@@ -524,7 +524,7 @@ export function render() {
       el(
         "ul",
         { class: "counts" },
-        ["mismatched", "bundle_exported", "repaired", "repair_failed", "reinstall_recommended"].map((s) =>
+        STATUSES.filter((s) => s !== "resolved").map((s) =>
           el("li", {}, el("span", { class: "n" }, formatNumber(c[s], app.lang)), " ", el("span", { class: `pill status-${s}` }, t(`status.${s}`))),
         ),
       ),

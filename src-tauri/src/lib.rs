@@ -7,6 +7,7 @@ mod commands;
 pub mod startup;
 mod state;
 
+use certmend_core::contract::events;
 use tauri::{Manager, Runtime};
 
 /// Every command the window may call; build.rs lists the same names for the
@@ -63,7 +64,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
                     api.prevent_close();
                     let _ = tauri::Emitter::emit(
                         window,
-                        "close-requested",
+                        events::CLOSE_REQUESTED,
                         serde_json::json!({ "running": running }),
                     );
                 }

@@ -53,6 +53,15 @@ fn the_four_command_lists_agree() {
         "];",
     ));
     assert_eq!(build, handlers, "build.rs COMMANDS vs lib.rs handlers");
+    // The contract the window's contract.js is generated from.
+    let declared: BTreeSet<String> = certmend_core::contract::COMMANDS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        declared, handlers,
+        "certmend_core::contract::COMMANDS vs lib.rs handlers"
+    );
 
     let capability: serde_json::Value =
         serde_json::from_str(&read("capabilities/default.json")).unwrap();

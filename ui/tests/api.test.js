@@ -136,7 +136,8 @@ test("each api function sends the argument names its Rust command takes", () => 
 test("command name literals elsewhere: only drop.js's description of a drop, and real ones", () => {
   const commands = new Set(handlers());
   const found = [];
-  for (const file of readdirSync(ui).filter((f) => f.endsWith(".js") && f !== "api.js")) {
+  // contract.js is Rust's declaration of the commands (generated), not a caller.
+  for (const file of readdirSync(ui).filter((f) => f.endsWith(".js") && f !== "api.js" && f !== "contract.js")) {
     for (const m of read(join(ui, file)).matchAll(/["']([a-z_]+)["']/g)) {
       if (commands.has(m[1])) found.push(`${file}: ${m[1]}`);
     }

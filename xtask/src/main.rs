@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod bench_app;
 mod bench_bundles;
+mod contract;
 mod deny;
 mod dist;
 mod dist_windows;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         Some("bench-import") => bench::import(&args[1..]),
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
         Some("bench-app") => bench_app::app(&args[1..]),
+        Some("contract") => contract::contract(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
         Some("dist-windows") => dist_windows::dist_windows(&args[1..]).map(|d| d.print_wine_env()),
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
              time a bundle export against cp -r of the same bytes\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
+             cargo xtask contract [--check]  write (or check) ui/contract.js from Rust's contract\n       \
              cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
              cargo xtask dist             every release package: Linux (.deb; AppImage where possible) and Windows (dist-windows)\n       \
              cargo xtask dist-windows     Windows builds (x86_64-pc-windows-gnu), MSI and portable zip in target/dist\n       \
@@ -258,6 +261,9 @@ fn test_all() -> Result {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     status(fmt, "cargo fmt --check")?;
+
+    // The window's copy of the contract (commands, statuses, codes) is Rust's, current.
+    contract::contract(&["--check".to_string()])?;
 
     let mut clippy = cargo();
     clippy.args([

@@ -20,6 +20,7 @@ mod cert_signature;
 pub mod certificate_manager;
 pub mod compare;
 pub mod console;
+pub mod contract;
 pub mod demo;
 mod der_peek;
 pub mod drives;

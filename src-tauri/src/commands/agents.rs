@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use certmend_core::certificate_manager::SystemRunner;
 use certmend_core::compare::CompareReport;
+use certmend_core::contract::events;
 use certmend_core::inventory::ChosenServer;
 use certmend_core::ops::agents::{CertificateManagerRun, ImportInto, ImportRequest};
 use certmend_core::ops::{self, ServerRef};
@@ -67,7 +68,7 @@ impl<R: Runtime> EventProgress<R> {
         let finished = last.1.total > 0 && last.1.done >= last.1.total;
         if finished || last.0.elapsed() >= Duration::from_millis(100) {
             last.0 = Instant::now();
-            let _ = self.app.emit("job-progress", last.1.clone());
+            let _ = self.app.emit(events::JOB_PROGRESS, last.1.clone());
         }
     }
 }
@@ -103,7 +104,7 @@ pub fn spawn_job<R: Runtime, T: Serialize>(
         };
         app.state::<AppState>().end_job(id);
         let _ = app.emit(
-            "job-done",
+            events::JOB_DONE,
             JobDone {
                 job: id,
                 kind,

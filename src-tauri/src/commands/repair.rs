@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use certmend_core::bundle::{self, Estimate, Selection, SyntaxRequest, TargetCheck, XgValues};
+use certmend_core::contract::events;
 use certmend_core::drives::{self, Drive};
 use certmend_core::ops::repair::AgentPassword;
 use certmend_core::ops::{self, ServerRef};
@@ -199,7 +200,7 @@ fn watch_receipts<R: Runtime>(app: &AppHandle<R>, target: &Path) {
         let state = emitter.state::<AppState>();
         let news = ops::repair::receipts_news(&mut state.store(), &dir);
         if let Some(report) = news {
-            let _ = emitter.emit("receipts-applied", report);
+            let _ = emitter.emit(events::RECEIPTS_APPLIED, report);
         }
     });
     if let Ok(w) = watching {
@@ -227,7 +228,7 @@ pub fn poll_receipts<R: Runtime>(app: AppHandle<R>) {
                 seen.insert(target.clone(), signature);
                 let news = ops::repair::receipts_news(&mut state.store(), &target);
                 if let Some(report) = news {
-                    let _ = app.emit("receipts-applied", report);
+                    let _ = app.emit(events::RECEIPTS_APPLIED, report);
                 }
             }
         }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use certmend_core::contract::events;
 use certmend_core::ops::server::Overview;
 use certmend_core::server::DetectSources;
 use certmend_core::{ops, paths, watch, CodedMessage};
@@ -115,7 +116,7 @@ pub fn watch_certificate<R: Runtime>(app: &AppHandle<R>, view: &ServerView) {
             .map(|c| c.info().sha256.clone());
         if now != known {
             let _ = emitter.emit(
-                "server-certificate-changed",
+                events::SERVER_CERTIFICATE_CHANGED,
                 CertificateChanged {
                     server_id,
                     sha256: now,
