@@ -58,7 +58,7 @@ pub struct AgentTableRow {
     pub ip: Option<String>,
     pub domain: Option<String>,
     pub guid: Option<String>,
-    pub status: String,
+    pub status: AgentStatus,
     /// When a list last named the agent.
     pub last_seen: String,
     /// The agent's current bundle: id, folder and when it was written.
@@ -76,7 +76,7 @@ pub struct AgentPage {
     pub total: Option<u64>,
     /// Per status, the rows matching the search, for the filter chips (None with
     /// `skip_counts`).
-    pub counts: Option<Vec<(String, u64)>>,
+    pub counts: Option<Vec<(AgentStatus, u64)>>,
     pub rows: Vec<AgentTableRow>,
 }
 
@@ -102,7 +102,7 @@ impl Store {
                  OR coalesce(a.ip, '') LIKE ?2 ESCAPE '\\'
                  OR unicode_lower(coalesce(a.domain, '')) LIKE ?2 ESCAPE '\\'
                  OR a.guid LIKE ?2 ESCAPE '\\')";
-        let status = q.status.map(AgentStatus::as_str);
+        let status = q.status;
         let (total, counts) = if q.skip_counts {
             (None, None)
         } else {
@@ -112,7 +112,7 @@ impl Store {
                     "SELECT a.status, count(*) FROM agents a WHERE {matches} GROUP BY a.status"
                 ))
                 .map_err(self.sql())?;
-            let counts: Vec<(String, u64)> = counts_stmt
+            let counts: Vec<(AgentStatus, u64)> = counts_stmt
                 .query_map(params![q.server_id, pattern], |r| {
                     Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
                 })
@@ -120,7 +120,7 @@ impl Store {
                 .collect::<Result<_, _>>()
                 .map_err(self.sql())?;
             let total = match status {
-                Some(s) => counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
+                Some(s) => counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n),
                 None => counts.iter().map(|(_, n)| n).sum(),
             };
             (Some(total), Some(counts))
@@ -204,7 +204,7 @@ mod tests {
         let all = store.agents_page(&q(None, 0, 1000, false)).unwrap();
         assert_eq!(all.total, Some(36));
         assert_eq!(all.rows.len(), 36);
-        assert_eq!(all.counts, Some(vec![("mismatched".to_string(), 36)]));
+        assert_eq!(all.counts, Some(vec![(AgentStatus::Mismatched, 36)]));
         let mut names: Vec<_> = all.rows.iter().map(|r| r.name.to_lowercase()).collect();
         let sorted = {
             let mut s = names.clone();
