@@ -123,10 +123,9 @@ mod tests {
         }
     }
 
-    /// The statements the store runs, on an agent of every status: the status they
-    /// leave is `next`'s, and the time and source of the status change only with it.
-    #[test]
-    fn the_stores_statements_agree_with_the_rule() {
+    /// An agents table with agent i (1..=6) in the i-th status of `AgentStatus::ALL`,
+    /// its status set at time 0 by a receipt, last named by import 1.
+    fn agents_of_every_status() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE agents (id INTEGER PRIMARY KEY, server_id, name, guid, ip, domain,
@@ -143,72 +142,83 @@ mod tests {
             )
             .unwrap();
         }
-        let row = |id: i64| -> (AgentStatus, i64, Option<String>) {
-            conn.query_row(
-                "SELECT status, status_changed, status_receipt FROM agents WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .unwrap()
-        };
-        // A list naming each agent again.
+        conn
+    }
+
+    /// Agent `id`'s status, status time and status source.
+    fn status_row(conn: &Connection, id: i64) -> (AgentStatus, i64, Option<String>) {
+        conn.query_row(
+            "SELECT status, status_changed, status_receipt FROM agents WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
+    /// What a statement run at time `now` leaves when the event moves `current` on: a
+    /// changed status gets the time and loses its receipt; an unchanged one keeps both.
+    fn expected(
+        current: AgentStatus,
+        event: Event,
+        now: i64,
+    ) -> (AgentStatus, i64, Option<String>) {
+        let next = status::next(current, event);
+        if next == current {
+            (current, 0, Some("receipt".to_string()))
+        } else {
+            (next, now, None)
+        }
+    }
+
+    /// The import's statement for an agent a list names again, on every status.
+    #[test]
+    fn listing_again_in_sql_agrees_with_the_rule() {
+        let conn = agents_of_every_status();
+        let none = None::<String>;
         for (i, current) in (1..).zip(AgentStatus::ALL) {
-            let update = super::super::import::UPDATE_AGENT.as_str();
-            let none = None::<String>;
             // ?1 agent, ?2..?8 name, GUID, IP, domain, MAC, OS, extra; ?9 now, ?10 the
             // import, ?11 the line.
             let values = params![i, "n", "", none, none, none, none, none, 5, 2, 1];
-            conn.execute(update, values).unwrap();
-            let next = status::next(current, Event::Listed);
-            let changed = next != current;
+            conn.execute(&super::super::import::UPDATE_AGENT, values)
+                .unwrap();
             assert_eq!(
-                row(i),
-                (
-                    next,
-                    if changed { 5 } else { 0 },
-                    (!changed).then(|| "receipt".to_string())
-                ),
+                status_row(&conn, i),
+                expected(current, Event::Listed, 5),
                 "{current} listed again"
             );
-            conn.execute(
-                "UPDATE agents SET status = ?2, status_changed = 0, status_receipt = 'receipt',
-                     last_import_id = 1 WHERE id = ?1",
-                params![i, current],
-            )
-            .unwrap();
         }
-        // A newer list naming none of them.
-        let resolve = super::super::import::RESOLVE_ABSENT.as_str();
-        let resolved = conn.execute(resolve, params![7, 1, 3]).unwrap();
-        let expected_changes = AgentStatus::ALL
+    }
+
+    /// The import's statement for the agents a newer list does not name.
+    #[test]
+    fn absence_from_a_newer_list_in_sql_agrees_with_the_rule() {
+        let conn = agents_of_every_status();
+        let resolved = conn
+            .execute(&super::super::import::RESOLVE_ABSENT, params![7, 1, 3])
+            .unwrap();
+        let changed = AgentStatus::ALL
             .into_iter()
             .filter(|s| status::next(*s, Event::AbsentFromNewerList) != *s)
             .count();
-        assert_eq!(resolved, expected_changes, "counted as resolved");
+        assert_eq!(resolved, changed, "counted as resolved");
         for (i, current) in (1..).zip(AgentStatus::ALL) {
-            let next = status::next(current, Event::AbsentFromNewerList);
-            let changed = next != current;
             assert_eq!(
-                row(i),
-                (
-                    next,
-                    if changed { 7 } else { 0 },
-                    (!changed).then(|| "receipt".to_string())
-                ),
+                status_row(&conn, i),
+                expected(current, Event::AbsentFromNewerList, 7),
                 "{current} absent from a newer list"
             );
         }
-        // A bundle exported for each (the export always restarts the status's clock).
+    }
+
+    /// The statement for an exported bundle: it always restarts the status's clock.
+    #[test]
+    fn an_export_in_sql_agrees_with_the_rule() {
+        let conn = agents_of_every_status();
         for (i, current) in (1..).zip(AgentStatus::ALL) {
-            conn.execute(
-                "UPDATE agents SET status = ?2 WHERE id = ?1",
-                params![i, current],
-            )
-            .unwrap();
-            let mark = super::super::bundles::MARK_EXPORTED.as_str();
-            conn.execute(mark, params![9, i]).unwrap();
+            conn.execute(&super::super::bundles::MARK_EXPORTED, params![9, i])
+                .unwrap();
             assert_eq!(
-                row(i),
+                status_row(&conn, i),
                 (status::next(current, Event::BundleExported), 9, None),
                 "{current} exported"
             );

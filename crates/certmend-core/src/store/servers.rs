@@ -56,62 +56,13 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let server_id: i64 = tx
-            .query_row(
-                "INSERT INTO servers (install_folder, folder_key, product, demo, first_seen, last_seen, read_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5, (SELECT coalesce(max(read_seq), 0) + 1 FROM servers))
-                 ON CONFLICT (folder_key) DO UPDATE SET
-                    install_folder = excluded.install_folder, product = excluded.product,
-                    demo = excluded.demo, last_seen = excluded.last_seen, read_seq = excluded.read_seq
-                 RETURNING id",
-                params![folder, key, product, server.demo, now],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
+        let server_id =
+            upsert_server(&tx, &folder, &key, &product, server.demo, &now).map_err(sql)?;
         for (cert, first_seen, last_seen) in history {
             upsert_certificate(&tx, server_id, cert, first_seen, last_seen).map_err(sql)?;
         }
         if let Some(cert) = certificate {
-            let previous: Option<(i64, String)> = tx
-                .query_row(
-                    "SELECT c.id, c.sha1_thumbprint FROM servers s JOIN certificates c ON c.id = s.current_certificate_id WHERE s.id = ?1",
-                    [server_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(sql)?;
-            let cert_id = upsert_certificate(&tx, server_id, cert, &now, &now).map_err(sql)?;
-            tx.execute(
-                "UPDATE servers SET current_certificate_id = ?1 WHERE id = ?2",
-                params![cert_id, server_id],
-            )
-            .map_err(sql)?;
-            match previous {
-                Some((prev_id, prev_thumb)) if prev_id != cert_id => {
-                    insert_event(
-                        &tx,
-                        "certificate.changed",
-                        Some(server_id),
-                        Some(&folder),
-                        &serde_json::json!({
-                            "from": prev_thumb,
-                            "to": cert.info().sha1_thumbprint,
-                        }),
-                    )
-                    .map_err(sql)?;
-                }
-                None => {
-                    insert_event(
-                        &tx,
-                        "server.first_read",
-                        Some(server_id),
-                        Some(&folder),
-                        &serde_json::json!({ "certificate": cert.info().sha1_thumbprint }),
-                    )
-                    .map_err(sql)?;
-                }
-                _ => {}
-            }
+            record_current_certificate(&tx, server_id, &folder, cert, &now).map_err(sql)?;
         }
         tx.commit().map_err(sql)?;
         Ok(server_id)
@@ -226,4 +177,66 @@ fn upsert_certificate(
         ],
         |r| r.get(0),
     )
+}
+
+/// The server's row, made or brought up to date; it becomes the one read last.
+fn upsert_server(
+    tx: &Transaction<'_>,
+    folder: &str,
+    key: &str,
+    product: &str,
+    demo: bool,
+    now: &str,
+) -> rusqlite::Result<i64> {
+    tx.query_row(
+        "INSERT INTO servers (install_folder, folder_key, product, demo, first_seen, last_seen, read_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, (SELECT coalesce(max(read_seq), 0) + 1 FROM servers))
+         ON CONFLICT (folder_key) DO UPDATE SET
+            install_folder = excluded.install_folder, product = excluded.product,
+            demo = excluded.demo, last_seen = excluded.last_seen, read_seq = excluded.read_seq
+         RETURNING id",
+        params![folder, key, product, demo, now],
+        |r| r.get(0),
+    )
+}
+
+/// Makes `cert` the server's current certificate, logging a change of certificate or
+/// the server's first read with one.
+fn record_current_certificate(
+    tx: &Transaction<'_>,
+    server_id: i64,
+    folder: &str,
+    cert: &Certificate,
+    now: &str,
+) -> rusqlite::Result<()> {
+    let previous: Option<(i64, String)> = tx
+        .query_row(
+            "SELECT c.id, c.sha1_thumbprint FROM servers s JOIN certificates c ON c.id = s.current_certificate_id WHERE s.id = ?1",
+            [server_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let cert_id = upsert_certificate(tx, server_id, cert, now, now)?;
+    tx.execute(
+        "UPDATE servers SET current_certificate_id = ?1 WHERE id = ?2",
+        params![cert_id, server_id],
+    )?;
+    let thumbprint = &cert.info().sha1_thumbprint;
+    match previous {
+        Some((prev_id, prev_thumb)) if prev_id != cert_id => insert_event(
+            tx,
+            "certificate.changed",
+            Some(server_id),
+            Some(folder),
+            &serde_json::json!({ "from": prev_thumb, "to": thumbprint }),
+        ),
+        None => insert_event(
+            tx,
+            "server.first_read",
+            Some(server_id),
+            Some(folder),
+            &serde_json::json!({ "certificate": thumbprint }),
+        ),
+        _ => Ok(()),
+    }
 }
