@@ -176,16 +176,15 @@ fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BundleAgent> {
 }
 
 /// The server's agents (?1) an export can be for, by name.
-const EXPORT_CANDIDATES: &str =
-    "SELECT id, name, ip, domain, guid, status FROM agents WHERE server_id = ?1
-     ORDER BY name COLLATE NOCASE, guid";
+const EXPORT_CANDIDATES: &str = "SELECT id, name, ip, domain, guid, status FROM agents
+     WHERE server_id = ?1 ORDER BY name COLLATE NOCASE, guid";
 
 /// The same, only those "export every agent not yet repaired" takes: the statuses
 /// [`crate::agents::status::exportable`] accepts.
 static EXPORTABLE_AGENTS: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id, name, ip, domain, guid, status FROM agents WHERE server_id = ?1 AND {}
-         ORDER BY name COLLATE NOCASE, guid",
+        "SELECT id, name, ip, domain, guid, status FROM agents
+         WHERE server_id = ?1 AND {} ORDER BY name COLLATE NOCASE, guid",
         lifecycle::exportable_sql()
     )
 });
