@@ -215,7 +215,9 @@ pub fn compare_collected(
     let mut results = Vec::with_capacity(files.len());
     for file in files {
         let host = host_for(&file);
-        let agent_status = statuses.get(&crate::agents::name_key(&host)).cloned();
+        let agent_status = statuses
+            .get(&crate::agents::name_key(&host))
+            .map(|s| s.as_str().to_string());
         let mut entry = Collected {
             file: file.clone(),
             host,

@@ -17,12 +17,17 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::agents::status::{self, AgentStatus};
 use crate::bundle::{BundleError, TargetCheck};
 use crate::hexfmt::sha256_hex;
 use crate::script::RECEIPT_MAGIC;
-use crate::store::{AgentStatus, BundleRow, ReceiptOutcome, ReceiptRecord, Store, StoreError};
+use crate::store::{BundleRow, ReceiptOutcome, ReceiptRecord, Store, StoreError};
 use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
+
+// Moved to the lifecycle's module (a receipt's result is one of its events); its path
+// here stays.
+pub use crate::agents::status::ReceiptResult;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptsError {
@@ -62,71 +67,11 @@ impl ErrorCode for ReceiptsError {
     }
 }
 
-/// What repair.cmd reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReceiptResult {
-    Repaired,
-    IpxferFailed,
-    CertStillDifferent,
-    NotAdmin,
-    AgentNotFound,
-    BundleBroken,
-    Matches,
-    Differs,
-    /// IpXfer or the certificate on the stick was not what certmend wrote (or no safe
-    /// folder could be made to run it from): repair.cmd ran nothing (`tampered=`).
-    BundleTampered,
-    /// repair.cmd ran on another computer than the bundle's agent (name or GUID) and
-    /// changed nothing (`name_check=`, `guid_check=`).
-    WrongComputer,
-}
-
-impl ReceiptResult {
-    fn parse(word: &str) -> Option<Self> {
-        Some(match word {
-            "REPAIRED" => Self::Repaired,
-            "IPXFER_FAILED" => Self::IpxferFailed,
-            "CERT_STILL_DIFFERENT" => Self::CertStillDifferent,
-            "NOT_ADMIN" => Self::NotAdmin,
-            "AGENT_NOT_FOUND" => Self::AgentNotFound,
-            "BUNDLE_BROKEN" => Self::BundleBroken,
-            "MATCHES" => Self::Matches,
-            "DIFFERS" => Self::Differs,
-            "BUNDLE_TAMPERED" => Self::BundleTampered,
-            "WRONG_COMPUTER" => Self::WrongComputer,
-            _ => return None,
-        })
-    }
-
-    pub fn is_failure(self) -> bool {
-        !matches!(self, Self::Repaired | Self::Matches)
-    }
-}
-
-/// The agent's next status after a receipt, or None to leave it.
-///
-/// A failed IpXfer run may be a wrong password: `repair_failed`, and a second failure
-/// `reinstall_recommended`. IpXfer running but the certificate not changing is the
-/// seed procedure's cue to reinstall at once.
-pub fn next_status(current: Option<AgentStatus>, result: ReceiptResult) -> Option<AgentStatus> {
-    match result {
-        ReceiptResult::Repaired | ReceiptResult::Matches => Some(AgentStatus::Repaired),
-        ReceiptResult::IpxferFailed => Some(match current {
-            Some(AgentStatus::RepairFailed | AgentStatus::ReinstallRecommended) => {
-                AgentStatus::ReinstallRecommended
-            }
-            _ => AgentStatus::RepairFailed,
-        }),
-        ReceiptResult::CertStillDifferent => Some(AgentStatus::ReinstallRecommended),
-        ReceiptResult::Differs => match current {
-            Some(AgentStatus::Repaired) => Some(AgentStatus::Mismatched),
-            _ => None,
-        },
-        // NOT_ADMIN, AGENT_NOT_FOUND, BUNDLE_BROKEN, and the refusals BUNDLE_TAMPERED
-        // and WRONG_COMPUTER: nothing was changed on the agent.
-        _ => None,
-    }
+/// The agent's next status after a receipt, or None to leave the status and its
+/// source as they are (the rule: [`status::next`] and [`status::receipt_is_source`]).
+pub fn next_status(current: AgentStatus, result: ReceiptResult) -> Option<AgentStatus> {
+    status::receipt_is_source(current, result)
+        .then(|| status::next(current, status::Event::Receipt(result)))
 }
 
 /// The result words that report an attack or a mistake on the stick, never a repair:
@@ -642,8 +587,8 @@ pub struct Applied {
     pub thumbprint: Option<String>,
     /// XG syntax: whether the agent's registry value `Server` names the server.
     pub server: Option<ServerCheck>,
-    pub status_before: String,
-    pub status_after: String,
+    pub status_before: AgentStatus,
+    pub status_after: AgentStatus,
     /// The bundle was replaced by a newer export for the same agent.
     pub superseded: bool,
 }
@@ -884,7 +829,7 @@ fn apply_line(
     let new_status = if stale || alert {
         None
     } else {
-        next_status(AgentStatus::parse(&bundle.agent_status), receipt.result)
+        next_status(bundle.agent_status, receipt.result)
     };
     let ran_at = format!("{} {}", receipt.date, receipt.time);
     let line_sha256 = sha256_hex(line.trim_end().as_bytes());
@@ -915,7 +860,7 @@ fn apply_line(
             if stale {
                 report.stale.push(problem(LineProblem::new(
                     "receipts.stale",
-                    &[("bundle", &receipt.bundle_id), ("status", &before)],
+                    &[("bundle", &receipt.bundle_id), ("status", before.as_str())],
                     format!(
                         "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
                         receipt.bundle_id, before
@@ -1115,35 +1060,29 @@ mod tests {
     fn statuses_after_receipts() {
         use AgentStatus::*;
         assert_eq!(
-            next_status(Some(BundleExported), ReceiptResult::Repaired),
+            next_status(BundleExported, ReceiptResult::Repaired),
             Some(Repaired)
         );
         assert_eq!(
-            next_status(Some(BundleExported), ReceiptResult::IpxferFailed),
+            next_status(BundleExported, ReceiptResult::IpxferFailed),
             Some(RepairFailed)
         );
         assert_eq!(
-            next_status(Some(RepairFailed), ReceiptResult::IpxferFailed),
+            next_status(RepairFailed, ReceiptResult::IpxferFailed),
             Some(ReinstallRecommended)
         );
         assert_eq!(
-            next_status(Some(BundleExported), ReceiptResult::CertStillDifferent),
+            next_status(BundleExported, ReceiptResult::CertStillDifferent),
             Some(ReinstallRecommended)
         );
+        assert_eq!(next_status(BundleExported, ReceiptResult::NotAdmin), None);
         assert_eq!(
-            next_status(Some(BundleExported), ReceiptResult::NotAdmin),
-            None
-        );
-        assert_eq!(
-            next_status(Some(Repaired), ReceiptResult::Differs),
+            next_status(Repaired, ReceiptResult::Differs),
             Some(Mismatched)
         );
+        assert_eq!(next_status(BundleExported, ReceiptResult::Differs), None);
         assert_eq!(
-            next_status(Some(BundleExported), ReceiptResult::Differs),
-            None
-        );
-        assert_eq!(
-            next_status(Some(Mismatched), ReceiptResult::Matches),
+            next_status(Mismatched, ReceiptResult::Matches),
             Some(Repaired)
         );
     }
@@ -1179,7 +1118,7 @@ mod tests {
             id: "00ff".into(),
             agent_id: 1,
             agent_name: "PC-01".into(),
-            agent_status: "bundle_exported".into(),
+            agent_status: AgentStatus::BundleExported,
             agent_guid: None,
             server_id: 1,
             certificate_sha256: "AB".repeat(32),

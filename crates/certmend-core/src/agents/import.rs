@@ -483,7 +483,7 @@ mod tests {
             ),
             (Some("ab-01"), "mismatched", Some("10.0.0.9"))
         );
-        assert_eq!(rows[1].status, "resolved");
+        assert_eq!(rows[1].status.as_str(), "resolved");
     }
 
     #[test]
@@ -501,7 +501,7 @@ mod tests {
                 .unwrap()
                 .into_iter()
                 .find(|a| a.name.eq_ignore_ascii_case(name))
-                .map(|a| (a.status, a.lists))
+                .map(|a| (a.status.as_str().to_string(), a.lists))
         };
         import(&mut store, "a.csv", "Computer Name\nPC-X\nPC-Y\n");
         let b = import(&mut store, "b.csv", "Computer Name\npc-y\nPC-Z\n");

@@ -12,6 +12,7 @@
 pub mod encoding;
 pub mod import;
 pub mod records;
+pub mod status;
 
 use std::io::{self, Read};
 use std::net::IpAddr;

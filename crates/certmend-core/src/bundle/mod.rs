@@ -1882,7 +1882,7 @@ mod tests {
             ip: None,
             domain: None,
             guid: None,
-            status: "mismatched".into(),
+            status: crate::store::AgentStatus::Mismatched,
         };
         let tools = [source(IPXFER.name), source(IPXFER_X64.name)];
         let cert_sha256 = sha256_hex(b"cert");

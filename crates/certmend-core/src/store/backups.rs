@@ -4,7 +4,7 @@
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
-use super::{insert_event, now_text, Store, StoreError};
+use super::{insert_event, now_text, AgentStatus, Store, StoreError};
 
 /// A file a backup consists of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +54,7 @@ pub struct BackupRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AgentHolding {
     pub name: String,
-    pub status: String,
+    pub status: AgentStatus,
     /// The certificate of the agent's latest bundle when a receipt said it worked;
     /// otherwise unknown (a mismatched agent holds some other certificate).
     pub certificate_sha256: Option<String>,
@@ -152,10 +152,10 @@ impl Store {
             .map_err(self.sql())?;
         let rows = stmt
             .query_map([server_id], |r| {
-                let status: String = r.get(1)?;
+                let status: AgentStatus = r.get(1)?;
                 let bundle_cert: Option<String> = r.get(2)?;
                 Ok(AgentHolding {
-                    certificate_sha256: bundle_cert.filter(|_| status == "repaired"),
+                    certificate_sha256: bundle_cert.filter(|_| status == AgentStatus::Repaired),
                     name: r.get(0)?,
                     status,
                 })

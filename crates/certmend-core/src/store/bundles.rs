@@ -1,11 +1,13 @@
 //! Bundles written to sticks and receipts read back: the store's side.
 
 use std::path::Path;
+use std::sync::LazyLock;
 
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{insert_event, now_text, AgentStatus, Store, StoreError};
+use super::{insert_event, lifecycle, now_text, AgentStatus, Store, StoreError};
+use crate::agents::status::Event;
 
 /// An agent a bundle is made for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,7 +17,7 @@ pub struct BundleAgent {
     pub ip: Option<String>,
     pub domain: Option<String>,
     pub guid: Option<String>,
-    pub status: String,
+    pub status: AgentStatus,
 }
 
 /// A file certmend wrote into a bundle: its name relative to the bundle folder
@@ -46,7 +48,7 @@ pub struct BundleRow {
     pub id: String,
     pub agent_id: i64,
     pub agent_name: String,
-    pub agent_status: String,
+    pub agent_status: AgentStatus,
     /// The agent's GUID as the list gave it (lower case, no braces), if any.
     pub agent_guid: Option<String>,
     pub server_id: i64,
@@ -126,7 +128,10 @@ pub enum ReceiptOutcome {
     /// This exact line was read before: nothing changed.
     AlreadyRead,
     /// Recorded; the agent's status went from `before` to `after` (equal when unchanged).
-    Recorded { before: String, after: String },
+    Recorded {
+        before: AgentStatus,
+        after: AgentStatus,
+    },
 }
 
 const BUNDLE_ROW: &str =
@@ -170,6 +175,30 @@ fn agent_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<BundleAgent> {
     })
 }
 
+/// The server's agents (?1) an export can be for, by name.
+const EXPORT_CANDIDATES: &str = "SELECT id, name, ip, domain, guid, status FROM agents
+     WHERE server_id = ?1 ORDER BY name COLLATE NOCASE, guid";
+
+/// The same, only those "export every agent not yet repaired" takes: the statuses
+/// [`crate::agents::status::exportable`] accepts.
+static EXPORTABLE_AGENTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, name, ip, domain, guid, status FROM agents
+         WHERE server_id = ?1 AND {} ORDER BY name COLLATE NOCASE, guid",
+        lifecycle::exportable_sql()
+    )
+});
+
+/// The agent a bundle was just written for ([`Event::BundleExported`]): ?1 now, ?2 the
+/// agent. Even an agent already `bundle_exported` gets a new status time and loses a
+/// receipt as the status's source: the new bundle is what it now waits for.
+pub(super) static MARK_EXPORTED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE agents SET status = {}, status_changed = ?1, status_receipt = NULL WHERE id = ?2",
+        lifecycle::next_sql(Event::BundleExported)
+    )
+});
+
 impl Store {
     /// Agents of a server to export bundles for: those named (any letter case; every
     /// agent of that name), with the names that matched none; or, with `None`, every
@@ -179,30 +208,11 @@ impl Store {
         server_id: i64,
         names: Option<&[String]>,
     ) -> Result<(Vec<BundleAgent>, Vec<String>), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, name, ip, domain, guid, status FROM agents WHERE server_id = ?1
-                 ORDER BY name COLLATE NOCASE, guid",
-            )
-            .map_err(self.sql())?;
-        let all = stmt
-            .query_map([server_id], agent_from_row)
-            .map_err(self.sql())?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(self.sql())?;
         let Some(names) = names else {
-            let chosen = all
-                .into_iter()
-                .filter(|a| {
-                    !matches!(
-                        AgentStatus::parse(&a.status),
-                        Some(AgentStatus::Repaired | AgentStatus::Resolved)
-                    )
-                })
-                .collect();
+            let chosen = self.export_candidates(&EXPORTABLE_AGENTS, server_id)?;
             return Ok((chosen, Vec::new()));
         };
+        let all = self.export_candidates(EXPORT_CANDIDATES, server_id)?;
         let mut chosen = Vec::new();
         let mut unknown = Vec::new();
         for name in names {
@@ -223,6 +233,18 @@ impl Store {
             chosen.extend(matching);
         }
         Ok((chosen, unknown))
+    }
+
+    fn export_candidates(
+        &self,
+        query: &str,
+        server_id: i64,
+    ) -> Result<Vec<BundleAgent>, StoreError> {
+        let mut stmt = self.conn.prepare(query).map_err(self.sql())?;
+        let rows = stmt
+            .query_map([server_id], agent_from_row)
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
     /// Records one bundle: it supersedes the agent's earlier ones and the agent becomes
@@ -266,12 +288,8 @@ impl Store {
             ],
         )
         .map_err(sql)?;
-        tx.execute(
-            "UPDATE agents SET status = 'bundle_exported', status_changed = ?1, status_receipt = NULL
-             WHERE id = ?2",
-            params![now_unix, b.agent_id],
-        )
-        .map_err(sql)?;
+        tx.execute(&MARK_EXPORTED, params![now_unix, b.agent_id])
+            .map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -326,36 +344,10 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let inserted = tx
-            .execute(
-                "INSERT OR IGNORE INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result, ipxfer_exit,
-                                                 before, after, ran_at, read_at, source,
-                                                 matched_by, thumbprint, server_check, line)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                params![
-                    receipt.line_sha256,
-                    receipt.bundle_id,
-                    receipt.run_id,
-                    receipt.computer,
-                    receipt.mode,
-                    receipt.result,
-                    receipt.ipxfer_exit,
-                    receipt.before,
-                    receipt.after,
-                    receipt.ran_at,
-                    now,
-                    receipt.source,
-                    receipt.matched_by,
-                    receipt.thumbprint,
-                    receipt.server_check,
-                    receipt.line
-                ],
-            )
-            .map_err(sql)?;
-        if inserted == 0 {
+        if !insert_receipt(&tx, receipt, &now).map_err(sql)? {
             return Ok(ReceiptOutcome::AlreadyRead);
         }
-        let (before, server_id): (String, i64) = tx
+        let (before, server_id): (AgentStatus, i64) = tx
             .query_row(
                 "SELECT status, server_id FROM agents WHERE id = ?1",
                 [agent_id],
@@ -363,13 +355,13 @@ impl Store {
             )
             .map_err(sql)?;
         let after = match new_status {
-            Some(status) if status.as_str() != before => {
+            Some(status) if status != before => {
                 tx.execute(
                     "UPDATE agents SET status = ?1, status_changed = ?2, status_receipt = ?3 WHERE id = ?4",
-                    params![status.as_str(), now_unix, receipt.line_sha256, agent_id],
+                    params![status, now_unix, receipt.line_sha256, agent_id],
                 )
                 .map_err(sql)?;
-                status.as_str().to_string()
+                status
             }
             // The same status again (a second MATCHES, say): the newer receipt is its source.
             Some(_) => {
@@ -378,9 +370,9 @@ impl Store {
                     params![receipt.line_sha256, agent_id],
                 )
                 .map_err(sql)?;
-                before.clone()
+                before
             }
-            None => before.clone(),
+            None => before,
         };
         insert_event(
             &tx,
@@ -401,4 +393,37 @@ impl Store {
         tx.commit().map_err(sql)?;
         Ok(ReceiptOutcome::Recorded { before, after })
     }
+}
+
+/// Stores a receipt line; false when this exact line was stored before.
+fn insert_receipt(
+    tx: &rusqlite::Transaction<'_>,
+    receipt: &ReceiptRecord<'_>,
+    now: &str,
+) -> rusqlite::Result<bool> {
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result, ipxfer_exit,
+                                         before, after, ran_at, read_at, source,
+                                         matched_by, thumbprint, server_check, line)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        params![
+            receipt.line_sha256,
+            receipt.bundle_id,
+            receipt.run_id,
+            receipt.computer,
+            receipt.mode,
+            receipt.result,
+            receipt.ipxfer_exit,
+            receipt.before,
+            receipt.after,
+            receipt.ran_at,
+            now,
+            receipt.source,
+            receipt.matched_by,
+            receipt.thumbprint,
+            receipt.server_check,
+            receipt.line
+        ],
+    )?;
+    Ok(inserted > 0)
 }

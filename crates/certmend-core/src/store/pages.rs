@@ -58,7 +58,7 @@ pub struct AgentTableRow {
     pub ip: Option<String>,
     pub domain: Option<String>,
     pub guid: Option<String>,
-    pub status: String,
+    pub status: AgentStatus,
     /// When a list last named the agent.
     pub last_seen: String,
     /// The agent's current bundle: id, folder and when it was written.
@@ -76,11 +76,18 @@ pub struct AgentPage {
     pub total: Option<u64>,
     /// Per status, the rows matching the search, for the filter chips (None with
     /// `skip_counts`).
-    pub counts: Option<Vec<(String, u64)>>,
+    pub counts: Option<Vec<(AgentStatus, u64)>>,
     pub rows: Vec<AgentTableRow>,
 }
 
 const MAX_PAGE: u32 = 1000;
+
+/// The agents of server ?1 matching search pattern ?2 (a LIKE pattern, or NULL).
+const MATCHES: &str = "a.server_id = ?1
+            AND (?2 IS NULL OR unicode_lower(a.name) LIKE ?2 ESCAPE '\\'
+                 OR coalesce(a.ip, '') LIKE ?2 ESCAPE '\\'
+                 OR unicode_lower(coalesce(a.domain, '')) LIKE ?2 ESCAPE '\\'
+                 OR a.guid LIKE ?2 ESCAPE '\\')";
 
 impl Store {
     pub fn agents_page(&self, q: &AgentQuery) -> Result<AgentPage, StoreError> {
@@ -97,34 +104,51 @@ impl Store {
                     .replace('_', "\\_");
                 format!("%{escaped}%")
             });
-        let matches = "a.server_id = ?1
-            AND (?2 IS NULL OR unicode_lower(a.name) LIKE ?2 ESCAPE '\\'
-                 OR coalesce(a.ip, '') LIKE ?2 ESCAPE '\\'
-                 OR unicode_lower(coalesce(a.domain, '')) LIKE ?2 ESCAPE '\\'
-                 OR a.guid LIKE ?2 ESCAPE '\\')";
-        let status = q.status.map(AgentStatus::as_str);
         let (total, counts) = if q.skip_counts {
             (None, None)
         } else {
-            let mut counts_stmt = self
-                .conn
-                .prepare(&format!(
-                    "SELECT a.status, count(*) FROM agents a WHERE {matches} GROUP BY a.status"
-                ))
-                .map_err(self.sql())?;
-            let counts: Vec<(String, u64)> = counts_stmt
-                .query_map(params![q.server_id, pattern], |r| {
-                    Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
-                })
-                .map_err(self.sql())?
-                .collect::<Result<_, _>>()
-                .map_err(self.sql())?;
-            let total = match status {
-                Some(s) => counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n),
+            let counts = self.page_counts(q.server_id, pattern.as_deref())?;
+            let total = match q.status {
+                Some(s) => counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n),
                 None => counts.iter().map(|(_, n)| n).sum(),
             };
             (Some(total), Some(counts))
         };
+        let rows = self.page_rows(q, pattern.as_deref())?;
+        Ok(AgentPage {
+            total,
+            counts,
+            rows,
+        })
+    }
+
+    /// Per status, the server's agents matching the search.
+    fn page_counts(
+        &self,
+        server_id: i64,
+        pattern: Option<&str>,
+    ) -> Result<Vec<(AgentStatus, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT a.status, count(*) FROM agents a WHERE {MATCHES} GROUP BY a.status"
+            ))
+            .map_err(self.sql())?;
+        let counts = stmt
+            .query_map(params![server_id, pattern], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)?.unsigned_abs()))
+            })
+            .map_err(self.sql())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())?;
+        Ok(counts)
+    }
+
+    fn page_rows(
+        &self,
+        q: &AgentQuery,
+        pattern: Option<&str>,
+    ) -> Result<Vec<AgentTableRow>, StoreError> {
         let order = format!(
             "{} {dir}, a.name COLLATE NOCASE {dir}, a.id",
             q.sort.sql(),
@@ -141,47 +165,43 @@ impl Store {
                  LEFT JOIN receipts r ON r.rowid = (
                      SELECT max(rowid) FROM receipts WHERE bundle_id = b.id)
                  LEFT JOIN receipts sr ON sr.line_sha256 = a.status_receipt
-                 WHERE {matches} AND (?3 IS NULL OR a.status = ?3)
+                 WHERE {MATCHES} AND (?3 IS NULL OR a.status = ?3)
                  ORDER BY {order}
                  LIMIT ?4 OFFSET ?5"
             ))
             .map_err(self.sql())?;
+        let params = params![
+            q.server_id,
+            pattern,
+            q.status,
+            q.limit.clamp(1, MAX_PAGE),
+            q.offset
+        ];
         let rows = stmt
-            .query_map(
-                params![
-                    q.server_id,
-                    pattern,
-                    status,
-                    q.limit.clamp(1, MAX_PAGE),
-                    q.offset
-                ],
-                |r| {
-                    Ok(AgentTableRow {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        ip: r.get(2)?,
-                        domain: r.get(3)?,
-                        guid: r
-                            .get::<_, String>(4)
-                            .map(|g| (!g.is_empty()).then_some(g))?,
-                        status: r.get(5)?,
-                        last_seen: unix_text(r.get(6)?),
-                        bundle_id: r.get(7)?,
-                        bundle_created: r.get(8)?,
-                        receipt: r.get(9)?,
-                        status_receipt: ReceiptSource::from_row(r, 10)?,
-                    })
-                },
-            )
+            .query_map(params, table_row)
             .map_err(self.sql())?
             .collect::<Result<_, _>>()
             .map_err(self.sql())?;
-        Ok(AgentPage {
-            total,
-            counts,
-            rows,
-        })
+        Ok(rows)
     }
+}
+
+fn table_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AgentTableRow> {
+    Ok(AgentTableRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        ip: r.get(2)?,
+        domain: r.get(3)?,
+        guid: r
+            .get::<_, String>(4)
+            .map(|g| (!g.is_empty()).then_some(g))?,
+        status: r.get(5)?,
+        last_seen: unix_text(r.get(6)?),
+        bundle_id: r.get(7)?,
+        bundle_created: r.get(8)?,
+        receipt: r.get(9)?,
+        status_receipt: ReceiptSource::from_row(r, 10)?,
+    })
 }
 
 #[cfg(test)]
@@ -204,7 +224,7 @@ mod tests {
         let all = store.agents_page(&q(None, 0, 1000, false)).unwrap();
         assert_eq!(all.total, Some(36));
         assert_eq!(all.rows.len(), 36);
-        assert_eq!(all.counts, Some(vec![("mismatched".to_string(), 36)]));
+        assert_eq!(all.counts, Some(vec![(AgentStatus::Mismatched, 36)]));
         let mut names: Vec<_> = all.rows.iter().map(|r| r.name.to_lowercase()).collect();
         let sorted = {
             let mut s = names.clone();
