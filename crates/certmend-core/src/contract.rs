@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::store::AgentStatus;
+use crate::agents::status::{self, AgentStatus, ReceiptResult};
 
 /// Every command of the desktop app, in the order of its handler list.
 pub const COMMANDS: &[&str] = &[
@@ -74,20 +74,6 @@ pub const EVENT_KINDS: &[&str] = &[
     "backup.restored",
     "backup.restore_recovered",
     "backup.restore_kit",
-];
-
-/// The words repair.cmd writes as a receipt's result.
-pub const RECEIPT_RESULTS: &[&str] = &[
-    "REPAIRED",
-    "IPXFER_FAILED",
-    "CERT_STILL_DIFFERENT",
-    "NOT_ADMIN",
-    "AGENT_NOT_FOUND",
-    "BUNDLE_BROKEN",
-    "MATCHES",
-    "DIFFERS",
-    "BUNDLE_TAMPERED",
-    "WRONG_COMPUTER",
 ];
 
 /// A code a message to a person carries, and the names of the arguments it comes with.
@@ -264,9 +250,8 @@ pub fn code(code: &str) -> Option<&'static Code> {
 /// The statuses an export of "every agent not yet repaired" takes.
 pub fn exportable_statuses() -> Vec<AgentStatus> {
     AgentStatus::ALL
-        .iter()
-        .copied()
-        .filter(|s| !matches!(s, AgentStatus::Repaired | AgentStatus::Resolved))
+        .into_iter()
+        .filter(|s| status::exportable(*s))
         .collect()
 }
 
@@ -306,7 +291,10 @@ pub fn javascript() -> String {
         (
             "The results repair.cmd writes.",
             "RECEIPT_RESULTS",
-            json!(RECEIPT_RESULTS),
+            ReceiptResult::ALL
+                .iter()
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .collect(),
         ),
         (
             "The kinds of event-log entries.",
