@@ -24,6 +24,7 @@ pub mod demo;
 mod der_peek;
 pub mod drives;
 pub mod dropped;
+mod durable;
 mod fsutil;
 mod hexfmt;
 pub mod inventory;
