@@ -13,6 +13,7 @@ use crate::script::{IpXferSyntax, ScriptLanguage};
 use crate::server::{IPXFER, IPXFER_X64};
 use crate::store::BundleAgent;
 
+/// A file of a bundle as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ManifestFile {
     /// Path relative to the bundle folder (`..\tools\IpXfer.exe` for shared tools).

@@ -223,6 +223,7 @@ impl From<DurableError> for BundleError {
     }
 }
 
+/// A bundle written and verified.
 #[derive(Debug, Clone, Serialize)]
 pub struct WrittenBundle {
     pub bundle_id: String,
@@ -290,14 +291,7 @@ pub fn export(
             &serde_json::json!({ "bundles": written.len(), "of": total }),
         )?;
     }
-    result.map_err(|e| match e {
-        BundleError::Cancelled { .. } => e,
-        _ => BundleError::Stopped {
-            done: written.len(),
-            total,
-            source: Box::new(e),
-        },
-    })?;
+    result.map_err(|e| stopped_early(e, written.len(), total))?;
     let shared_bytes = if options.shared_tools {
         plan.tools_bytes
     } else {
@@ -318,6 +312,19 @@ pub fn export(
         ipxfer: plan.ipxfer.clone(),
         bundle_check,
     })
+}
+
+/// Why an export stopped before its last bundle: a cancel as such; anything else with
+/// how far it got.
+fn stopped_early(e: BundleError, done: usize, total: usize) -> BundleError {
+    match e {
+        BundleError::Cancelled { .. } => e,
+        _ => BundleError::Stopped {
+            done,
+            total,
+            source: Box::new(e),
+        },
+    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,7 @@ impl Prepared {
     }
 }
 
+/// Checks an export's options and plans it, writing nothing.
 pub(super) fn prepare(
     store: &Store,
     server: &RecordedServer,

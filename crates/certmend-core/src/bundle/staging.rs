@@ -18,6 +18,7 @@ use crate::progress::{Cancel, Progress};
 use crate::script::{self, ScriptOptions};
 use crate::store::{BundleAgent, BundleFile, NewBundle, Store};
 
+/// A new bundle's id, 32 random hex digits; also makes temporary folder names unique.
 pub(super) fn new_bundle_id() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
@@ -202,6 +203,7 @@ fn place(
     Ok(bundle)
 }
 
+/// Stages one bundle in a new temporary folder on the target.
 pub(super) fn write_bundle(
     source: &BundleSource<'_>,
     folder_name: &str,
