@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::cert::CertificateInfo;
-use crate::fsutil::{sha256_file, write_atomic_as};
+use crate::durable::{self, DurableError};
 use crate::hexfmt::sha256_hex;
 use crate::inventory::RecordedServer;
 use crate::keypair::{self, Encryption, KeyPair, KeyPairError, ServerRelation};
@@ -59,6 +59,15 @@ impl ErrorCode for BackupError {
             BackupError::NoServerKeyPair { .. } => "backup.no_server_key_pair",
             BackupError::Write { .. } => "backup.write",
             BackupError::ReadBack { .. } => "backup.read_back",
+        }
+    }
+}
+
+impl From<DurableError> for BackupError {
+    fn from(e: DurableError) -> Self {
+        match e {
+            DurableError::Io { path, source } => BackupError::Write { path, source },
+            DurableError::Mismatch { path, .. } => BackupError::ReadBack { path },
         }
     }
 }
@@ -203,7 +212,7 @@ pub fn create(
 
 /// The catalog's record of files written: what they hold (a certificate's facts,
 /// empty when there was none), where from, how protected. Never a password.
-fn catalog_entry(
+pub(crate) fn catalog_entry(
     kind: &str,
     server_id: Option<i64>,
     source: &Path,
@@ -259,13 +268,13 @@ fn claim_names(dir: &Path, base: &str) -> Result<(PathBuf, PathBuf), BackupError
         };
         let pfx = dir.join(format!("{name}.pfx"));
         let cer = dir.join(format!("{name}.cer"));
-        match create_new(&pfx) {
-            Ok(()) => {}
+        match durable::open_new(&pfx, true) {
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(write_err(&pfx)(e)),
         }
-        match create_new(&cer) {
-            Ok(()) => return Ok((pfx, cer)),
+        match durable::open_new(&cer, true) {
+            Ok(_) => return Ok((pfx, cer)),
             Err(e) => {
                 let _ = fs::remove_file(&pfx);
                 if e.kind() != io::ErrorKind::AlreadyExists {
@@ -277,28 +286,10 @@ fn claim_names(dir: &Path, base: &str) -> Result<(PathBuf, PathBuf), BackupError
     unreachable!("the loop only ends by returning")
 }
 
-/// Claims a name with an empty owner-only file (0600 on Unix), replaced by the backup.
-fn create_new(path: &Path) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path).map(drop)
-}
-
 /// Writes `bytes` atomically, readable by the owner only where the OS allows, and
-/// reads the file back.
+/// reads the file back from the device.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<WrittenFile, BackupError> {
-    write_atomic_as(path, bytes, true).map_err(write_err(path))?;
-    let (size, sha256) = sha256_file(path).map_err(write_err(path))?;
-    if sha256 != sha256_hex(bytes) {
-        return Err(BackupError::ReadBack {
-            path: path.to_path_buf(),
-        });
-    }
+    let (size, sha256) = durable::write_atomic_checked(path, bytes, true)?;
     Ok(WrittenFile {
         path: path.to_path_buf(),
         size,
@@ -415,6 +406,7 @@ pub fn latest_backup(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsutil::sha256_file;
 
     struct World {
         tmp: tempfile::TempDir,

@@ -7,7 +7,7 @@
 //! dates (which follow today's date) is the same on every run.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -560,9 +560,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), DemoError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
-    let mut file = fs::File::create(path).map_err(io_err(path))?;
-    file.write_all(bytes).map_err(io_err(path))?;
-    file.sync_all().map_err(io_err(path))
+    crate::durable::write_new(path, bytes).map_err(io_err(path))
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ pub mod demo;
 mod der_peek;
 pub mod drives;
 pub mod dropped;
+mod durable;
 pub mod error;
 mod fsutil;
 mod hexfmt;

@@ -31,11 +31,11 @@ use serde::Serialize;
 
 use crate::backup::{self, CatalogMatch, WrittenFile};
 use crate::cert::CertificateInfo;
-use crate::fsutil::{sha256_file, write_atomic_as};
+use crate::durable::{self, DurableError};
 use crate::hexfmt::sha256_hex;
 use crate::inventory::RecordedServer;
 use crate::keypair::{self, Encryption, KeyPair, KeyPairError, ServerRelation};
-use crate::store::{AgentHolding, BackupFile, NewBackup, Store, StoreError};
+use crate::store::{AgentHolding, Store, StoreError};
 use crate::ErrorCode;
 
 pub const KIT_PFX: &str = "OfficeScanAuth.pfx";
@@ -81,6 +81,15 @@ impl ErrorCode for RestoreError {
             RestoreError::SourceChanged { .. } => "restore.source_changed",
             RestoreError::Write { .. } => "restore.write",
             RestoreError::ReadBack { .. } => "restore.read_back",
+        }
+    }
+}
+
+impl From<DurableError> for RestoreError {
+    fn from(e: DurableError) -> Self {
+        match e {
+            DurableError::Io { path, source } => RestoreError::Write { path, source },
+            DurableError::Mismatch { path, .. } => RestoreError::ReadBack { path },
         }
     }
 }
@@ -275,6 +284,38 @@ pub fn write(
     pair: &KeyPair,
     password: &str,
 ) -> Result<Kit, RestoreError> {
+    check_source(plan, source_bytes, pair)?;
+    let out_dir = plan.kit_folder.parent().unwrap_or(Path::new("."));
+    crate::paths::create_private_dir(out_dir).map_err(write_err(out_dir))?;
+    if fs::symlink_metadata(&plan.kit_folder).is_ok() {
+        return Err(RestoreError::KitExists {
+            path: plan.kit_folder.clone(),
+        });
+    }
+    let stale_staging_removed = remove_stale_staging(out_dir);
+    let staging = new_staging(out_dir)?;
+    let files = write_kit_files(staging.path(), plan, pair, password)?;
+    place_kit(staging, plan)?;
+    let backup_id = store.record_backup(&backup::catalog_entry(
+        "restore_kit",
+        Some(server_id),
+        &plan.source_file,
+        Some(&plan.certificate),
+        Some(KIT_ENCRYPTION),
+        &plan.kit_folder,
+        &files,
+    ))?;
+    Ok(Kit {
+        backup_id,
+        kit_folder: plan.kit_folder.clone(),
+        files,
+        encryption: KIT_ENCRYPTION,
+        stale_staging_removed,
+    })
+}
+
+/// Refuses a source whose bytes (or key pair) are not the ones the plan showed.
+fn check_source(plan: &KitPlan, source_bytes: &[u8], pair: &KeyPair) -> Result<(), RestoreError> {
     let now = sha256_hex(source_bytes);
     if now != plan.source_sha256 || pair.certificate().info().sha256 != plan.certificate.sha256 {
         return Err(RestoreError::SourceChanged {
@@ -284,14 +325,11 @@ pub fn write(
         });
     }
     pair.ensure_matches(&plan.source_file)?;
-    let out_dir = plan.kit_folder.parent().unwrap_or(Path::new("."));
-    crate::paths::create_private_dir(out_dir).map_err(write_err(out_dir))?;
-    if fs::symlink_metadata(&plan.kit_folder).is_ok() {
-        return Err(RestoreError::KitExists {
-            path: plan.kit_folder.clone(),
-        });
-    }
-    let stale_staging_removed = remove_stale_staging(out_dir);
+    Ok(())
+}
+
+/// The hidden folder a kit is written in before it takes its name.
+fn new_staging(out_dir: &Path) -> Result<tempfile::TempDir, RestoreError> {
     // An unpredictable name, created exclusively: nothing planted can stand in for it.
     // Owner-only on Unix (0700; its files are 0600): it holds a private key.
     let mut staging = tempfile::Builder::new();
@@ -301,21 +339,48 @@ pub fn write(
         use std::os::unix::fs::PermissionsExt;
         staging.permissions(fs::Permissions::from_mode(0o700));
     }
-    let staging = staging.tempdir_in(out_dir).map_err(write_err(out_dir))?;
+    staging.tempdir_in(out_dir).map_err(write_err(out_dir))
+}
 
+/// Writes and reads back every file of the kit in `staging`, the manifest last, and
+/// checks that the kit's key pair opens with the password and is the planned one.
+fn write_kit_files(
+    staging: &Path,
+    plan: &KitPlan,
+    pair: &KeyPair,
+    password: &str,
+) -> Result<Vec<WrittenFile>, RestoreError> {
     let pfx = pair.to_pkcs12(password, KIT_ENCRYPTION)?;
+    let der = pair.certificate().der();
+    let (pfx_sha, cer_sha) = (sha256_hex(&pfx), sha256_hex(der));
     let mut files = Vec::new();
-    let mut put = |name: &str, bytes: &[u8]| -> Result<(), RestoreError> {
-        files.push(put_file(staging.path(), &plan.kit_folder, name, bytes)?);
-        Ok(())
-    };
-    put(KIT_PFX, &pfx)?;
-    put(KIT_CER, pair.certificate().der())?;
-    let pfx_sha = sha256_hex(&pfx);
-    let cer_sha = sha256_hex(pair.certificate().der());
-    put(GUIDE_EN, &guide(plan, &pfx_sha, &cer_sha, Language::En))?;
-    put(GUIDE_JA, &guide(plan, &pfx_sha, &cer_sha, Language::Ja))?;
-    let manifest = serde_json::json!({
+    for (name, bytes) in [
+        (KIT_PFX, pfx.clone()),
+        (KIT_CER, der.to_vec()),
+        (GUIDE_EN, guide(plan, &pfx_sha, &cer_sha, Language::En)),
+        (GUIDE_JA, guide(plan, &pfx_sha, &cer_sha, Language::Ja)),
+    ] {
+        files.push(put_file(staging, &plan.kit_folder, name, &bytes)?);
+    }
+    let manifest = serde_json::to_vec_pretty(&kit_manifest(plan, &files)).unwrap_or_default();
+    files.push(put_file(
+        staging,
+        &plan.kit_folder,
+        KIT_MANIFEST,
+        &manifest,
+    )?);
+
+    let written = staging.join(KIT_PFX);
+    let back = keypair::read_pkcs12(&written, password)?;
+    if back.certificate().der() != der || !back.checks().ok() {
+        return Err(RestoreError::ReadBack { path: written });
+    }
+    Ok(files)
+}
+
+/// `certmend-kit.json`: what the kit holds, with hashes.
+fn kit_manifest(plan: &KitPlan, files: &[WrittenFile]) -> serde_json::Value {
+    serde_json::json!({
         "format": "certmend-restore-kit",
         "format_version": 1,
         "created": crate::store::now_text(),
@@ -333,23 +398,13 @@ pub fn write(
             "size": f.size,
             "sha256": f.sha256,
         })).collect::<Vec<_>>(),
-    });
-    files.push(put_file(
-        staging.path(),
-        &plan.kit_folder,
-        KIT_MANIFEST,
-        &serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
-    )?);
+    })
+}
 
-    // The kit's key pair must open with the password and be the planned one.
-    let written = staging.path().join(KIT_PFX);
-    let back = keypair::read_pkcs12(&written, password)?;
-    if back.certificate().der() != pair.certificate().der() || !back.checks().ok() {
-        return Err(RestoreError::ReadBack { path: written });
-    }
-
-    // Whole, under its name, or not at all (the staging folder goes when dropped).
-    fs::rename(staging.path(), &plan.kit_folder).map_err(|e| {
+/// Renames the staging folder to the kit's name: whole, under its name, or not at all
+/// (the staging folder goes when dropped).
+fn place_kit(staging: tempfile::TempDir, plan: &KitPlan) -> Result<(), RestoreError> {
+    durable::rename_into_place(staging.path(), &plan.kit_folder).map_err(|e| {
         if fs::symlink_metadata(&plan.kit_folder).is_ok() {
             RestoreError::KitExists {
                 path: plan.kit_folder.clone(),
@@ -360,38 +415,7 @@ pub fn write(
     })?;
     // Renamed away: nothing left for the TempDir to remove.
     let _ = staging.keep();
-
-    let backup_id = store.record_backup(&NewBackup {
-        server_id: Some(server_id),
-        kind: "restore_kit".into(),
-        source: plan.source_file.to_string_lossy().into_owned(),
-        certificate_sha256: plan.certificate.sha256.clone(),
-        sha1_thumbprint: plan.certificate.sha1_thumbprint.clone(),
-        serial: plan.certificate.serial.clone(),
-        subject: plan.certificate.subject.clone(),
-        not_after: plan.certificate.not_after.clone(),
-        encryption: Some("legacy".into()),
-        folder: plan.kit_folder.to_string_lossy().into_owned(),
-        files: files
-            .iter()
-            .map(|f| BackupFile {
-                name: f
-                    .path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                size: f.size,
-                sha256: f.sha256.clone(),
-            })
-            .collect(),
-    })?;
-    Ok(Kit {
-        backup_id,
-        kit_folder: plan.kit_folder.clone(),
-        files,
-        encryption: KIT_ENCRYPTION,
-        stale_staging_removed,
-    })
+    Ok(())
 }
 
 const STAGING_PREFIX: &str = ".certmend-kit-";
@@ -420,20 +444,15 @@ fn remove_stale_staging(out_dir: &Path) -> usize {
     removed
 }
 
-/// Writes one kit file into the staging folder and reads it back; the result names it
-/// where it will be once the kit is in place.
+/// Writes one kit file into the staging folder and reads it back from the device; the
+/// result names it where it will be once the kit is in place.
 fn put_file(
     staging: &Path,
     kit_folder: &Path,
     name: &str,
     bytes: &[u8],
 ) -> Result<WrittenFile, RestoreError> {
-    let path = staging.join(name);
-    write_atomic_as(&path, bytes, true).map_err(write_err(&path))?;
-    let (size, sha256) = sha256_file(&path).map_err(write_err(&path))?;
-    if sha256 != sha256_hex(bytes) {
-        return Err(RestoreError::ReadBack { path });
-    }
+    let (size, sha256) = durable::write_atomic_checked(&staging.join(name), bytes, true)?;
     Ok(WrittenFile {
         path: kit_folder.join(name),
         size,
@@ -642,6 +661,7 @@ fn spaced(hex: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsutil::sha256_file;
     use crate::testutil::{demo_world, DemoWorld};
 
     struct World {
