@@ -16,6 +16,7 @@ mod deny;
 mod dist;
 mod dist_windows;
 mod fuzz;
+mod layers;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 pub(crate) const BUILD_PACKAGES: &[&str] = &[
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("contract") => contract::contract(&args[1..]),
+        Some("layers") => layers::layers(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
         Some("dist-windows") => dist_windows::dist_windows(&args[1..]).map(|d| d.print_wine_env()),
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
              time a bundle export against cp -r of the same bytes\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask contract [--check]  write (or check) ui/contract.js from Rust's contract\n       \
+             cargo xtask layers           check certmend-core's layers (leaf → readers → store → services → ops → demo)\n       \
              cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
              cargo xtask dist             every release package: Linux (.deb; AppImage where possible) and Windows (dist-windows)\n       \
              cargo xtask dist-windows     Windows builds (x86_64-pc-windows-gnu), MSI and portable zip in target/dist\n       \
@@ -264,6 +267,8 @@ fn test_all() -> Result {
 
     // The window's copy of the contract (commands, statuses, codes) is Rust's, current.
     contract::contract(&["--check".to_string()])?;
+    // certmend-core's modules import only their own layer and those below.
+    layers::layers(&[])?;
 
     let mut clippy = cargo();
     clippy.args([

@@ -30,11 +30,12 @@ use x509_cert::spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
 use x509_cert::time::Validity;
 use x509_cert::TbsCertificate;
 
+use crate::demo_marker::{Marker, MarkerHistory};
 use crate::paths::join_slashed;
 use crate::ErrorCode;
 
 /// The marker file that labels an install folder as demo data (the app shows "DEMO").
-pub const MARKER_FILE: &str = "certmend-demo.json";
+pub use crate::demo_marker::MARKER_FILE;
 
 /// Where the demo puts the server, relative to the demo folder (a system-drive root).
 pub const INSTALL_SUBDIR: &str = "Program Files (x86)/Trend Micro/Apex One";
@@ -224,47 +225,14 @@ pub const DEMO_KEY_PAIR_PASSWORD: &str = "certmend-demo-keys";
 /// Where the demo keeps the previous key pair, relative to its root.
 pub const PREVIOUS_KEY_PAIR_FILE: &str = "key-pairs/previous-OfficeScanAuth.pfx";
 
-/// The marker file's content. `history` stands for what certmend would have recorded
-/// had it read this server before its "rebuild": the older certificate and when it was
-/// in use, so `compare` can tell agents holding it apart from strangers.
-#[derive(Serialize, serde::Deserialize)]
-struct Marker {
-    generator: String,
-    version: String,
-    demo: bool,
-    seed: u64,
-    created: String,
-    #[serde(default)]
-    history: Vec<MarkerHistory>,
-}
-
-#[derive(Serialize, serde::Deserialize)]
-struct MarkerHistory {
-    certificate_pem: String,
-    first_seen: String,
-    last_seen: String,
-}
-
-/// The earlier certificates a demo install's marker records, with when they were in
-/// use. Empty for real servers (no marker) and for markers that cannot be read.
-pub fn recorded_history(install: &Path) -> Vec<(crate::cert::Certificate, String, String)> {
-    let Some(path) = crate::fsutil::find_child_ci(install, MARKER_FILE) else {
-        return Vec::new();
-    };
-    let Ok(bytes) = fs::read(path) else {
-        return Vec::new();
-    };
-    let Ok(marker) = serde_json::from_slice::<Marker>(&bytes) else {
-        return Vec::new();
-    };
-    marker
-        .history
-        .into_iter()
-        .filter_map(|h| {
-            let cert = crate::cert::parse(h.certificate_pem.as_bytes()).ok()?;
-            Some((cert, h.first_seen, h.last_seen))
-        })
-        .collect()
+/// The demo server's install folder under `root`, written there first when no demo is
+/// there yet (the app's fallback when no real server is found).
+pub fn ensure(root: &Path) -> Result<PathBuf, DemoError> {
+    let install = join_slashed(root, INSTALL_SUBDIR);
+    if !install.join(MARKER_FILE).is_file() {
+        write_demo(root, &DemoOptions::default())?;
+    }
+    Ok(install)
 }
 
 /// Writes a demo tree into `root` (a stand-in for a Windows system drive).
@@ -598,7 +566,7 @@ mod tests {
         assert_eq!(cert.info().sha1_thumbprint, a.current_sha1_thumbprint);
         assert_eq!(cert.info().signature_valid, Some(true));
         assert!(cert.info().days_left > 1000);
-        let history = recorded_history(&a.install_folder);
+        let history = crate::demo_marker::recorded_history(&a.install_folder);
         assert_eq!(history.len(), 1);
         assert_eq!(
             history[0].0.info().sha1_thumbprint,

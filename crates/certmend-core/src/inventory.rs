@@ -53,7 +53,12 @@ impl RecordedServer {
 /// Reads `install`'s certificate and records the read (and, for the demo server, the
 /// certificate history its marker carries).
 pub fn record(store: &mut Store, install: ServerInstall) -> Result<RecordedServer, StoreError> {
-    let history = crate::demo::recorded_history(&install.install_folder);
+    // Only a demo's marker carries a history; a real server's folder is not searched.
+    let history = if install.demo {
+        crate::demo_marker::recorded_history(&install.install_folder)
+    } else {
+        Vec::new()
+    };
     let (report, certificate) = server::read(install);
     let server_id = store.record_server_read(&report.server, certificate.as_ref(), &history)?;
     Ok(RecordedServer {

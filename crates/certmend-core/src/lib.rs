@@ -22,6 +22,7 @@ pub mod compare;
 pub mod console;
 pub mod contract;
 pub mod demo;
+pub mod demo_marker;
 mod der_peek;
 pub mod drives;
 pub mod dropped;

@@ -362,7 +362,7 @@ fn inspect_install(install: &Path, found_by: FoundBy) -> ServerInstall {
         product: product_of(install),
         default_location: default_location_of(install),
         found_by,
-        demo: find_child_ci(install, crate::demo::MARKER_FILE).is_some_and(|p| p.is_file()),
+        demo: crate::demo_marker::is_demo(install),
         version: registry::version_of(install),
         complete,
         missing,
@@ -479,45 +479,21 @@ pub fn read(server: ServerInstall) -> (ServerReport, Option<cert::Certificate>) 
     (report, certificate)
 }
 
-/// Which server a front end opens at start, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct Opened {
-    pub report: ServerReport,
-    /// Every server found (the opened one among them, unless the demo was opened).
-    pub found: Vec<ServerInstall>,
-    /// No real server was found, so the demo server was opened.
-    pub fell_back_to_demo: bool,
-}
-
-/// Opens the first complete server `sources` lead to (or the first incomplete one, so
-/// the admin sees what is missing); with none at all, the demo server at `demo_root`,
-/// written there first if it is not there yet.
-pub fn open_first_or_demo(
-    sources: &DetectSources,
-    demo_root: &Path,
-) -> Result<Opened, crate::demo::DemoError> {
+/// The server to start on: the first complete one `sources` lead to, or the first
+/// incomplete one (so the admin sees what is missing); with every server found.
+pub fn first_found(sources: &DetectSources) -> (Option<ServerInstall>, Vec<ServerInstall>) {
     let found = detect(sources);
     let chosen = found
         .iter()
         .find(|s| s.complete)
         .or_else(|| found.first())
         .cloned();
-    if let Some(server) = chosen {
-        return Ok(Opened {
-            report: report(server),
-            found,
-            fell_back_to_demo: false,
-        });
-    }
-    let install = crate::paths::join_slashed(demo_root, crate::demo::INSTALL_SUBDIR);
-    if !install.join(crate::demo::MARKER_FILE).is_file() {
-        crate::demo::write_demo(demo_root, &crate::demo::DemoOptions::default())?;
-    }
-    Ok(Opened {
-        report: report(inspect_install(&install, FoundBy::Demo)),
-        found,
-        fell_back_to_demo: true,
-    })
+    (chosen, found)
+}
+
+/// The demo server's install folder, read as a server found as the demo.
+pub fn inspect_demo(install: &Path) -> ServerInstall {
+    inspect_install(install, FoundBy::Demo)
 }
 
 /// Reading the server's registry key, both views (on 64-bit Windows a 32-bit server's
@@ -770,26 +746,6 @@ mod tests {
             open(tmp.path()).unwrap_err().code(),
             "server.not_an_install_folder"
         );
-    }
-
-    #[test]
-    fn falls_back_to_the_demo_once_and_reuses_it() {
-        let tmp = tempfile::tempdir().unwrap();
-        let empty_root = tmp.path().join("c");
-        fs::create_dir_all(&empty_root).unwrap();
-        let sources = DetectSources::default().with_root(&empty_root);
-        let demo_root = tmp.path().join("data/demo-server");
-        let first = open_first_or_demo(&sources, &demo_root).unwrap();
-        assert!(first.fell_back_to_demo && first.report.server.demo);
-        assert_eq!(first.report.server.found_by, FoundBy::Demo);
-        let thumb = first.report.certificate.unwrap().sha1_thumbprint;
-        let second = open_first_or_demo(&sources, &demo_root).unwrap();
-        assert_eq!(second.report.certificate.unwrap().sha1_thumbprint, thumb);
-
-        // A real (even incomplete) server wins over the demo.
-        fs::create_dir_all(empty_root.join("Program Files/Trend Micro/OfficeScan/PCCSRV")).unwrap();
-        let real = open_first_or_demo(&sources, &demo_root).unwrap();
-        assert!(!real.fell_back_to_demo && !real.report.server.complete);
     }
 
     fn entry(local_path: PathBuf, version: Option<&str>, build: Option<&str>) -> registry::Entry {

@@ -38,7 +38,8 @@ pub async fn open_server<R: Runtime>(app: AppHandle<R>) -> Result<ServerView, Co
             )
         })?;
         let state = app2.state::<AppState>();
-        let view = ops::server::open_at_start(&mut state.store(), &sources, &demo_dir);
+        let demo = || certmend_core::demo::ensure(&demo_dir).map_err(super::coded);
+        let view = ops::server::open_at_start(&mut state.store(), &sources, &demo);
         view
     })
     .await?;

@@ -390,6 +390,8 @@ impl Scene {
             .find(|a| a.name == AGENT)
             .unwrap()
             .status
+            .as_str()
+            .to_string()
     }
 }
 

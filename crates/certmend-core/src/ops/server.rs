@@ -124,20 +124,21 @@ fn overview(
 }
 
 /// The server to start on: the first complete one `sources` lead to (or the first
-/// incomplete one, so the admin sees what is missing); with none, the demo server in
-/// `demo_root`, written there first when it is not there yet.
+/// incomplete one, so the admin sees what is missing); with none, the demo server whose
+/// install folder `demo` gives (`certmend_core::demo::ensure`: the demo sits above this
+/// layer, so the front end hands it in).
 pub fn open_at_start(
     store: &mut Store,
     sources: &DetectSources,
-    demo_root: &Path,
+    demo: &dyn Fn() -> Result<PathBuf, CodedMessage>,
 ) -> Result<Overview, CodedMessage> {
-    let opened = server::open_first_or_demo(sources, demo_root).map_err(coded)?;
-    overview(
-        store,
-        opened.report.server,
-        opened.found,
-        opened.fell_back_to_demo,
-    )
+    match server::first_found(sources) {
+        (Some(install), found) => overview(store, install, found, false),
+        (None, found) => {
+            let install = server::inspect_demo(&demo()?);
+            overview(store, install, found, true)
+        }
+    }
 }
 
 /// A folder the admin chose or dropped: an install folder, a PCCSRV folder, or a
@@ -157,4 +158,32 @@ pub fn choose(store: &mut Store, folder: &Path) -> Result<Overview, CodedMessage
 pub fn reload(store: &mut Store, install_folder: &Path) -> Result<Overview, CodedMessage> {
     let install = server::open(install_folder).map_err(coded)?;
     overview(store, install, Vec::new(), false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn falls_back_to_the_demo_once_and_reuses_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty_root = tmp.path().join("c");
+        fs::create_dir_all(&empty_root).unwrap();
+        let sources = DetectSources::default().with_root(&empty_root);
+        let demo_root = tmp.path().join("data/demo-server");
+        let mut store = Store::open(&tmp.path().join("db.sqlite3")).unwrap();
+        let demo = || crate::demo::ensure(&demo_root).map_err(coded);
+        let first = open_at_start(&mut store, &sources, &demo).unwrap();
+        assert!(first.fell_back_to_demo && first.report.server.demo);
+        assert_eq!(first.report.server.found_by, crate::server::FoundBy::Demo);
+        let thumb = first.report.certificate.unwrap().sha1_thumbprint;
+        let second = open_at_start(&mut store, &sources, &demo).unwrap();
+        assert_eq!(second.report.certificate.unwrap().sha1_thumbprint, thumb);
+
+        // A real (even incomplete) server wins over the demo.
+        fs::create_dir_all(empty_root.join("Program Files/Trend Micro/OfficeScan/PCCSRV")).unwrap();
+        let real = open_at_start(&mut store, &sources, &demo).unwrap();
+        assert!(!real.fell_back_to_demo && !real.report.server.complete);
+    }
 }
