@@ -8,16 +8,6 @@ use certmend_core::receipts::{self, ReceiptResult};
 use certmend_core::store::AgentStatus;
 use libfuzzer_sys::fuzz_target;
 
-const STATUSES: &[Option<AgentStatus>] = &[
-    None,
-    Some(AgentStatus::Mismatched),
-    Some(AgentStatus::BundleExported),
-    Some(AgentStatus::Repaired),
-    Some(AgentStatus::RepairFailed),
-    Some(AgentStatus::ReinstallRecommended),
-    Some(AgentStatus::Resolved),
-];
-
 fuzz_target!(|data: &[u8]| {
     let text = receipts::decode(data);
     if let Ok(utf8) = std::str::from_utf8(data) {
@@ -38,8 +28,8 @@ fuzz_target!(|data: &[u8]| {
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
                 let failure = !matches!(r.result, ReceiptResult::Repaired | ReceiptResult::Matches);
                 assert_eq!(r.result.is_failure(), failure);
-                for current in STATUSES {
-                    let _ = receipts::next_status(*current, r.result);
+                for current in AgentStatus::ALL {
+                    let _ = receipts::next_status(current, r.result);
                 }
             }
             Err(problem) => {
