@@ -21,11 +21,16 @@ use zeroize::Zeroizing;
 /// Fixed, so the agents and certificates are the same on every run.
 pub const SEED: u64 = 15;
 
-/// The demo written once; tests copy it and never touch it.
+/// The demo written once; tests copy it and never touch it. A static is never dropped,
+/// so it lives in Cargo's scratch folder for tests (under target/, gone with `cargo
+/// clean`) rather than the system's temporary folder.
 fn template() -> &'static DemoSummary {
     static TEMPLATE: OnceLock<(TempDir, DemoSummary)> = OnceLock::new();
     let (_, summary) = TEMPLATE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ops-demo-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
         let summary = demo::write_demo(
             &dir.path().join("drive"),
             &DemoOptions {
