@@ -283,8 +283,14 @@ pub fn expect_pkcs12(bytes: &[u8], path: &Path) -> Result<(), KeyPairError> {
 
 /// Parses PKCS#12 bytes; `path` names them in messages.
 pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair, KeyPairError> {
-    use p12_keystore::error::Error as P12;
     expect_pkcs12(bytes, path)?;
+    refuse_unsafe_pkcs12(bytes, path)?;
+    let archive = open_pkcs12(bytes, password, path)?;
+    pair_from_archive(&archive, path)
+}
+
+/// Refuses, before the password is tried, PKCS#12 files that cannot be opened safely.
+fn refuse_unsafe_pkcs12(bytes: &[u8], path: &Path) -> Result<(), KeyPairError> {
     // p12-keystore hands scrypt parameters to the pkcs5 crate, which panics on an N of
     // 0 (before any password check when the file has no MAC). PKCS#12 files never use
     // scrypt (Windows and OpenSSL write PBKDF2 or the PKCS#12 KDF): refuse it.
@@ -305,7 +311,13 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
             path: path.to_path_buf(),
         });
     }
-    let archive = Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
+    Ok(())
+}
+
+/// Decrypts the archive with `password`.
+fn open_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<Pkcs12Archive, KeyPairError> {
+    use p12_keystore::error::Error as P12;
+    Pkcs12Archive::from_pkcs12(bytes, password).map_err(|e| match e {
         // The MAC over the contents failed: the password (the file's structure parsed).
         P12::MacError(_) => KeyPairError::WrongPassword {
             path: path.to_path_buf(),
@@ -319,7 +331,15 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
             path: path.to_path_buf(),
             detail: other.to_string(),
         },
-    })?;
+    })
+}
+
+/// The key pair an opened archive holds.
+///
+/// Pairs by public key, not by the bags' local key ids (not every tool writes them):
+/// the first key with a certificate of its own; otherwise the first key with the first
+/// certificate, and the checks will say they do not match.
+fn pair_from_archive(archive: &Pkcs12Archive, path: &Path) -> Result<KeyPair, KeyPairError> {
     let certificates: Vec<Certificate> = archive
         .certs
         .iter()
@@ -335,31 +355,13 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
             path: path.to_path_buf(),
         });
     }
-    let rsa_key = |bag: &p12_keystore::PrivateKeyBag| {
-        rsa::PrivateKey::from_pkcs8_der(bag.key.as_der()).map_err(|_| KeyPairError::NotRsa {
-            path: path.to_path_buf(),
-            algorithm: algorithm_name(&bag.key.oid().to_string()),
-        })
-    };
-    // Pair by public key, not by the bags' local key ids (not every tool writes them):
-    // the first key with a certificate of its own; otherwise the first key with the
-    // first certificate, and the checks will say they do not match.
     let mut keys = Vec::new();
     for bag in &archive.keys {
-        keys.push(rsa_key(bag)?);
+        keys.push(rsa_key(bag, path)?);
     }
-    let paired = keys.iter().find_map(|key| {
-        let public = key.to_public_key();
-        certificates
-            .iter()
-            .position(|c| {
-                rsa::PublicKey::from_public_key_der(c.public_key_der()).is_ok_and(|p| p == public)
-            })
-            .map(|i| (key.clone(), i))
-    });
-    let (key, index) = match paired {
+    let (key, index) = match paired_key(&keys, &certificates) {
         Some(found) => found,
-        None => (rsa_key(first_key)?, 0),
+        None => (rsa_key(first_key, path)?, 0),
     };
     let other_certificates = certificates.len() - 1;
     Ok(KeyPair {
@@ -371,6 +373,33 @@ pub fn parse_pkcs12(bytes: &[u8], password: &str, path: &Path) -> Result<KeyPair
         key,
         container: Container::Pkcs12,
         other_certificates,
+    })
+}
+
+/// A key bag's RSA key; any other algorithm is refused by name.
+fn rsa_key(
+    bag: &p12_keystore::PrivateKeyBag,
+    path: &Path,
+) -> Result<rsa::PrivateKey, KeyPairError> {
+    rsa::PrivateKey::from_pkcs8_der(bag.key.as_der()).map_err(|_| KeyPairError::NotRsa {
+        path: path.to_path_buf(),
+        algorithm: algorithm_name(&bag.key.oid().to_string()),
+    })
+}
+
+/// The first key with a certificate of its own, and that certificate's index.
+fn paired_key(
+    keys: &[rsa::PrivateKey],
+    certificates: &[Certificate],
+) -> Option<(rsa::PrivateKey, usize)> {
+    keys.iter().find_map(|key| {
+        let public = key.to_public_key();
+        certificates
+            .iter()
+            .position(|c| {
+                rsa::PublicKey::from_public_key_der(c.public_key_der()).is_ok_and(|p| p == public)
+            })
+            .map(|i| (key.clone(), i))
     })
 }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use super::encoding::{self, EncodingError, ListEncoding};
-use super::{read_list, Column, ListError, ListItem, Rejected, SkippedLine};
+use super::{read_list, Column, ListError, ListItem, ListShape, Rejected, SkippedLine};
 use crate::progress::{Cancel, Progress};
 use crate::store::{ImportCounts, ImportMeta, ImportRow, Store, StoreError};
 use crate::untrusted::{self, FileError, Kind};
@@ -231,12 +231,11 @@ pub fn import_list(
             path, sha256, server_id, encoding, earlier,
         ));
     }
-
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let subject = path.to_string_lossy().into_owned();
+    let list = ListFile {
+        path,
+        sha256: &sha256,
+        encoding,
+    };
     let reader = ProgressReader {
         inner: open(path)?,
         done: 0,
@@ -244,27 +243,7 @@ pub fn import_list(
         progress,
         cancel,
     };
-    let mut rejected = Vec::new();
-    let mut shape = None;
-    let meta = ImportMeta {
-        file_name: &file_name,
-        sha256: &sha256,
-        encoding: encoding.as_str(),
-    };
-    let counts = store.import_list(server_id, &meta, &subject, |sink| {
-        let read = read_list(reader, encoding, |item| match item {
-            ListItem::Agent(agent) => sink.add_agent(&agent).map(|_| ()),
-            ListItem::Rejected(r) => {
-                let result = sink.add_rejection(&r);
-                rejected.push(r);
-                result
-            }
-        });
-        let read = read.map_err(|e| list_error(path, cancel, e))?;
-        shape = Some(read.clone());
-        Ok::<_, ImportError>(read)
-    })?;
-    let Some(counts) = counts else {
+    let Some(stored) = list.store(store, server_id, reader, cancel)? else {
         // Another process imported the same file between the check above and the
         // write lock.
         let earlier =
@@ -277,36 +256,118 @@ pub fn import_list(
             path, sha256, server_id, encoding, earlier,
         ));
     };
-    let shape = shape.ok_or_else(|| ImportError::Cancelled {
-        path: path.to_path_buf(),
-    })?;
-    let ImportCounts {
-        rows,
-        agents,
-        duplicates,
-        new_agents,
-        resolved,
-        ..
-    } = counts;
-    Ok(ImportReport {
-        file: path.to_path_buf(),
-        sha256,
-        server_id,
-        encoding,
-        delimiter: shape.delimiter.to_string(),
-        header: shape.header,
-        columns: shape.columns,
-        recognised: shape.recognised,
-        skipped_preamble: shape.skipped_preamble,
-        named_by_guid: shape.named_by_guid,
-        rows,
-        agents,
-        duplicates,
-        rejected,
-        new_agents,
-        resolved,
-        already_imported: None,
-    })
+    Ok(ImportReport::imported(
+        path, sha256, server_id, encoding, stored,
+    ))
+}
+
+/// The list file being imported, as its fingerprint found it.
+struct ListFile<'a> {
+    path: &'a Path,
+    sha256: &'a str,
+    encoding: ListEncoding,
+}
+
+/// What storing a list did: the store's counts, how the list was read, and the lines
+/// it rejected.
+struct Stored {
+    counts: ImportCounts,
+    shape: ListShape,
+    rejected: Vec<Rejected>,
+}
+
+impl ListFile<'_> {
+    /// Reads the list from `reader` into the store, in one transaction; `None` when
+    /// the store finds this file already imported for the server.
+    fn store(
+        &self,
+        store: &mut Store,
+        server_id: i64,
+        reader: impl Read,
+        cancel: &Cancel,
+    ) -> Result<Option<Stored>, ImportError> {
+        let path = self.path;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let subject = path.to_string_lossy().into_owned();
+        let mut rejected = Vec::new();
+        let mut shape = None;
+        let meta = ImportMeta {
+            file_name: &file_name,
+            sha256: self.sha256,
+            encoding: self.encoding.as_str(),
+        };
+        let counts = store.import_list(server_id, &meta, &subject, |sink| {
+            let read = read_list(reader, self.encoding, |item| match item {
+                ListItem::Agent(agent) => sink.add_agent(&agent).map(|_| ()),
+                ListItem::Rejected(r) => {
+                    let result = sink.add_rejection(&r);
+                    rejected.push(r);
+                    result
+                }
+            });
+            let read = read.map_err(|e| list_error(path, cancel, e))?;
+            shape = Some(read.clone());
+            Ok::<_, ImportError>(read)
+        })?;
+        let Some(counts) = counts else {
+            return Ok(None);
+        };
+        let shape = shape.ok_or_else(|| ImportError::Cancelled {
+            path: path.to_path_buf(),
+        })?;
+        Ok(Some(Stored {
+            counts,
+            shape,
+            rejected,
+        }))
+    }
+}
+
+impl ImportReport {
+    /// The report for a list just stored.
+    fn imported(
+        path: &Path,
+        sha256: String,
+        server_id: i64,
+        encoding: ListEncoding,
+        stored: Stored,
+    ) -> Self {
+        let Stored {
+            counts,
+            shape,
+            rejected,
+        } = stored;
+        let ImportCounts {
+            rows,
+            agents,
+            duplicates,
+            new_agents,
+            resolved,
+            ..
+        } = counts;
+        ImportReport {
+            file: path.to_path_buf(),
+            sha256,
+            server_id,
+            encoding,
+            delimiter: shape.delimiter.to_string(),
+            header: shape.header,
+            columns: shape.columns,
+            recognised: shape.recognised,
+            skipped_preamble: shape.skipped_preamble,
+            named_by_guid: shape.named_by_guid,
+            rows,
+            agents,
+            duplicates,
+            rejected,
+            new_agents,
+            resolved,
+            already_imported: None,
+        }
+    }
 }
 
 /// An error from reading the list, as an import error naming the file.

@@ -202,7 +202,7 @@ const CHUNK: usize = 64 * 1024;
 pub fn read_list<R, E, F>(
     mut reader: R,
     encoding: ListEncoding,
-    mut sink: F,
+    sink: F,
 ) -> Result<ListShape, ListError<E>>
 where
     R: Read,
@@ -212,95 +212,146 @@ where
     let mut decoder = encoding.encoding().new_decoder_with_bom_removal();
     let mut bytes = vec![0u8; CHUNK];
     let mut text = String::with_capacity(CHUNK * 3 + 16);
-    let mut pending = String::new(); // text read before the header row is known
-    let mut search = HeaderSearch::new();
-    let mut skipped_preamble = Vec::new();
-    // Decided by the header line, before the first record may be complete.
-    let mut delimiter = ',';
-    let mut splitter: Option<RecordSplitter> = None;
-    let mut mapper: Option<Mapper> = None;
-    let mut shape: Option<ListShape> = None;
-
-    let mut handle = |records: Vec<Record>,
-                      mapper: &mut Option<Mapper>,
-                      shape: &mut Option<ListShape>,
-                      delimiter: char|
-     -> Result<(), ListError<E>> {
-        for record in records {
-            let m = match mapper {
-                Some(m) => m,
-                None => {
-                    let (m, s, header_consumed) = Mapper::from_first(&record, encoding, delimiter)?;
-                    *shape = Some(s);
-                    let m = mapper.insert(m);
-                    if header_consumed {
-                        continue;
-                    }
-                    m
-                }
-            };
-            sink(m.map(record, delimiter)).map_err(ListError::Sink)?;
-        }
-        Ok(())
-    };
-
+    let mut list = ListReader::new(encoding, sink);
     loop {
         let n = reader.read(&mut bytes)?;
         let last = n == 0;
-        text.clear();
-        // Decoding with replacement cannot fail; detection already proved the bytes
-        // are valid in this encoding, so nothing is replaced.
-        let mut input = &bytes[..n];
-        loop {
-            let (result, read, _) = decoder.decode_to_string(input, &mut text, last);
-            input = &input[read..];
-            if result == encoding_rs::CoderResult::InputEmpty {
-                break;
-            }
-            text.reserve(CHUNK);
-        }
-        match splitter.as_mut() {
-            Some(s) => {
-                s.feed(&text);
-                let records = s.take();
-                handle(records, &mut mapper, &mut shape, delimiter)?;
-            }
-            None => {
-                pending.push_str(&text);
-                if search.scan(&pending, last) {
-                    let start = search.start(&pending);
-                    delimiter = start.delimiter;
-                    skipped_preamble = start.skipped;
-                    let mut s = RecordSplitter::starting_at(delimiter, start.line);
-                    s.feed(&pending[start.offset..]);
-                    pending = String::new();
-                    let records = s.take();
-                    splitter = Some(s);
-                    handle(records, &mut mapper, &mut shape, delimiter)?;
-                }
-            }
-        }
+        decode_chunk(&mut decoder, &bytes[..n], &mut text, last);
+        list.feed(&text, last)?;
         if last {
             break;
         }
     }
-    if let Some(s) = splitter {
-        let records = s.finish();
-        handle(records, &mut mapper, &mut shape, delimiter)?;
+    list.finish()
+}
+
+/// Decodes one chunk read into `text` (cleared first).
+fn decode_chunk(
+    decoder: &mut encoding_rs::Decoder,
+    mut input: &[u8],
+    text: &mut String,
+    last: bool,
+) {
+    text.clear();
+    // Decoding with replacement cannot fail; detection already proved the bytes are
+    // valid in this encoding, so nothing is replaced.
+    loop {
+        let (result, read, _) = decoder.decode_to_string(input, text, last);
+        input = &input[read..];
+        if result == encoding_rs::CoderResult::InputEmpty {
+            break;
+        }
+        text.reserve(CHUNK);
     }
-    let mut shape = shape.unwrap_or(ListShape {
-        encoding,
-        delimiter,
-        header: false,
-        columns: Vec::new(),
-        recognised: Vec::new(),
-        skipped_preamble: Vec::new(),
-        named_by_guid: false,
-    });
-    if shape.header {
-        shape.skipped_preamble = skipped_preamble;
+}
+
+/// The decoded text on its way to `sink`: held back until the header row is known, then
+/// split into records and mapped to agents and rejections as it arrives.
+struct ListReader<F> {
+    encoding: ListEncoding,
+    sink: F,
+    /// Text read before the header row is known.
+    pending: String,
+    search: HeaderSearch,
+    skipped_preamble: Vec<SkippedLine>,
+    /// Decided by the header line, before the first record may be complete.
+    delimiter: char,
+    splitter: Option<RecordSplitter>,
+    mapper: Option<Mapper>,
+    shape: Option<ListShape>,
+}
+
+impl<E, F> ListReader<F>
+where
+    E: std::error::Error + 'static,
+    F: FnMut(ListItem) -> Result<(), E>,
+{
+    fn new(encoding: ListEncoding, sink: F) -> Self {
+        Self {
+            encoding,
+            sink,
+            pending: String::new(),
+            search: HeaderSearch::new(),
+            skipped_preamble: Vec::new(),
+            delimiter: ',',
+            splitter: None,
+            mapper: None,
+            shape: None,
+        }
     }
-    Ok(shape)
+
+    /// Takes the next decoded chunk (`last`: the input has ended).
+    fn feed(&mut self, text: &str, last: bool) -> Result<(), ListError<E>> {
+        if let Some(splitter) = self.splitter.as_mut() {
+            splitter.feed(text);
+            let records = splitter.take();
+            return self.handle(records);
+        }
+        self.pending.push_str(text);
+        if !self.search.scan(&self.pending, last) {
+            return Ok(());
+        }
+        let start = self.search.start(&self.pending);
+        self.delimiter = start.delimiter;
+        self.skipped_preamble = start.skipped;
+        let mut splitter = RecordSplitter::starting_at(self.delimiter, start.line);
+        splitter.feed(&self.pending[start.offset..]);
+        self.pending = String::new();
+        let records = splitter.take();
+        self.splitter = Some(splitter);
+        self.handle(records)
+    }
+
+    /// Maps records to `sink`; the first one decides the mapper (and is consumed when it
+    /// is the header row).
+    fn handle(&mut self, records: Vec<Record>) -> Result<(), ListError<E>> {
+        for record in records {
+            let mapper = match &self.mapper {
+                Some(mapper) => mapper,
+                None => {
+                    let (mapper, shape, header_consumed) =
+                        Mapper::from_first(&record, self.encoding, self.delimiter)?;
+                    self.shape = Some(shape);
+                    let mapper = self.mapper.insert(mapper);
+                    if header_consumed {
+                        continue;
+                    }
+                    mapper
+                }
+            };
+            (self.sink)(mapper.map(record, self.delimiter)).map_err(ListError::Sink)?;
+        }
+        Ok(())
+    }
+
+    /// Maps what is left once the input has ended, and says how the list was read.
+    fn finish(mut self) -> Result<ListShape, ListError<E>> {
+        if let Some(splitter) = self.splitter.take() {
+            let records = splitter.finish();
+            self.handle(records)?;
+        }
+        let mut shape = self
+            .shape
+            .unwrap_or_else(|| ListShape::headerless(self.encoding, self.delimiter));
+        if shape.header {
+            shape.skipped_preamble = self.skipped_preamble;
+        }
+        Ok(shape)
+    }
+}
+
+impl ListShape {
+    fn headerless(encoding: ListEncoding, delimiter: char) -> Self {
+        ListShape {
+            encoding,
+            delimiter,
+            header: false,
+            columns: Vec::new(),
+            recognised: Vec::new(),
+            skipped_preamble: Vec::new(),
+            named_by_guid: false,
+        }
+    }
 }
 
 /// One physical line with text, found while searching for the header.
@@ -599,15 +650,7 @@ impl Mapper {
             };
             return Ok((mapper, shape, true));
         }
-        let shape = ListShape {
-            encoding,
-            delimiter,
-            header: false,
-            columns: Vec::new(),
-            recognised: Vec::new(),
-            skipped_preamble: Vec::new(),
-            named_by_guid: false,
-        };
+        let shape = ListShape::headerless(encoding, delimiter);
         let mapper = Mapper {
             columns: Vec::new(),
             name_index: 0,
@@ -619,21 +662,21 @@ impl Mapper {
     }
 
     fn map(&self, record: Record, delimiter: char) -> ListItem {
-        let reject = |record: &Record,
-                      code: &'static str,
-                      args: &[(&'static str, usize)],
-                      reason: String| {
-            ListItem::Rejected(Rejected {
-                line: record.line,
-                code,
-                args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-                reason,
-                text: record.text(delimiter),
-            })
+        // The name decides whether the line is taken: checked while the record is whole.
+        match self.refusal(&record, delimiter) {
+            Some(rejected) => ListItem::Rejected(rejected),
+            None => ListItem::Agent(self.agent(record)),
+        }
+    }
+
+    /// Why `record` cannot be taken as an agent, if it cannot.
+    fn refusal(&self, record: &Record, delimiter: char) -> Option<Rejected> {
+        let reject = |code, args: &[(&'static str, usize)], reason: String| {
+            Some(rejected(record, delimiter, code, args, reason))
         };
         if let Some(error) = &record.error {
             // The record reader's only error.
-            return reject(&record, "list.unterminated_quote", &[], error.clone());
+            return reject("list.unterminated_quote", &[], error.clone());
         }
         if self.header && record.fields.len() != self.columns.len() {
             let reason = format!(
@@ -645,9 +688,27 @@ impl Mapper {
                 ("fields", record.fields.len()),
                 ("columns", self.columns.len()),
             ];
-            return reject(&record, "list.field_count", &args, reason);
+            return reject("list.field_count", &args, reason);
         }
-        // The name decides whether the line is taken: check it while the record is whole.
+        let name = self.name_of(record);
+        if name.is_empty() && self.by_guid {
+            return reject("list.no_guid", &[], "no GUID".into());
+        }
+        if name.is_empty() {
+            return reject("list.no_name", &[], "no computer name".into());
+        }
+        if name.chars().any(char::is_control) {
+            return reject(
+                "list.control_characters",
+                &[],
+                "the computer name contains control characters".into(),
+            );
+        }
+        None
+    }
+
+    /// The name `record` gives its agent, trimmed.
+    fn name_of<'r>(&self, record: &'r Record) -> &'r str {
         let name = record
             .fields
             .get(self.name_index)
@@ -655,32 +716,23 @@ impl Mapper {
             .unwrap_or("");
         // Named by GUID: braces dropped, so `{ABC}` and `ABC` are one agent (as
         // `guid_key` has it) and the name is the GUID as the table shows it.
-        let name = if self.by_guid {
+        if self.by_guid {
             name.trim_start_matches('{').trim_end_matches('}').trim()
         } else {
             name
+        }
+    }
+
+    /// The agent of a record [`Mapper::refusal`] let through.
+    fn agent(&self, record: Record) -> ListAgent {
+        let name = if self.by_guid {
+            self.name_of(&record).to_string()
+        } else {
+            String::new()
         };
-        if name.is_empty() && self.by_guid {
-            return reject(&record, "list.no_guid", &[], "no GUID".to_string());
-        }
-        if name.is_empty() {
-            return reject(&record, "list.no_name", &[], "no computer name".to_string());
-        }
-        if name.chars().any(char::is_control) {
-            return reject(
-                &record,
-                "list.control_characters",
-                &[],
-                "the computer name contains control characters".to_string(),
-            );
-        }
         let mut agent = ListAgent {
             line: record.line,
-            name: if self.by_guid {
-                name.to_string()
-            } else {
-                String::new()
-            },
+            name,
             ip: None,
             domain: None,
             guid: None,
@@ -691,41 +743,70 @@ impl Mapper {
         // Fields move into the agent (no copies: this runs 100,000 times for a big list).
         for (i, mut value) in record.fields.into_iter().enumerate() {
             trim_in_place(&mut value);
-            let column = if self.header {
-                self.columns[i]
-            } else if i == 0 {
-                Some(Column::Name)
-            } else if agent.ip.is_none() && value.parse::<IpAddr>().is_ok() {
-                Some(Column::Ip)
-            } else {
-                None
-            };
-            if value.is_empty() {
-                continue;
+            let column = self.column_at(i, &value, &agent);
+            if !value.is_empty() {
+                self.place(&mut agent, i, column, value);
             }
-            let slot = match column {
-                Some(Column::Name) => {
-                    agent.name = value;
-                    continue;
-                }
-                Some(Column::Ip) => &mut agent.ip,
-                Some(Column::Domain) => &mut agent.domain,
-                Some(Column::Guid) => &mut agent.guid,
-                Some(Column::Mac) => &mut agent.mac,
-                Some(Column::Os) => &mut agent.os,
-                None => {
-                    let header = self
-                        .names
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("column {}", i + 1));
-                    agent.extra.push((header, value));
-                    continue;
-                }
-            };
-            *slot = Some(value);
         }
-        ListItem::Agent(agent)
+        agent
+    }
+
+    /// Which column the field at `i` is: the header's, or without one the first field
+    /// the name and the first IP address the IP.
+    #[inline]
+    fn column_at(&self, i: usize, value: &str, agent: &ListAgent) -> Option<Column> {
+        if self.header {
+            self.columns[i]
+        } else if i == 0 {
+            Some(Column::Name)
+        } else if agent.ip.is_none() && value.parse::<IpAddr>().is_ok() {
+            Some(Column::Ip)
+        } else {
+            None
+        }
+    }
+
+    /// Puts the (non-empty) field at `i` into its place in `agent`.
+    #[inline]
+    fn place(&self, agent: &mut ListAgent, i: usize, column: Option<Column>, value: String) {
+        let slot = match column {
+            Some(Column::Name) => {
+                agent.name = value;
+                return;
+            }
+            Some(Column::Ip) => &mut agent.ip,
+            Some(Column::Domain) => &mut agent.domain,
+            Some(Column::Guid) => &mut agent.guid,
+            Some(Column::Mac) => &mut agent.mac,
+            Some(Column::Os) => &mut agent.os,
+            None => {
+                let header = self
+                    .names
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("column {}", i + 1));
+                agent.extra.push((header, value));
+                return;
+            }
+        };
+        *slot = Some(value);
+    }
+}
+
+/// A line that cannot be taken, with the reason's code, its values and its text.
+fn rejected(
+    record: &Record,
+    delimiter: char,
+    code: &'static str,
+    args: &[(&'static str, usize)],
+    reason: String,
+) -> Rejected {
+    Rejected {
+        line: record.line,
+        code,
+        args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        reason,
+        text: record.text(delimiter),
     }
 }
 

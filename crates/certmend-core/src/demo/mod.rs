@@ -9,30 +9,20 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::SystemTime;
 
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use rsa::pkcs1v15::SigningKey;
-use rsa::pkcs8::EncodePublicKey;
 use rsa::PrivateKey as RsaPrivateKey;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime, Time};
-use x509_cert::builder::profile::BuilderProfile;
-use x509_cert::builder::{Builder, CertificateBuilder};
-use x509_cert::der::Encode;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages, SubjectKeyIdentifier};
-use x509_cert::ext::{Extension, ToExtension};
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef};
-use x509_cert::time::Validity;
-use x509_cert::TbsCertificate;
 
 use crate::demo_marker::{Marker, MarkerHistory};
 use crate::paths::join_slashed;
 use crate::ErrorCode;
+
+mod forge;
+
+pub use forge::{generate_key_pair, self_signed_certificate, to_pem, CertSpec};
 
 /// The marker file that labels an install folder as demo data (the app shows "DEMO").
 pub use crate::demo_marker::MARKER_FILE;
@@ -81,111 +71,6 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DemoError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Generates an RSA-2048 key pair from a seed (deterministic for one seed).
-pub fn generate_key_pair(seed: u64) -> Result<RsaPrivateKey, DemoError> {
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    RsaPrivateKey::new(&mut rng, 2048).map_err(|e| DemoError::Key(e.to_string()))
-}
-
-/// What to put into a demo certificate.
-#[derive(Debug, Clone)]
-pub struct CertSpec {
-    pub common_name: String,
-    pub organization: Option<String>,
-    /// Big-endian serial bytes (a leading zero is fine).
-    pub serial: Vec<u8>,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
-}
-
-/// A self-signed server certificate profile, shaped like OfficeScan's own: a CA
-/// certificate (it signs what the server sends) with a subject key identifier.
-struct ServerProfile {
-    subject: Name,
-}
-
-impl BuilderProfile for ServerProfile {
-    fn get_issuer(&self, subject: &Name) -> Name {
-        subject.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let mut extensions = Vec::new();
-        let ski = SubjectKeyIdentifier::try_from(spk)?;
-        extensions.push(ski.to_extension(tbs.subject(), &extensions)?);
-        extensions.push(
-            BasicConstraints {
-                ca: true,
-                path_len_constraint: None,
-            }
-            .to_extension(tbs.subject(), &extensions)?,
-        );
-        let usage = KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign;
-        extensions.push(KeyUsage(usage).to_extension(tbs.subject(), &extensions)?);
-        Ok(extensions)
-    }
-}
-
-/// Makes a self-signed sha256WithRSA certificate and returns its DER bytes.
-pub fn self_signed_certificate(key: &RsaPrivateKey, spec: &CertSpec) -> Result<Vec<u8>, DemoError> {
-    let cert_err = |e: &dyn std::fmt::Display| DemoError::Certificate(e.to_string());
-    let mut dn = format!("CN={}", escape_rdn(&spec.common_name));
-    if let Some(org) = &spec.organization {
-        dn.push_str(&format!(",O={}", escape_rdn(org)));
-    }
-    let subject = Name::from_str(&dn).map_err(|e| cert_err(&e))?;
-    let serial = SerialNumber::new(&spec.serial).map_err(|e| cert_err(&e))?;
-    let validity = Validity::new(
-        x509_time(spec.not_before).map_err(|e| cert_err(&e))?,
-        x509_time(spec.not_after).map_err(|e| cert_err(&e))?,
-    );
-    let spki_der = key
-        .to_public_key()
-        .to_public_key_der()
-        .map_err(|e| cert_err(&e))?;
-    let spki = SubjectPublicKeyInfo::try_from(spki_der.as_bytes()).map_err(|e| cert_err(&e))?;
-    let builder = CertificateBuilder::new(ServerProfile { subject }, serial, validity, spki)
-        .map_err(|e| cert_err(&e))?;
-    let signer = SigningKey::<sha2::Sha256>::new(key.clone());
-    let cert = builder
-        .build::<_, rsa::pkcs1v15::Signature>(&signer)
-        .map_err(|e| cert_err(&e))?;
-    cert.to_der().map_err(|e| cert_err(&e))
-}
-
-fn x509_time(t: OffsetDateTime) -> Result<x509_cert::time::Time, x509_cert::der::Error> {
-    x509_cert::time::Time::try_from(SystemTime::from(t))
-}
-
-/// Escapes an RFC 4514 attribute value.
-fn escape_rdn(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for (i, c) in value.chars().enumerate() {
-        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
-            || (i == 0 && matches!(c, '#' | ' '));
-        if special {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// PEM text for DER bytes (64-column base64, LF line ends).
-pub fn to_pem(label: &str, der: &[u8]) -> String {
-    // Only fails for labels that are not printable ASCII, which callers never pass.
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
 }
 
 /// Options for [`write_demo`].
@@ -336,32 +221,124 @@ impl Built {
 fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let today = OffsetDateTime::now_utc().replace_time(Time::MIDNIGHT);
-
-    // The key pair the server lost in a rebuild, and the one Setup made afterwards.
-    let previous_key = generate_key_pair(rng.next_u64())?;
-    let current_key = generate_key_pair(rng.next_u64())?;
-    let previous = self_signed_certificate(
-        &previous_key,
-        &CertSpec {
-            common_name: "OfficeScan Server NTSG".into(),
-            organization: Some("certmend demo (previous key pair)".into()),
-            serial: serial_bytes(&mut rng),
-            not_before: today - Duration::days(1000),
-            not_after: today - Duration::days(1000) + Duration::days(3 * 365),
-        },
-    )?;
-    let current = self_signed_certificate(
-        &current_key,
-        &CertSpec {
-            common_name: "OfficeScan Server NTSG".into(),
-            organization: Some("certmend demo".into()),
-            serial: serial_bytes(&mut rng),
-            not_before: today - Duration::days(30),
-            not_after: today - Duration::days(30) + Duration::days(3 * 365),
-        },
-    )?;
+    let keys = ServerKeys::generate(&mut rng, today)?;
 
     let install = join_slashed(root, INSTALL_SUBDIR);
+    write_marker(&install, seed, today, &keys.previous)?;
+    write(
+        &join_slashed(&install, "PCCSRV/Pccnt/Common/OfcNTCer.dat"),
+        &keys.current,
+    )?;
+    write_server_files(&install)?;
+    keys.write_pkcs12(root, &install)?;
+
+    let agents = demo_agents(&mut rng);
+    write(&join_slashed(root, LIST_FILE), list_csv(&agents).as_bytes())?;
+    let (collected_current, collected_previous) = write_collected(root, &agents, &keys)?;
+    write(
+        &root.join("README.txt"),
+        "certmend demo data. Everything here is generated: the certificates and keys are real but\r\n\
+         belong to no real server, and the .exe files are stand-ins, not Trend Micro programs.\r\n\
+         certmend デモデータ: すべて生成されたものです。実在のサーバーとは関係ありません。\r\n"
+            .as_bytes(),
+    )?;
+
+    Ok(Built {
+        seed,
+        current_thumbprint: crate::hexfmt::sha1_hex(&keys.current),
+        previous_thumbprint: crate::hexfmt::sha1_hex(&keys.previous),
+        list_agents: agents.len(),
+        collected_current,
+        collected_previous,
+    })
+}
+
+/// The key pair the server lost in a rebuild, and the one Setup made afterwards, with
+/// their certificates (DER).
+struct ServerKeys {
+    previous_key: RsaPrivateKey,
+    current_key: RsaPrivateKey,
+    previous: Vec<u8>,
+    current: Vec<u8>,
+}
+
+impl ServerKeys {
+    /// Draws from `rng` in a fixed order (keys, then serials): a seed makes the same keys.
+    fn generate(rng: &mut ChaCha20Rng, today: OffsetDateTime) -> Result<Self, DemoError> {
+        let previous_key = generate_key_pair(rng.next_u64())?;
+        let current_key = generate_key_pair(rng.next_u64())?;
+        let previous = self_signed_certificate(
+            &previous_key,
+            &CertSpec {
+                common_name: "OfficeScan Server NTSG".into(),
+                organization: Some("certmend demo (previous key pair)".into()),
+                serial: serial_bytes(rng),
+                not_before: today - Duration::days(1000),
+                not_after: today - Duration::days(1000) + Duration::days(3 * 365),
+            },
+        )?;
+        let current = self_signed_certificate(
+            &current_key,
+            &CertSpec {
+                common_name: "OfficeScan Server NTSG".into(),
+                organization: Some("certmend demo".into()),
+                serial: serial_bytes(rng),
+                not_before: today - Duration::days(30),
+                not_after: today - Duration::days(30) + Duration::days(3 * 365),
+            },
+        )?;
+        Ok(ServerKeys {
+            previous_key,
+            current_key,
+            previous,
+            current,
+        })
+    }
+
+    /// The key pairs as PKCS#12 files: the current one where the server keeps its
+    /// backup, the previous one beside the install.
+    fn write_pkcs12(&self, root: &Path, install: &Path) -> Result<(), DemoError> {
+        write(
+            &join_slashed(install, "AuthCertBackup/OfficeScanAuth.dat"),
+            &as_pkcs12(
+                &self.current_key,
+                &self.current,
+                crate::keypair::Encryption::Legacy,
+            )?,
+        )?;
+        write(
+            &join_slashed(root, PREVIOUS_KEY_PAIR_FILE),
+            &as_pkcs12(
+                &self.previous_key,
+                &self.previous,
+                crate::keypair::Encryption::Modern,
+            )?,
+        )
+    }
+}
+
+/// A key pair as a PKCS#12 file (random salts: these bytes differ run to run).
+fn as_pkcs12(
+    key: &RsaPrivateKey,
+    der: &[u8],
+    encryption: crate::keypair::Encryption,
+) -> Result<Vec<u8>, DemoError> {
+    // The password is printed for anyone, so 2,048 iterations (OpenSSL's long-time
+    // default) keep demos quick without weakening anything real.
+    let certificate = crate::cert::parse(der).map_err(|e| DemoError::Certificate(e.to_string()))?;
+    crate::keypair::KeyPair::new(certificate, key.clone())
+        .to_pkcs12_with_iterations(DEMO_KEY_PAIR_PASSWORD, encryption, 2048)
+        .map_err(|e| DemoError::Certificate(e.to_string()))
+}
+
+/// The marker that labels the install as demo data, recording the previous certificate
+/// as seen until the rebuild.
+fn write_marker(
+    install: &Path,
+    seed: u64,
+    today: OffsetDateTime,
+    previous: &[u8],
+) -> Result<(), DemoError> {
     let marker = Marker {
         generator: "certmend demo".into(),
         version: env!("CARGO_PKG_VERSION").into(),
@@ -369,59 +346,48 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
         seed,
         created: today.date().to_string(),
         history: vec![MarkerHistory {
-            certificate_pem: to_pem("CERTIFICATE", &previous),
+            certificate_pem: to_pem("CERTIFICATE", previous),
             first_seen: crate::store::timestamp(today - Duration::days(1000)),
             last_seen: crate::store::timestamp(today - Duration::days(31)),
         }],
     };
     let marker_json =
         serde_json::to_vec_pretty(&marker).map_err(|e| DemoError::Certificate(e.to_string()))?;
-    write(&install.join(MARKER_FILE), &marker_json)?;
-    write(
-        &join_slashed(&install, "PCCSRV/Pccnt/Common/OfcNTCer.dat"),
-        &current,
-    )?;
+    write(&install.join(MARKER_FILE), &marker_json)
+}
+
+/// Stand-ins for Trend's tools and the server's `ofcscan.ini`.
+fn write_server_files(install: &Path) -> Result<(), DemoError> {
     for tool in [
         "PCCSRV/Admin/Utility/IpXfer/IpXfer.exe",
         "PCCSRV/Admin/Utility/IpXfer/IpXfer_x64.exe",
         "PCCSRV/Admin/Utility/CertificateManager/CertificateManager.exe",
     ] {
-        write(&join_slashed(&install, tool), STAND_IN_NOTE.as_bytes())?;
+        write(&join_slashed(install, tool), STAND_IN_NOTE.as_bytes())?;
     }
     write(
-        &join_slashed(&install, "PCCSRV/ofcscan.ini"),
+        &join_slashed(install, "PCCSRV/ofcscan.ini"),
         b"[INI_SERVER_SECTION]\r\nMaster_DomainName=demo-apexone.example.local\r\nMaster_DomainPort=8080\r\nMaster_DomainSSLPort=4343\r\nClient_LocalServer_Port=21112\r\n",
-    )?;
+    )
+}
 
-    // The key pairs as PKCS#12 files (random salts: these bytes differ run to run).
-    // The password is printed for anyone, so 2,048 iterations (OpenSSL's long-time
-    // default) keep demos quick without weakening anything real.
-    let as_pkcs12 = |key: &RsaPrivateKey, der: &[u8], encryption| {
-        let certificate =
-            crate::cert::parse(der).map_err(|e| DemoError::Certificate(e.to_string()))?;
-        crate::keypair::KeyPair::new(certificate, key.clone())
-            .to_pkcs12_with_iterations(DEMO_KEY_PAIR_PASSWORD, encryption, 2048)
-            .map_err(|e| DemoError::Certificate(e.to_string()))
-    };
-    write(
-        &join_slashed(&install, "AuthCertBackup/OfficeScanAuth.dat"),
-        &as_pkcs12(&current_key, &current, crate::keypair::Encryption::Legacy)?,
-    )?;
-    write(
-        &join_slashed(root, PREVIOUS_KEY_PAIR_FILE),
-        &as_pkcs12(&previous_key, &previous, crate::keypair::Encryption::Modern)?,
-    )?;
-
-    let agents = demo_agents(&mut rng);
-    write(&join_slashed(root, LIST_FILE), list_csv(&agents).as_bytes())?;
-
-    // Agents' own OfcNTCer.dat copies, in the three layouts admins use.
+/// Agents' own OfcNTCer.dat copies, in the three layouts admins use; returns how many
+/// hold the current and the previous certificate.
+fn write_collected(
+    root: &Path,
+    agents: &[DemoAgent],
+    keys: &ServerKeys,
+) -> Result<(usize, usize), DemoError> {
     let mut collected_current = 0;
     let mut collected_previous = 0;
     let collected = root.join(COLLECTED_DIR);
     for (i, agent) in agents.iter().take(12).enumerate() {
         let holds_previous = i % 3 != 2;
-        let bytes = if holds_previous { &previous } else { &current };
+        let bytes = if holds_previous {
+            &keys.previous
+        } else {
+            &keys.current
+        };
         let path = match i % 3 {
             0 => collected.join(format!("{}.dat", agent.name)),
             1 => collected.join(format!("{}_OfcNTCer.dat", agent.name)),
@@ -434,22 +400,7 @@ fn build_tree(root: &Path, seed: u64) -> Result<Built, DemoError> {
             collected_current += 1;
         }
     }
-    write(
-        &root.join("README.txt"),
-        "certmend demo data. Everything here is generated: the certificates and keys are real but\r\n\
-         belong to no real server, and the .exe files are stand-ins, not Trend Micro programs.\r\n\
-         certmend デモデータ: すべて生成されたものです。実在のサーバーとは関係ありません。\r\n"
-            .as_bytes(),
-    )?;
-
-    Ok(Built {
-        seed,
-        current_thumbprint: crate::hexfmt::sha1_hex(&current),
-        previous_thumbprint: crate::hexfmt::sha1_hex(&previous),
-        list_agents: agents.len(),
-        collected_current,
-        collected_previous,
-    })
+    Ok((collected_current, collected_previous))
 }
 
 fn serial_bytes(rng: &mut ChaCha20Rng) -> Vec<u8> {
@@ -644,11 +595,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.seed, 2);
-    }
-
-    #[test]
-    fn rdn_values_are_escaped() {
-        assert_eq!(escape_rdn("a,b+c"), "a\\,b\\+c");
-        assert_eq!(escape_rdn("#x"), "\\#x");
     }
 }
