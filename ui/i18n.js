@@ -1,6 +1,8 @@
 // Message catalogs (English and Japanese) and error-code translations.
 // Every key must exist in both catalogs: ui/tests/i18n.test.js checks it.
 
+import { formatBytes } from "./format.js";
+
 export const catalogs = {
   en: {
     "app.loading": "Looking for the Apex One / OfficeScan server…",
@@ -61,6 +63,30 @@ export const catalogs = {
     "files.missing": "Missing",
     "files.unreadable": "Unreadable",
     "error.generic": "Something went wrong: {message}",
+    "error.bundle.no_space.facts": "Needed: {needed_bytes}; free: {available_bytes} ({path}).",
+    "error.bundle.unknown_agents.facts": "Not known: {names}.",
+    "error.bundle.ipxfer_missing.facts": "Missing: {name} in {dir}.",
+    "error.bundle.cancelled.facts": "{done} of {total} bundles were written.",
+    "error.bundle.shared_tools_in_use.facts": "{bundles} bundles there use them ({path}).",
+    "error.bundle.target_busy.facts": "Folder: {path}",
+    "error.bundle.no_target.facts": "Folder: {path}",
+    "error.file.not_found.facts": "File: {path}",
+    "error.file.is_directory.facts": "File: {path}",
+    "error.file.link.facts": "File: {path}",
+    "error.file.not_regular.facts": "File: {path}",
+    "error.file.unreadable.facts": "File: {path}",
+    "error.file.too_large.facts": "{path} is {size_bytes}; at most {cap_bytes}.",
+    "error.backup.weak_password.facts": "It has {chars} characters; at least {min} are needed.",
+    "error.backup.no_server_key_pair.facts": "Looked for: {path}",
+    "error.backup.write.facts": "File: {path}",
+    "error.backup.read_back.facts": "File: {path}",
+    "error.restore.kit_exists.facts": "Folder: {path}",
+    "error.restore.source_changed.facts": "File: {path}",
+    "error.restore.write.facts": "File: {path}",
+    "error.restore.read_back.facts": "File: {path}",
+    "error.server.not_found.facts": "Folder: {path}",
+    "error.server.not_a_folder.facts": "Path: {path}",
+    "error.server.not_an_install_folder.facts": "Folder: {path}",
     "error.server.certificate_missing": "OfcNTCer.dat not found in PCCSRV\\Pccnt\\Common. Choose the install folder again.",
     "error.cert.truncated": "The server certificate file is truncated (cut short). Restore it from a backup.",
     "error.cert.malformed": "The server certificate file is not a certificate.",
@@ -648,6 +674,30 @@ export const catalogs = {
     "files.missing": "なし",
     "files.unreadable": "読み取り不可",
     "error.generic": "エラーが発生しました: {message}",
+    "error.bundle.no_space.facts": "必要: {needed_bytes}、空き: {available_bytes} ({path})。",
+    "error.bundle.unknown_agents.facts": "見つからないエージェント: {names}。",
+    "error.bundle.ipxfer_missing.facts": "{dir} に {name} がありません。",
+    "error.bundle.cancelled.facts": "{total} 件中 {done} 件のバンドルを書き込みました。",
+    "error.bundle.shared_tools_in_use.facts": "そこにある {bundles} 件のバンドルが使用しています ({path})。",
+    "error.bundle.target_busy.facts": "フォルダ: {path}",
+    "error.bundle.no_target.facts": "フォルダ: {path}",
+    "error.file.not_found.facts": "ファイル: {path}",
+    "error.file.is_directory.facts": "ファイル: {path}",
+    "error.file.link.facts": "ファイル: {path}",
+    "error.file.not_regular.facts": "ファイル: {path}",
+    "error.file.unreadable.facts": "ファイル: {path}",
+    "error.file.too_large.facts": "{path} は {size_bytes} です。上限は {cap_bytes} です。",
+    "error.backup.weak_password.facts": "現在 {chars} 文字です。{min} 文字以上が必要です。",
+    "error.backup.no_server_key_pair.facts": "探した場所: {path}",
+    "error.backup.write.facts": "ファイル: {path}",
+    "error.backup.read_back.facts": "ファイル: {path}",
+    "error.restore.kit_exists.facts": "フォルダ: {path}",
+    "error.restore.source_changed.facts": "ファイル: {path}",
+    "error.restore.write.facts": "ファイル: {path}",
+    "error.restore.read_back.facts": "ファイル: {path}",
+    "error.server.not_found.facts": "フォルダ: {path}",
+    "error.server.not_a_folder.facts": "パス: {path}",
+    "error.server.not_an_install_folder.facts": "フォルダ: {path}",
     "error.server.certificate_missing": "OfcNTCer.dat が見つかりません (PCCSRV\\Pccnt\\Common)。インストールフォルダを選び直してください。",
     "error.cert.truncated": "サーバー証明書ファイルが途中で切れています。バックアップから復元してください。",
     "error.cert.malformed": "サーバー証明書ファイルは証明書ではありません。",
@@ -1193,9 +1243,25 @@ export function translate(lang, key, params = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
 }
 
-/** A translated message for a `{code, message, args}` error from Rust. */
+/** Argument values as a person reads them: `*_bytes` in B/KB/MB/GB. */
+function readableArgs(args) {
+  const out = {};
+  for (const [name, value] of Object.entries(args ?? {})) out[name] = name.endsWith("_bytes") ? formatBytes(Number(value)) : value;
+  return out;
+}
+
+/**
+ * A translated message for a `{code, message, args}` error from Rust: the code's words,
+ * then its facts (`error.<code>.facts`: the path, the bytes missing) when Rust sent every
+ * argument they name — an error that came wrapped without them still reads whole.
+ */
 export function translateError(lang, error) {
   const key = `error.${error?.code}`;
-  if (key in (catalogs[lang] ?? {})) return translate(lang, key, error?.args ?? {});
-  return translate(lang, "error.generic", { message: error?.message ?? String(error) });
+  const catalog = catalogs[lang] ?? catalogs.en;
+  if (!(key in catalog)) return translate(lang, "error.generic", { message: error?.message ?? String(error) });
+  const args = readableArgs(error?.args);
+  const text = translate(lang, key, args);
+  const facts = catalog[`${key}.facts`];
+  if (!facts || ![...facts.matchAll(/\{(\w+)\}/g)].every(([, name]) => name in args)) return text;
+  return `${text} ${translate(lang, `${key}.facts`, args)}`;
 }

@@ -93,8 +93,10 @@ test("every code Rust declares has words in both languages, naming only its argu
         if (!NOT_SHOWN_BY_THE_WINDOW.has(code)) missing.push(`${lang}: ${code}`);
         continue;
       }
-      for (const [, name] of catalogs[lang][key].matchAll(/\{(\w+)\}/g)) {
-        if (!args.includes(name)) unknownArgs.push(`${lang} ${key}: {${name}} is not one of ${JSON.stringify(args)}`);
+      for (const k of [key, `${key}.facts`].filter((k) => k in catalogs[lang])) {
+        for (const [, name] of catalogs[lang][k].matchAll(/\{(\w+)\}/g)) {
+          if (!args.includes(name)) unknownArgs.push(`${lang} ${k}: {${name}} is not one of ${JSON.stringify(args)}`);
+        }
       }
     }
   }

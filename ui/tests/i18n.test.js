@@ -31,3 +31,16 @@ test("errors translate by code, never by message text", () => {
   assert.match(translateError("ja", { code: "server.certificate_missing", message: "x" }), /OfcNTCer\.dat が見つかりません/);
   assert.equal(translateError("en", { code: "unknown.code", message: "disk on fire" }), "Something went wrong: disk on fire");
 });
+
+test("an error's facts follow its words when Rust sent their arguments", () => {
+  const error = { code: "bundle.no_space", message: "x", args: { path: "E:\\", needed_bytes: "3170602560", available_bytes: "1048576" } };
+  const en = translateError("en", error);
+  assert.match(en, /^Not enough free space on the target: nothing was written\. Needed: 3\.0 GB; free: 1\.0 MB \(E:\\\)\.$/);
+  assert.match(translateError("ja", error), /必要: 3\.0 GB、空き: 1\.0 MB/);
+  // Wrapped without its arguments: the words alone, no "{path}" left in them.
+  const bare = translateError("en", { code: "bundle.no_space", message: "x" });
+  assert.equal(bare, "Not enough free space on the target: nothing was written.");
+  assert.ok(!translateError("ja", { code: "file.not_found", message: "x", args: {} }).includes("{"));
+  assert.match(translateError("ja", { code: "file.not_found", message: "x", args: { path: "/x/a.csv" } }), /ファイル: \/x\/a\.csv$/);
+});
+

@@ -9,6 +9,7 @@
 //! server's reinstallation). A key-pair file given to certmend is compared with the
 //! catalog ([`catalog_match`]): one it wrote, unchanged or not, or another.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,22 @@ impl ErrorCode for BackupError {
             BackupError::NoServerKeyPair { .. } => "backup.no_server_key_pair",
             BackupError::Write { .. } => "backup.write",
             BackupError::ReadBack { .. } => "backup.read_back",
+        }
+    }
+
+    fn args(&self) -> BTreeMap<&'static str, String> {
+        match self {
+            BackupError::KeyPair(e) => e.args(),
+            BackupError::WeakPassword { chars } => BTreeMap::from([
+                ("chars", chars.to_string()),
+                ("min", MIN_PASSWORD_CHARS.to_string()),
+            ]),
+            BackupError::NoServerKeyPair { path }
+            | BackupError::Write { path, .. }
+            | BackupError::ReadBack { path, .. } => {
+                BTreeMap::from([("path", path.display().to_string())])
+            }
+            _ => BTreeMap::new(),
         }
     }
 }

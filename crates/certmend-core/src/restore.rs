@@ -83,6 +83,19 @@ impl ErrorCode for RestoreError {
             RestoreError::ReadBack { .. } => "restore.read_back",
         }
     }
+
+    fn args(&self) -> std::collections::BTreeMap<&'static str, String> {
+        match self {
+            RestoreError::KeyPair(e) => e.args(),
+            RestoreError::KitExists { path }
+            | RestoreError::SourceChanged { path, .. }
+            | RestoreError::Write { path, .. }
+            | RestoreError::ReadBack { path } => {
+                std::collections::BTreeMap::from([("path", path.display().to_string())])
+            }
+            RestoreError::Store(e) => e.args(),
+        }
+    }
 }
 
 impl From<DurableError> for RestoreError {

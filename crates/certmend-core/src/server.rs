@@ -183,6 +183,13 @@ pub enum ServerError {
 }
 
 impl ErrorCode for ServerError {
+    fn args(&self) -> std::collections::BTreeMap<&'static str, String> {
+        let (ServerError::NotFound { path }
+        | ServerError::NotAFolder { path }
+        | ServerError::NotAnInstallFolder { path }) = self;
+        std::collections::BTreeMap::from([("path", path.display().to_string())])
+    }
+
     fn code(&self) -> &'static str {
         match self {
             ServerError::NotFound { .. } => "server.not_found",

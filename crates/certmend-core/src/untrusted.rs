@@ -8,6 +8,7 @@
 //! neither hang a reader (a FIFO, a device) nor exhaust memory. Folder walkers use
 //! [`is_link`] to step over links, so a loop of links ends.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -94,6 +95,15 @@ impl ErrorCode for FileError {
             FileError::TooLarge { .. } => "file.too_large",
             FileError::Unreadable { .. } => "file.unreadable",
         }
+    }
+
+    fn args(&self) -> BTreeMap<&'static str, String> {
+        let mut args = BTreeMap::from([("path", self.path().display().to_string())]);
+        if let FileError::TooLarge { size, cap, .. } = self {
+            args.insert("size_bytes", size.to_string());
+            args.insert("cap_bytes", cap.to_string());
+        }
+        args
     }
 }
 

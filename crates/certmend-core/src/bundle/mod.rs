@@ -33,6 +33,7 @@ pub use syntax::{
 pub use target::remove_leftovers;
 pub use verify::{verify_target, Finding, TargetCheck};
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -195,6 +196,37 @@ impl ErrorCode for BundleError {
             BundleError::Stopped { source, .. } => source.code(),
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
             BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
+        }
+    }
+
+    fn args(&self) -> BTreeMap<&'static str, String> {
+        let path = |p: &Path| p.display().to_string();
+        match self {
+            BundleError::IpXferMissing { dir, name } => {
+                BTreeMap::from([("dir", path(dir)), ("name", name.to_string())])
+            }
+            BundleError::UnknownAgents { names } => BTreeMap::from([("names", names.join(", "))]),
+            BundleError::NoSpace {
+                path: p,
+                needed,
+                available,
+            } => BTreeMap::from([
+                ("path", path(p)),
+                ("needed_bytes", needed.to_string()),
+                ("available_bytes", available.to_string()),
+            ]),
+            BundleError::Cancelled { done, total } => {
+                BTreeMap::from([("done", done.to_string()), ("total", total.to_string())])
+            }
+            BundleError::SharedToolsInUse { path: p, bundles } => {
+                BTreeMap::from([("path", path(p)), ("bundles", bundles.to_string())])
+            }
+            BundleError::TargetBusy { path: p } | BundleError::NoTarget { path: p, .. } => {
+                BTreeMap::from([("path", path(p))])
+            }
+            BundleError::File(e) => e.args(),
+            BundleError::Stopped { source, .. } => source.args(),
+            _ => BTreeMap::new(),
         }
     }
 }
