@@ -104,20 +104,48 @@ export const CODES = Object.freeze({
   "backup.legacy_weaker": [],
   "backup.needs_confirmation": [],
   "backup.no_data_folder": [],
-  "backup.no_server_key_pair": [],
+  "backup.no_server_key_pair": [
+    "path"
+  ],
   "backup.not_confirmed": [],
-  "backup.read_back": [],
-  "backup.weak_password": [],
-  "backup.write": [],
-  "bundle.cancelled": [],
-  "bundle.ipxfer_missing": [],
+  "backup.read_back": [
+    "path"
+  ],
+  "backup.weak_password": [
+    "chars",
+    "min"
+  ],
+  "backup.write": [
+    "path"
+  ],
+  "bundle.cancelled": [
+    "done",
+    "total"
+  ],
+  "bundle.ipxfer_missing": [
+    "dir",
+    "name"
+  ],
   "bundle.no_server_certificate": [],
-  "bundle.no_space": [],
-  "bundle.no_target": [],
+  "bundle.no_space": [
+    "path",
+    "needed_bytes",
+    "available_bytes"
+  ],
+  "bundle.no_target": [
+    "path"
+  ],
   "bundle.nothing_to_export": [],
-  "bundle.shared_tools_in_use": [],
-  "bundle.target_busy": [],
-  "bundle.unknown_agents": [],
+  "bundle.shared_tools_in_use": [
+    "path",
+    "bundles"
+  ],
+  "bundle.target_busy": [
+    "path"
+  ],
+  "bundle.unknown_agents": [
+    "names"
+  ],
   "bundle.verify": [],
   "bundle.write": [],
   "bundle.xg_value_missing": [],
@@ -171,12 +199,26 @@ export const CODES = Object.freeze({
   "drop.too_large": [],
   "drop.unknown_file": [],
   "drop.unreadable": [],
-  "file.is_directory": [],
-  "file.link": [],
-  "file.not_found": [],
-  "file.not_regular": [],
-  "file.too_large": [],
-  "file.unreadable": [],
+  "file.is_directory": [
+    "path"
+  ],
+  "file.link": [
+    "path"
+  ],
+  "file.not_found": [
+    "path"
+  ],
+  "file.not_regular": [
+    "path"
+  ],
+  "file.too_large": [
+    "path",
+    "size_bytes",
+    "cap_bytes"
+  ],
+  "file.unreadable": [
+    "path"
+  ],
   "file.unwritable": [],
   "import.cancelled": [],
   "keypair.bad_key": [],
@@ -259,16 +301,24 @@ export const CODES = Object.freeze({
     "bundle"
   ],
   "restore.encryption.legacy_for_windows_server": [],
-  "restore.kit_exists": [],
-  "restore.read_back": [],
-  "restore.source_changed": [],
+  "restore.kit_exists": [
+    "path"
+  ],
+  "restore.read_back": [
+    "path"
+  ],
+  "restore.source_changed": [
+    "path"
+  ],
   "restore.verdict.agents_hold_it": [
     "n"
   ],
   "restore.verdict.previous_no_agents_known": [],
   "restore.verdict.same_as_current": [],
   "restore.verdict.unknown": [],
-  "restore.write": [],
+  "restore.write": [
+    "path"
+  ],
   "script.bad_port": [],
   "script.bad_server": [],
   "script.internal": [],
@@ -279,9 +329,15 @@ export const CODES = Object.freeze({
     "path"
   ],
   "server.none_known": [],
-  "server.not_a_folder": [],
-  "server.not_an_install_folder": [],
-  "server.not_found": [],
+  "server.not_a_folder": [
+    "path"
+  ],
+  "server.not_an_install_folder": [
+    "path"
+  ],
+  "server.not_found": [
+    "path"
+  ],
   "server.unknown": [
     "path"
   ],

@@ -111,7 +111,10 @@ pub const CODES: &[Code] = &[
     Code::new("bundle.cancelled", &["done", "total"]),
     Code::new("bundle.ipxfer_missing", &["dir", "name"]),
     Code::new("bundle.no_server_certificate", &[]),
-    Code::new("bundle.no_space", &["path", "needed_bytes", "available_bytes"]),
+    Code::new(
+        "bundle.no_space",
+        &["path", "needed_bytes", "available_bytes"],
+    ),
     Code::new("bundle.no_target", &["path"]),
     Code::new("bundle.nothing_to_export", &[]),
     Code::new("bundle.shared_tools_in_use", &["path", "bundles"]),

@@ -68,8 +68,6 @@ pub(crate) fn sha256_reader(reader: &mut impl Read) -> io::Result<(u64, String)>
 // Owner-only files moved to `crate::durable`; the store and `paths` still name them
 // here.
 #[cfg(unix)]
-pub(crate) use crate::durable::{create_private_file, make_owner_only};
-
 #[cfg(test)]
 mod tests {
     use super::*;

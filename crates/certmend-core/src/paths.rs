@@ -60,7 +60,7 @@ pub(crate) fn create_private_dir_as(dir: &Path, narrow_existing: bool) -> io::Re
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => {
                 if narrow_existing {
-                    crate::fsutil::make_owner_only(dir, 0o700);
+                    crate::durable::make_owner_only(dir, 0o700);
                 }
                 Ok(())
             }

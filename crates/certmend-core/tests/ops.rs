@@ -76,6 +76,15 @@ fn import_demo_list(world: &mut World) {
 
 // ---- server ----
 
+/// The demo fallback a front end hands in: the demo server under `root`, written once.
+fn demo_at(
+    root: &std::path::Path,
+) -> impl Fn() -> Result<std::path::PathBuf, certmend_core::CodedMessage> + '_ {
+    move || {
+        certmend_core::demo::ensure(root).map_err(|e| certmend_core::CodedMessage::from_error(&e))
+    }
+}
+
 #[test]
 fn open_at_start_falls_back_to_the_demo_when_nothing_is_found_and_records_it() {
     let tmp = tempfile::tempdir().unwrap();
@@ -83,7 +92,7 @@ fn open_at_start_falls_back_to_the_demo_when_nothing_is_found_and_records_it() {
     let demo_root = tmp.path().join("demo");
     let nothing = DetectSources::default().with_root(tmp.path().join("empty-drive"));
 
-    let first = ops::server::open_at_start(&mut store, &nothing, &demo_root).unwrap();
+    let first = ops::server::open_at_start(&mut store, &nothing, &demo_at(&demo_root)).unwrap();
     assert!(first.fell_back_to_demo);
     assert!(first.found.is_empty());
     assert!(first.report.server.demo && first.report.server.complete);
@@ -107,7 +116,7 @@ fn open_at_start_falls_back_to_the_demo_when_nothing_is_found_and_records_it() {
     assert_eq!(kinds(&store), ["server.first_read"]);
 
     // Started again: the same demo, not a new one.
-    let again = ops::server::open_at_start(&mut store, &nothing, &demo_root).unwrap();
+    let again = ops::server::open_at_start(&mut store, &nothing, &demo_at(&demo_root)).unwrap();
     assert!(again.fell_back_to_demo);
     assert_eq!(again.server_id, first.server_id);
     assert_eq!(
@@ -120,7 +129,7 @@ fn open_at_start_falls_back_to_the_demo_when_nothing_is_found_and_records_it() {
     let taken = tmp.path().join("taken");
     fs::create_dir(&taken).unwrap();
     fs::write(taken.join("notes.txt"), b"mine").unwrap();
-    let err = ops::server::open_at_start(&mut store, &nothing, &taken).unwrap_err();
+    let err = ops::server::open_at_start(&mut store, &nothing, &demo_at(&taken)).unwrap_err();
     assert_eq!(err.code, "demo.not_empty");
     assert_eq!(fs::read(taken.join("notes.txt")).unwrap(), b"mine");
     assert_eq!(fs::read_dir(&taken).unwrap().count(), 1);
@@ -131,7 +140,8 @@ fn open_at_start_opens_a_server_the_sources_find() {
     let mut world = World::new();
     let sources = ops::server::sources(Some(&world.demo.root)).unwrap();
     let demo_root = world.path("never-written");
-    let opened = ops::server::open_at_start(&mut world.store, &sources, &demo_root).unwrap();
+    let opened =
+        ops::server::open_at_start(&mut world.store, &sources, &demo_at(&demo_root)).unwrap();
     assert!(!opened.fell_back_to_demo);
     assert_eq!(opened.found.len(), 1);
     assert_eq!(
@@ -447,7 +457,9 @@ fn list_and_page_show_the_imported_agents() {
     )
     .unwrap();
     assert_eq!(all.len(), world.demo.list_agents);
-    assert!(all.iter().all(|a| a.status == "mismatched" && a.lists == 1));
+    assert!(all
+        .iter()
+        .all(|a| a.status == AgentStatus::Mismatched && a.lists == 1));
     // The demo's agents come from four departments, in turn.
     let sales = ops::agents::list(
         &world.store,
@@ -485,7 +497,7 @@ fn list_and_page_show_the_imported_agents() {
     assert_eq!(page.total, Some(world.demo.list_agents as u64));
     assert_eq!(page.rows.len(), world.demo.list_agents - 30);
     let counts = page.counts.unwrap();
-    assert!(counts.contains(&("mismatched".to_string(), world.demo.list_agents as u64)));
+    assert!(counts.contains(&(AgentStatus::Mismatched, world.demo.list_agents as u64)));
 }
 
 /// Another install folder (a copy of this world's), which the store has never read.
@@ -635,7 +647,7 @@ fn export_verify_and_receipts_move_the_agents_statuses() {
     append_receipt(&out, &second.agent.name, &line);
     let news = ops::repair::receipts_news(&mut world.store, &out).unwrap();
     assert_eq!(news.applied.len(), 1);
-    assert_eq!(news.applied[0].status_after, "repair_failed");
+    assert_eq!(news.applied[0].status_after, AgentStatus::RepairFailed);
     assert_eq!(statuses(&world.store, AgentStatus::RepairFailed), 1);
 }
 

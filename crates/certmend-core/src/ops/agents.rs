@@ -144,7 +144,8 @@ fn private_temp_dir() -> Result<tempfile::TempDir, CodedMessage> {
 }
 
 /// Certificates collected from agents (files or folders of them) compared with the
-/// server's; each agent's verdict is recorded.
+/// server's. The verdicts are reported, and the counts logged (`certificates.compared`);
+/// agents' statuses are not changed by them.
 pub fn compare(
     store: &mut Store,
     server: ServerRef<'_>,

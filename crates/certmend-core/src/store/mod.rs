@@ -210,7 +210,7 @@ impl Store {
         // with the database's, so the file is made first, 0600. On Windows the folder's
         // access list applies (under %LOCALAPPDATA%: the user, SYSTEM, Administrators).
         #[cfg(unix)]
-        crate::fsutil::create_private_file(path);
+        crate::durable::create_private_file(path);
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
@@ -238,7 +238,7 @@ impl Store {
         for suffix in ["", "-wal", "-shm"] {
             let mut file = path.as_os_str().to_owned();
             file.push(suffix);
-            crate::fsutil::make_owner_only(Path::new(&file), 0o600);
+            crate::durable::make_owner_only(Path::new(&file), 0o600);
         }
         // In WAL mode NORMAL loses no committed transaction on a crash, only on power loss.
         conn.pragma_update(None, "synchronous", "NORMAL")
