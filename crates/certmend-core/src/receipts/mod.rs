@@ -182,6 +182,11 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
     if is_alert(receipt.result) {
         return None;
     }
+    wrong_computer(receipt, bundle).or_else(|| certificate_not_found(receipt, bundle))
+}
+
+/// The receipt ran on another computer than the bundle's agent (see [`disagreement`]).
+fn wrong_computer(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem> {
     let guid_differs = receipt.guid_check == Some(IdentityCheck::Differs);
     // An agent a list named only by its GUID: the script's registry GUID check is the
     // only way to know the computer (its name says nothing of the GUID).
@@ -211,9 +216,15 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
             ),
         ));
     }
+    None
+}
+
+/// A `REPAIRED` or `MATCHES` that did not find the bundle's certificate (see
+/// [`disagreement`]).
+fn certificate_not_found(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem> {
     let field = match receipt.result {
-        ReceiptResult::Repaired => "after",
-        ReceiptResult::Matches => "before",
+        ReceiptResult::Repaired => format::field::AFTER,
+        ReceiptResult::Matches => format::field::BEFORE,
         _ => return None,
     };
     if receipt.check == Some(MatchedBy::Thumbprint) {
@@ -234,7 +245,7 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
         }
         return None;
     }
-    let found = if field == "after" {
+    let found = if field == format::field::AFTER {
         &receipt.after
     } else {
         &receipt.before
@@ -465,7 +476,28 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
     Ok(report)
 }
 
-/// Applies one receipt line (see [`read_receipts`]).
+/// One line of a receipt file, where it was read.
+struct LineAt<'a> {
+    file: &'a Path,
+    number: usize,
+    text: &'a str,
+}
+
+impl LineAt<'_> {
+    /// A problem of this line, as reported.
+    fn problem(&self, problem: LineProblem) -> Problem {
+        Problem {
+            file: self.file.to_path_buf(),
+            line: self.number,
+            problem,
+            text: self.text.chars().take(300).collect(),
+        }
+    }
+}
+
+/// Applies one receipt line (see [`read_receipts`]): a receipt of a known bundle that
+/// agrees with it is recorded once, and changes its agent's status unless it is an
+/// alert or its bundle is stale.
 fn apply_line(
     store: &mut Store,
     report: &mut ReceiptsReport,
@@ -473,41 +505,19 @@ fn apply_line(
     number: usize,
     line: &str,
 ) -> Result<(), ReceiptsError> {
-    let problem = |problem: LineProblem| Problem {
-        file: file.to_path_buf(),
-        line: number,
-        problem,
-        text: line.chars().take(300).collect(),
+    let at = LineAt {
+        file,
+        number,
+        text: line,
     };
-    let receipt = match parse_line(line) {
-        Ok(r) => r,
-        Err(reason) => {
-            report.malformed.push(problem(reason));
-            return Ok(());
-        }
-    };
-    let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
-        report.unknown_bundles.push(problem(LineProblem::new(
-            "receipts.unknown_bundle",
-            &[("bundle", &receipt.bundle_id)],
-            format!(
-                "bundle {} is not known to this certmend database",
-                receipt.bundle_id
-            ),
-        )));
+    let Some((receipt, bundle)) = receipt_of_known_bundle(store, report, &at)? else {
         return Ok(());
     };
-    // A line that does not agree with its bundle is not recorded: it is no receipt of
-    // that agent, and it is reported again on every read.
-    if let Some(reason) = disagreement(&receipt, &bundle) {
-        report.disagreeing.push(problem(reason));
-        return Ok(());
-    }
     let alert = is_alert(receipt.result);
     if alert {
         report
             .alerts
-            .push(problem(alert_problem(&receipt, &bundle)));
+            .push(at.problem(alert_problem(&receipt, &bundle)));
     }
     let stale =
         bundle.server_certificate_sha256.as_deref() != Some(bundle.certificate_sha256.as_str());
@@ -516,9 +526,68 @@ fn apply_line(
     } else {
         next_status(bundle.agent_status, receipt.result)
     };
+    match record(store, &at, &receipt, &bundle, new_status)? {
+        ReceiptOutcome::AlreadyRead => report.already_read += 1,
+        ReceiptOutcome::Recorded { before, after } => {
+            if stale {
+                report
+                    .stale
+                    .push(at.problem(stale_problem(&receipt, before)));
+            }
+            report
+                .applied
+                .push(applied(&at, &receipt, &bundle, before, after));
+        }
+    }
+    Ok(())
+}
+
+/// The line's receipt and its bundle, or None when the line is reported instead:
+/// malformed, of a bundle this database does not know, or not agreeing with its bundle
+/// (such a line is not recorded: it is no receipt of that agent, and it is reported
+/// again on every read).
+fn receipt_of_known_bundle(
+    store: &Store,
+    report: &mut ReceiptsReport,
+    at: &LineAt,
+) -> Result<Option<(Receipt, BundleRow)>, ReceiptsError> {
+    let receipt = match parse_line(at.text) {
+        Ok(r) => r,
+        Err(reason) => {
+            report.malformed.push(at.problem(reason));
+            return Ok(None);
+        }
+    };
+    let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
+        report.unknown_bundles.push(at.problem(LineProblem::new(
+            "receipts.unknown_bundle",
+            &[("bundle", &receipt.bundle_id)],
+            format!(
+                "bundle {} is not known to this certmend database",
+                receipt.bundle_id
+            ),
+        )));
+        return Ok(None);
+    };
+    if let Some(reason) = disagreement(&receipt, &bundle) {
+        report.disagreeing.push(at.problem(reason));
+        return Ok(None);
+    }
+    Ok(Some((receipt, bundle)))
+}
+
+/// Records the receipt (once: the line's SHA-256 says whether it was read before) and,
+/// with `new_status`, its agent's status.
+fn record(
+    store: &mut Store,
+    at: &LineAt,
+    receipt: &Receipt,
+    bundle: &BundleRow,
+    new_status: Option<AgentStatus>,
+) -> Result<ReceiptOutcome, ReceiptsError> {
     let ran_at = format!("{} {}", receipt.date, receipt.time);
-    let line_sha256 = sha256_hex(line.trim_end().as_bytes());
-    let outcome = store.record_receipt(
+    let line_sha256 = sha256_hex(at.text.trim_end().as_bytes());
+    Ok(store.record_receipt(
         &ReceiptRecord {
             line_sha256: &line_sha256,
             bundle_id: &receipt.bundle_id,
@@ -533,42 +602,49 @@ fn apply_line(
             thumbprint: receipt.thumbprint.as_deref(),
             server_check: receipt.server.map(ServerCheck::as_str),
             ran_at: &ran_at,
-            source: &file.to_string_lossy(),
-            line: i64::try_from(number).unwrap_or(i64::MAX),
+            source: &at.file.to_string_lossy(),
+            line: i64::try_from(at.number).unwrap_or(i64::MAX),
         },
         bundle.agent_id,
         new_status,
-    )?;
-    match outcome {
-        ReceiptOutcome::AlreadyRead => report.already_read += 1,
-        ReceiptOutcome::Recorded { before, after } => {
-            if stale {
-                report.stale.push(problem(LineProblem::new(
-                    "receipts.stale",
-                    &[("bundle", &receipt.bundle_id), ("status", before.as_str())],
-                    format!(
-                        "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
-                        receipt.bundle_id, before
-                    ),
-                )));
-            }
-            report.applied.push(Applied {
-                file: file.to_path_buf(),
-                line: number,
-                computer: receipt.computer.clone(),
-                bundle_id: receipt.bundle_id.clone(),
-                agent: bundle.agent_name.clone(),
-                result: receipt.result,
-                check: receipt.check,
-                thumbprint: receipt.thumbprint.clone(),
-                server: receipt.server,
-                status_before: before,
-                status_after: after,
-                superseded: bundle.superseded_by.is_some(),
-            })
-        }
+    )?)
+}
+
+/// A receipt of a bundle whose certificate the server no longer uses: recorded, its
+/// agent's status left as `status`.
+fn stale_problem(receipt: &Receipt, status: AgentStatus) -> LineProblem {
+    LineProblem::new(
+        "receipts.stale",
+        &[("bundle", &receipt.bundle_id), ("status", status.as_str())],
+        format!(
+            "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
+            receipt.bundle_id, status
+        ),
+    )
+}
+
+/// A recorded receipt, as reported.
+fn applied(
+    at: &LineAt,
+    receipt: &Receipt,
+    bundle: &BundleRow,
+    before: AgentStatus,
+    after: AgentStatus,
+) -> Applied {
+    Applied {
+        file: at.file.to_path_buf(),
+        line: at.number,
+        computer: receipt.computer.clone(),
+        bundle_id: receipt.bundle_id.clone(),
+        agent: bundle.agent_name.clone(),
+        result: receipt.result,
+        check: receipt.check,
+        thumbprint: receipt.thumbprint.clone(),
+        server: receipt.server,
+        status_before: before,
+        status_after: after,
+        superseded: bundle.superseded_by.is_some(),
     }
-    Ok(())
 }
 
 #[cfg(test)]
