@@ -5,10 +5,12 @@
 //! `previous` (one it had before, from the store's history), `foreign` (never seen), or
 //! `unreadable`.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::agents::status::AgentStatus;
 use crate::cert;
 use crate::inventory::RecordedServer;
 use crate::server::CodedMessage;
@@ -204,8 +206,11 @@ pub fn compare_collected(
             path: install.clone(),
             message: server.certificate_problem(),
         })?;
-    let history = store.certificate_history(server.server_id)?;
-    let statuses = store.agent_statuses(server.server_id)?;
+    let known = Known {
+        current,
+        history: store.certificate_history(server.server_id)?,
+        statuses: store.agent_statuses(server.server_id)?,
+    };
     let Collection {
         files,
         skipped,
@@ -214,45 +219,8 @@ pub fn compare_collected(
     let mut counts = VerdictCounts::default();
     let mut results = Vec::with_capacity(files.len());
     for file in files {
-        let host = host_for(&file);
-        let agent_status = statuses
-            .get(&crate::agents::name_key(&host))
-            .map(|s| s.as_str().to_string());
-        let mut entry = Collected {
-            file: file.clone(),
-            host,
-            verdict: Verdict::Unreadable,
-            sha1_thumbprint: None,
-            sha256: None,
-            previous: None,
-            error: None,
-            agent_status,
-        };
-        match cert::load(&file) {
-            Err(e) => entry.error = Some(CodedMessage::from_error(&e)),
-            Ok(c) => {
-                let info = c.info();
-                entry.sha1_thumbprint = Some(info.sha1_thumbprint.clone());
-                entry.sha256 = Some(info.sha256.clone());
-                entry.verdict = if c.der() == current.der() {
-                    Verdict::Current
-                } else if let Some(row) = history
-                    .iter()
-                    .find(|h| h.sha256 == info.sha256 && !h.current)
-                {
-                    entry.previous = Some(row.clone());
-                    Verdict::Previous
-                } else {
-                    Verdict::Foreign
-                };
-            }
-        }
-        match entry.verdict {
-            Verdict::Current => counts.current += 1,
-            Verdict::Previous => counts.previous += 1,
-            Verdict::Foreign => counts.foreign += 1,
-            Verdict::Unreadable => counts.unreadable += 1,
-        }
+        let entry = known.judge(file);
+        counts.add(entry.verdict);
         results.push(entry);
     }
     store.log_event(
@@ -274,6 +242,67 @@ pub fn compare_collected(
         skipped,
         links,
     })
+}
+
+/// What a collected certificate is compared with: the server's certificate, the ones
+/// it had before, and its agents' statuses by name.
+struct Known<'a> {
+    current: &'a cert::Certificate,
+    history: Vec<CertificateRow>,
+    statuses: HashMap<String, AgentStatus>,
+}
+
+impl Known<'_> {
+    /// One collected file, read and judged.
+    fn judge(&self, file: PathBuf) -> Collected {
+        let host = host_for(&file);
+        let agent_status = self
+            .statuses
+            .get(&crate::agents::name_key(&host))
+            .map(|s| s.as_str().to_string());
+        let mut entry = Collected {
+            file: file.clone(),
+            host,
+            verdict: Verdict::Unreadable,
+            sha1_thumbprint: None,
+            sha256: None,
+            previous: None,
+            error: None,
+            agent_status,
+        };
+        match cert::load(&file) {
+            Err(e) => entry.error = Some(CodedMessage::from_error(&e)),
+            Ok(c) => {
+                let info = c.info();
+                entry.sha1_thumbprint = Some(info.sha1_thumbprint.clone());
+                entry.sha256 = Some(info.sha256.clone());
+                entry.verdict = if c.der() == self.current.der() {
+                    Verdict::Current
+                } else if let Some(row) = self
+                    .history
+                    .iter()
+                    .find(|h| h.sha256 == info.sha256 && !h.current)
+                {
+                    entry.previous = Some(row.clone());
+                    Verdict::Previous
+                } else {
+                    Verdict::Foreign
+                };
+            }
+        }
+        entry
+    }
+}
+
+impl VerdictCounts {
+    fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Current => self.current += 1,
+            Verdict::Previous => self.previous += 1,
+            Verdict::Foreign => self.foreign += 1,
+            Verdict::Unreadable => self.unreadable += 1,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,10 +32,6 @@ const SNIFF: usize = 64 * 1024;
 const FOLDER_LOOK: usize = 1000;
 
 pub fn classify(path: &Path) -> Kind {
-    let unknown = |code: &'static str, reason: &str| Kind::Unknown {
-        code,
-        reason: reason.to_string(),
-    };
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return unknown("drop.not_found", "not found");
     };
@@ -43,63 +39,69 @@ pub fn classify(path: &Path) -> Kind {
     // name a local file, which would then be read into the store, or a network path,
     // which Windows would hand the admin's credentials to.
     if untrusted::is_link(path) {
-        return unknown(
-            "drop.link",
-            "a link (symbolic link, junction or shortcut to elsewhere); certmend does not follow links",
-        );
+        return unknown("drop.link", LINK);
     }
     if meta.is_dir() {
-        if server::open(path).is_ok()
-            || !server::detect(&server::DetectSources::default().with_root(path)).is_empty()
-        {
-            return Kind::ServerFolder;
-        }
-        let holds_certificates = std::fs::read_dir(path)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .take(FOLDER_LOOK)
-                    .map(|e| e.path())
-                    .filter(|p| !untrusted::is_link(p))
-                    .any(|p| {
-                        p.is_file() && classify(&p) == Kind::Certificate
-                            || p.is_dir() && {
-                                let inner = p.join("OfcNTCer.dat");
-                                !untrusted::is_link(&inner) && inner.is_file()
-                            }
-                    })
-            })
-            .unwrap_or(false);
-        return if holds_certificates {
-            Kind::CertificateFolder
-        } else {
-            unknown(
-                "drop.empty_folder",
-                "a folder with neither a server nor agent certificates in it",
-            )
-        };
+        return classify_folder(path);
     }
+    classify_file(path)
+}
+
+/// Why a link is refused.
+const LINK: &str =
+    "a link (symbolic link, junction or shortcut to elsewhere); certmend does not follow links";
+
+fn unknown(code: &'static str, reason: &str) -> Kind {
+    Kind::Unknown {
+        code,
+        reason: reason.to_string(),
+    }
+}
+
+/// A folder: a server's, one of collected certificates, or neither.
+fn classify_folder(path: &Path) -> Kind {
+    if server::open(path).is_ok()
+        || !server::detect(&server::DetectSources::default().with_root(path)).is_empty()
+    {
+        return Kind::ServerFolder;
+    }
+    if holds_certificates(path) {
+        Kind::CertificateFolder
+    } else {
+        unknown(
+            "drop.empty_folder",
+            "a folder with neither a server nor agent certificates in it",
+        )
+    }
+}
+
+/// Whether a folder holds agent certificates, directly or one folder down as
+/// `OfcNTCer.dat` (links left alone; the first [`FOLDER_LOOK`] entries).
+fn holds_certificates(path: &Path) -> bool {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .take(FOLDER_LOOK)
+                .map(|e| e.path())
+                .filter(|p| !untrusted::is_link(p))
+                .any(|p| {
+                    p.is_file() && classify(&p) == Kind::Certificate
+                        || p.is_dir() && {
+                            let inner = p.join("OfcNTCer.dat");
+                            !untrusted::is_link(&inner) && inner.is_file()
+                        }
+                })
+        })
+        .unwrap_or(false)
+}
+
+/// A file, judged from its first bytes: a certificate, a key pair file, a list, or
+/// nothing certmend reads.
+fn classify_file(path: &Path) -> Kind {
     let bytes = match read_head(path) {
         Ok(bytes) => bytes,
-        Err(FileError::NotRegular { .. }) => {
-            return unknown(
-                "drop.not_regular",
-                "not a regular file (a device, a pipe or a socket)",
-            )
-        }
-        Err(FileError::TooLarge { .. }) => {
-            return unknown(
-                "drop.too_large",
-                "too large for any file certmend reads (at most 256 MiB, for a list)",
-            )
-        }
-        Err(FileError::Link { .. }) => {
-            return unknown(
-                "drop.link",
-                "a link (symbolic link, junction or shortcut to elsewhere); certmend does not follow links",
-            )
-        }
-        Err(_) => return unknown("drop.unreadable", "cannot be read"),
+        Err(error) => return unreadable(&error),
     };
     if bytes.is_empty() {
         return unknown("drop.empty_file", "the file is empty");
@@ -122,6 +124,22 @@ pub fn classify(path: &Path) -> Kind {
         "drop.unknown_file",
         "neither a list, a certificate nor a key pair file",
     )
+}
+
+/// Why a file that could not be read is refused.
+fn unreadable(error: &FileError) -> Kind {
+    match error {
+        FileError::NotRegular { .. } => unknown(
+            "drop.not_regular",
+            "not a regular file (a device, a pipe or a socket)",
+        ),
+        FileError::TooLarge { .. } => unknown(
+            "drop.too_large",
+            "too large for any file certmend reads (at most 256 MiB, for a list)",
+        ),
+        FileError::Link { .. } => unknown("drop.link", LINK),
+        _ => unknown("drop.unreadable", "cannot be read"),
+    }
 }
 
 /// The first bytes of a dropped file, opened as [`untrusted::open`] opens any file from

@@ -83,6 +83,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::receipts::format::{self as receipt, field, ReceiptResult};
 use crate::ErrorCode;
 
 /// Exit codes of repair.cmd (also written in the receipt as words).
@@ -602,7 +603,7 @@ fn identity_and_admin(s: &mut Script, p: &Parts) {
     s.line("if not errorlevel 1 goto is_admin");
     s.line("\"%SystemRoot%\\System32\\fltmc.exe\" >nul 2>&1");
     s.line("if not errorlevel 1 goto is_admin");
-    s.line("set \"RESULT=NOT_ADMIN\"");
+    s.line(&result_line(ReceiptResult::NotAdmin));
     s.line(&echo(m.not_admin));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::NOT_ADMIN));
@@ -716,7 +717,7 @@ fn repair_result(s: &mut Script, p: &Parts) {
     s.line("goto verify");
     s.line("");
     s.line(":repaired");
-    s.line("set \"RESULT=REPAIRED\"");
+    s.line(&result_line(ReceiptResult::Repaired));
     s.line(&format!(
         "if \"%CHECK%\"==\"thumbprint\" {}",
         echo(m.same_certificate)
@@ -728,13 +729,13 @@ fn repair_result(s: &mut Script, p: &Parts) {
     s.line("");
     s.line(":not_repaired");
     s.line("if not \"%IPX_EXIT%\"==\"0\" goto ipxfer_failed");
-    s.line("set \"RESULT=CERT_STILL_DIFFERENT\"");
+    s.line(&result_line(ReceiptResult::CertStillDifferent));
     s.line(&echo(m.still_different));
     s.line(&echo(m.next_step));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::CERT_STILL_DIFFERENT));
     s.line(":ipxfer_failed");
-    s.line("set \"RESULT=IPXFER_FAILED\"");
+    s.line(&result_line(ReceiptResult::IpxferFailed));
     s.line(&echo(m.ipxfer_failed));
     s.line(&echo(m.next_step));
     s.line("call :receipt");
@@ -748,12 +749,12 @@ fn check_result(s: &mut Script, p: &Parts) {
     s.line(":check");
     s.line("call :judge \"%AGENT_DIR%OfcNTCer.dat\"");
     s.line("if not \"%CHECK%\"==\"none\" goto check_matches");
-    s.line("set \"RESULT=DIFFERS\"");
+    s.line(&result_line(ReceiptResult::Differs));
     s.line(&echo(m.differs));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::DIFFERS));
     s.line(":check_matches");
-    s.line("set \"RESULT=MATCHES\"");
+    s.line(&result_line(ReceiptResult::Matches));
     s.line(&format!(
         "if \"%CHECK%\"==\"thumbprint\" {}",
         echo(m.same_certificate)
@@ -769,13 +770,13 @@ fn check_result(s: &mut Script, p: &Parts) {
 fn stopped(s: &mut Script, p: &Parts) {
     let m = p.m;
     s.line(":agent_not_found");
-    s.line("set \"RESULT=AGENT_NOT_FOUND\"");
+    s.line(&result_line(ReceiptResult::AgentNotFound));
     s.line(&echo(m.agent_not_found));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::AGENT_NOT_FOUND));
     s.line("");
     s.line(":tool_missing");
-    s.line("set \"RESULT=BUNDLE_BROKEN\"");
+    s.line(&result_line(ReceiptResult::BundleBroken));
     s.line(&echo(m.tool_missing));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::BUNDLE_BROKEN));
@@ -783,7 +784,7 @@ fn stopped(s: &mut Script, p: &Parts) {
     s.line(":tampered");
     s.line("set \"AGENT_PWD=\"");
     s.line("call :remove_work");
-    s.line("set \"RESULT=BUNDLE_TAMPERED\"");
+    s.line(&result_line(ReceiptResult::BundleTampered));
     s.line(&format!(
         "if \"%TAMPERED%\"==\"work_folder\" {}",
         echo(m.work_failed)
@@ -797,7 +798,7 @@ fn stopped(s: &mut Script, p: &Parts) {
     s.line(&format!("exit /b {}", exit::BUNDLE_TAMPERED));
     s.line("");
     s.line(":wrong_computer");
-    s.line("set \"RESULT=WRONG_COMPUTER\"");
+    s.line(&result_line(ReceiptResult::WrongComputer));
     s.line(&echo(m.wrong_computer));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::WRONG_COMPUTER));
@@ -1043,38 +1044,38 @@ fn receipt_subroutine(s: &mut Script, p: &Parts) {
     s.line("set \"R_DATE=%DATE:\"=%\"");
     s.line("set \"R_TIME=%TIME:\"=%\"");
     s.line("if not exist \"%RECEIPTS%\\\" mkdir \"%RECEIPTS%\" >nul 2>&1");
-    let fields = RECEIPT_FIELDS
-        .iter()
-        .map(|(key, var)| format!(";{key}=\"%{var}%\""))
-        .collect::<String>();
-    s.line(&format!(
-        ">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo {RECEIPT_MAGIC}{fields}"
-    ));
+    let line = receipt::line(
+        RECEIPT_FIELDS
+            .iter()
+            .map(|(key, var)| (*key, format!("%{var}%"))),
+    );
+    s.line(&format!(">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo {line}"));
     s.line(&echo(m.receipt));
     s.line("goto :eof");
 }
 
-/// The receipt's fields after the magic, in order, and the variables that fill them.
-const RECEIPT_FIELDS: &[(&str, &str)] = &[
-    ("computer", "R_COMPUTER"),
-    ("bundle", "BUNDLE_ID"),
-    ("run", "RUN_ID"),
-    ("date", "R_DATE"),
-    ("time", "R_TIME"),
-    ("mode", "MODE"),
-    ("ipxfer", "IPXFER"),
-    ("ipxfer_exit", "IPX_EXIT"),
-    ("before", "BEFORE"),
-    ("after", "AFTER"),
-    ("check", "CHECK"),
-    ("thumbprint", "THUMB"),
-    ("service", "SERVICE"),
-    ("waited", "WAITED"),
-    ("server", "SERVER_CHECK"),
-    ("name_check", "NAME_CHECK"),
-    ("guid_check", "GUID_CHECK"),
-    ("tampered", "TAMPERED"),
-    ("result", "RESULT"),
+/// The receipt's fields after the magic, in the format's order ([`receipt::FIELDS`]), and
+/// the variables that fill them.
+const RECEIPT_FIELDS: [(&str, &str); receipt::FIELDS.len()] = [
+    (field::COMPUTER, "R_COMPUTER"),
+    (field::BUNDLE, "BUNDLE_ID"),
+    (field::RUN, "RUN_ID"),
+    (field::DATE, "R_DATE"),
+    (field::TIME, "R_TIME"),
+    (field::MODE, "MODE"),
+    (field::IPXFER, "IPXFER"),
+    (field::IPXFER_EXIT, "IPX_EXIT"),
+    (field::BEFORE, "BEFORE"),
+    (field::AFTER, "AFTER"),
+    (field::CHECK, "CHECK"),
+    (field::THUMBPRINT, "THUMB"),
+    (field::SERVICE, "SERVICE"),
+    (field::WAITED, "WAITED"),
+    (field::SERVER, "SERVER_CHECK"),
+    (field::NAME_CHECK, "NAME_CHECK"),
+    (field::GUID_CHECK, "GUID_CHECK"),
+    (field::TAMPERED, "TAMPERED"),
+    (field::RESULT, "RESULT"),
 ];
 
 /// Windows' own programs, by full path. Unquoted: inside `for /f ('...')` a command with
@@ -1091,8 +1092,10 @@ const ICACLS_LINE: &str = r#""%SystemRoot%\System32\icacls.exe" "%WORK%" /inheri
 /// The agent's registry key (64-bit view; `/reg:32` reads the WOW6432Node copy).
 const AGENT_KEY: &str = r"HKLM\SOFTWARE\TrendMicro\PC-cillinNTCorp\CurrentVersion";
 
-/// The first field of every receipt line (and its format version).
-pub const RECEIPT_MAGIC: &str = "certmend-receipt=1";
+/// `set "RESULT=<word>"`: the receipt's result word for how the run ends.
+fn result_line(result: ReceiptResult) -> String {
+    format!("set \"RESULT={}\"", receipt::result_word(result))
+}
 
 /// Prompt text for `set /p "V=..."`: inside quotes only `%` and `"` matter.
 fn prompt_text(text: &str) -> String {
@@ -1656,6 +1659,12 @@ mod tests {
         // The computer name loses its double quotes before any use.
         assert!(t.contains("if defined COMPUTERNAME set \"R_COMPUTER=%COMPUTERNAME:\"=%\"\r\n"));
         assert_eq!(t.matches("%COMPUTERNAME").count(), 1);
+    }
+
+    /// The script fills every field of the receipt format, in its order.
+    #[test]
+    fn the_receipt_has_every_field_of_the_format() {
+        assert_eq!(RECEIPT_FIELDS.map(|(key, _)| key), receipt::FIELDS);
     }
 
     /// The receipt line as cmd.exe writes it, with hostile values in what the system

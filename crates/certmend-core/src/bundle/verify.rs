@@ -322,15 +322,7 @@ enum Identity {
 /// repair.cmd that the store does not know is not a bundle either.
 pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleError> {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(source) => return Err(BundleError::NoTarget { path: dir, source }),
-    };
-    let mut entries: Vec<(String, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-        .collect();
-    entries.sort();
+    let entries = target_entries(&dir)?;
     let mut checker = Checker {
         store,
         report: TargetCheck {
@@ -338,14 +330,9 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
             ..Default::default()
         },
     };
-    // Shared tool name (lower case) -> (name, the hashes bundles recorded for it).
-    let mut shared: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    let mut shared = SharedTools::new();
     for (name, path) in &entries {
-        if name.starts_with(TEMP_PREFIX)
-            || [TOOLS_DIR, RECEIPTS_DIR]
-                .iter()
-                .any(|ours| ours.eq_ignore_ascii_case(name))
-        {
+        if is_ours_not_a_bundle(name) {
             continue;
         }
         if untrusted::is_link(path) {
@@ -355,37 +342,92 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
         if !fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
             continue;
         }
-        let row = match checker.identify(&dir, path, name)? {
-            Identity::Known(row) => row,
-            Identity::NotABundle => continue,
-            Identity::Unknown(id) => {
-                let id = id.unwrap_or_default();
-                let reason = if id.is_empty() {
-                    "looks like a repair bundle (a manifest or a repair.cmd) that certmend has no record of; do not run it".to_string()
-                } else {
-                    format!("holds bundle {id}, which this certmend database has no record of; do not run it")
-                };
-                checker.finding(
-                    "bundle_check.unknown_bundle",
-                    path,
-                    Whose {
-                        bundle_id: (!id.is_empty()).then_some(id.as_str()),
-                        agent: None,
-                    },
-                    None,
-                    None,
-                    &[],
-                    reason,
-                );
-                continue;
-            }
+        if let Some(row) = checker.known_bundle(&dir, path, name)? {
+            checker.check_bundle(path, name, &row, &mut shared);
+        }
+    }
+    if !shared.is_empty() {
+        check_tools(&mut checker, &dir, &shared);
+    }
+    Ok(checker.report)
+}
+
+/// Shared tool name (lower case) -> (name, the hashes bundles recorded for it).
+type SharedTools = BTreeMap<String, (String, BTreeSet<String>)>;
+
+/// What is in the target folder, by name, sorted.
+fn target_entries(dir: &Path) -> Result<Vec<(String, PathBuf)>, BundleError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(source) => {
+            return Err(BundleError::NoTarget {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut entries: Vec<(String, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// The folders of the target certmend writes that are no bundle: an export's temporary
+/// folders, the shared tools (checked on their own) and the receipts.
+fn is_ours_not_a_bundle(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+        || [TOOLS_DIR, RECEIPTS_DIR]
+            .iter()
+            .any(|ours| ours.eq_ignore_ascii_case(name))
+}
+
+impl Checker<'_> {
+    /// The record of the bundle folder `path` holds, or None when it is no bundle or one
+    /// certmend has no record of (reported).
+    fn known_bundle(
+        &mut self,
+        dir: &Path,
+        path: &Path,
+        name: &str,
+    ) -> Result<Option<Box<BundleRow>>, BundleError> {
+        let id = match self.identify(dir, path, name)? {
+            Identity::Known(row) => return Ok(Some(row)),
+            Identity::NotABundle => return Ok(None),
+            Identity::Unknown(id) => id.unwrap_or_default(),
         };
+        let reason = if id.is_empty() {
+            "looks like a repair bundle (a manifest or a repair.cmd) that certmend has no record of; do not run it".to_string()
+        } else {
+            format!(
+                "holds bundle {id}, which this certmend database has no record of; do not run it"
+            )
+        };
+        self.finding(
+            "bundle_check.unknown_bundle",
+            path,
+            Whose {
+                bundle_id: (!id.is_empty()).then_some(id.as_str()),
+                agent: None,
+            },
+            None,
+            None,
+            &[],
+            reason,
+        );
+        Ok(None)
+    }
+
+    /// A known bundle's folder against its record: every file, and the folder's name;
+    /// the shared tools it uses are added to `shared`.
+    fn check_bundle(&mut self, path: &Path, name: &str, row: &BundleRow, shared: &mut SharedTools) {
         let whose = Whose {
             bundle_id: Some(&row.id),
             agent: Some(&row.agent_name),
         };
         let Some(files) = &row.files else {
-            checker.finding(
+            self.finding(
                 "bundle_check.not_recorded",
                 path,
                 whose,
@@ -397,11 +439,11 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
                     row.id
                 ),
             );
-            continue;
+            return;
         };
-        checker.report.bundles += 1;
+        self.report.bundles += 1;
         if !row.folder.eq_ignore_ascii_case(name) {
-            checker.finding(
+            self.finding(
                 "bundle_check.moved",
                 path,
                 whose,
@@ -414,7 +456,7 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
                 ),
             );
         }
-        checker.compare_folder(path, files, whose);
+        self.compare_folder(path, files, whose);
         for f in files {
             if let Some(tool) = f.name.strip_prefix(TOOLS_PREFIX) {
                 shared
@@ -425,19 +467,11 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
             }
         }
     }
-    if !shared.is_empty() {
-        check_tools(&mut checker, &dir, &shared);
-    }
-    Ok(checker.report)
 }
 
 /// The shared `tools\` folder: each file some bundle uses must have a hash a bundle
 /// recorded for it; anything else there is reported.
-fn check_tools(
-    checker: &mut Checker<'_>,
-    dir: &Path,
-    shared: &BTreeMap<String, (String, BTreeSet<String>)>,
-) {
+fn check_tools(checker: &mut Checker<'_>, dir: &Path, shared: &SharedTools) {
     let tools = find_child_ci(dir, TOOLS_DIR).unwrap_or_else(|| dir.join(TOOLS_DIR));
     let whose = Whose::NONE;
     if untrusted::is_link(&tools) {

@@ -11,7 +11,6 @@
 //! `WRONG_COMPUTER` are reported first and change nothing. Every read also checks the
 //! bundles on the stick against what certmend wrote ([`crate::bundle::verify_target`]).
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -20,14 +19,19 @@ use serde::Serialize;
 use crate::agents::status::{self, AgentStatus};
 use crate::bundle::{BundleError, TargetCheck};
 use crate::hexfmt::sha256_hex;
-use crate::script::RECEIPT_MAGIC;
 use crate::store::{BundleRow, ReceiptOutcome, ReceiptRecord, Store, StoreError};
 use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
 
-// Moved to the lifecycle's module (a receipt's result is one of its events); its path
-// here stays.
-pub use crate::agents::status::ReceiptResult;
+pub mod format;
+
+// The line format has its own module (shared with the script writer); its paths here
+// stay. `ReceiptResult` lives in the lifecycle's module (a receipt's result is one of
+// its events).
+pub use format::{
+    parse_line, IdentityCheck, LineProblem, MatchedBy, Receipt, ReceiptResult, ServerCheck,
+    TAMPERED_NAMES,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptsError {
@@ -178,6 +182,11 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
     if is_alert(receipt.result) {
         return None;
     }
+    wrong_computer(receipt, bundle).or_else(|| certificate_not_found(receipt, bundle))
+}
+
+/// The receipt ran on another computer than the bundle's agent (see [`disagreement`]).
+fn wrong_computer(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem> {
     let guid_differs = receipt.guid_check == Some(IdentityCheck::Differs);
     // An agent a list named only by its GUID: the script's registry GUID check is the
     // only way to know the computer (its name says nothing of the GUID).
@@ -207,9 +216,15 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
             ),
         ));
     }
+    None
+}
+
+/// A `REPAIRED` or `MATCHES` that did not find the bundle's certificate (see
+/// [`disagreement`]).
+fn certificate_not_found(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem> {
     let field = match receipt.result {
-        ReceiptResult::Repaired => "after",
-        ReceiptResult::Matches => "before",
+        ReceiptResult::Repaired => format::field::AFTER,
+        ReceiptResult::Matches => format::field::BEFORE,
         _ => return None,
     };
     if receipt.check == Some(MatchedBy::Thumbprint) {
@@ -230,7 +245,7 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
         }
         return None;
     }
-    let found = if field == "after" {
+    let found = if field == format::field::AFTER {
         &receipt.after
     } else {
         &receipt.before
@@ -246,331 +261,12 @@ pub fn disagreement(receipt: &Receipt, bundle: &BundleRow) -> Option<LineProblem
             ],
             format!(
                 "claims {:?}, but the agent's certificate it hashed ({field}={found:?}) is not the bundle's ({}); the status was not changed",
-                receipt_word(receipt.result),
+                format::result_word(receipt.result),
                 bundle.certificate_sha256
             ),
         ));
     }
     None
-}
-
-fn receipt_word(result: ReceiptResult) -> String {
-    serde_json::to_value(result)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-/// Which check found the server's certificate on the agent (`check=`; receipts of
-/// scripts before it have none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MatchedBy {
-    /// The agent's OfcNTCer.dat has the bundled file's SHA-256.
-    Sha256,
-    /// Other bytes, the same certificate: its SHA-1 thumbprint is the server's (the
-    /// agent keeps it as PEM, for instance).
-    Thumbprint,
-}
-
-impl MatchedBy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sha256 => "sha256",
-            Self::Thumbprint => "thumbprint",
-        }
-    }
-}
-
-/// With the XG syntax: what the agent's registry value `Server` said (`server=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServerCheck {
-    /// It names the server given to IpXfer's `-s`.
-    Match,
-    /// It names another server.
-    Differs,
-    /// There is no such value.
-    Missing,
-}
-
-impl ServerCheck {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Match => "match",
-            Self::Differs => "differs",
-            Self::Missing => "missing",
-        }
-    }
-
-    /// Something for the admin to look at on that agent.
-    pub fn is_problem(self) -> bool {
-        self != Self::Match
-    }
-}
-
-/// What repair.cmd found comparing the computer it ran on with the bundle's agent
-/// (`name_check=`, `guid_check=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IdentityCheck {
-    /// The same computer.
-    Match,
-    /// Another computer: the script changed nothing (`WRONG_COMPUTER`).
-    Differs,
-    /// GUID only: the agent's registry has no value `GUID` to compare.
-    Absent,
-    /// Not compared: the list's name is not a plain computer name, or the list had no
-    /// (valid) GUID.
-    Skipped,
-}
-
-impl IdentityCheck {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Match => "match",
-            Self::Differs => "differs",
-            Self::Absent => "absent",
-            Self::Skipped => "skipped",
-        }
-    }
-}
-
-/// What `tampered=` may name: the file repair.cmd found changed, or `work_folder` (the
-/// folder to run IpXfer from could not be made safe).
-pub const TAMPERED_NAMES: &[&str] = &[
-    "IpXfer.exe",
-    "IpXfer_x64.exe",
-    "OfcNTCer.dat",
-    "work_folder",
-];
-
-/// A receipt line, parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Receipt {
-    pub computer: String,
-    pub bundle_id: String,
-    pub run_id: String,
-    pub date: String,
-    pub time: String,
-    pub mode: String,
-    pub ipxfer_exit: String,
-    pub before: String,
-    pub after: String,
-    /// Which check matched; `None` when none did, or the script predates the field.
-    pub check: Option<MatchedBy>,
-    /// The SHA-1 thumbprint repair.cmd found in the agent's file (upper-case hex).
-    pub thumbprint: Option<String>,
-    /// The agent service (ntrtscan) after IpXfer: `running`, `not_running` (still not
-    /// running after the wait) or `absent` (could not be queried).
-    pub service: Option<String>,
-    /// Seconds repair.cmd waited for the agent service.
-    pub waited_seconds: Option<u32>,
-    /// XG syntax only: the agent's registry value `Server` against `-s`.
-    pub server: Option<ServerCheck>,
-    /// `%COMPUTERNAME%` against the bundle agent's name (scripts before the check: None).
-    pub name_check: Option<IdentityCheck>,
-    /// The agent's registry value `GUID` against the list's.
-    pub guid_check: Option<IdentityCheck>,
-    /// With `BUNDLE_TAMPERED`: which file (one of [`TAMPERED_NAMES`]).
-    pub tampered: Option<String>,
-    pub result: ReceiptResult,
-}
-
-/// Why a line is not a receipt certmend can use (or what else is wrong with it): a
-/// stable code with the values it names, for the window to translate, and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LineProblem {
-    pub code: &'static str,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub args: BTreeMap<&'static str, String>,
-    pub reason: String,
-}
-
-impl LineProblem {
-    fn new(code: &'static str, args: &[(&'static str, &str)], reason: String) -> Self {
-        Self {
-            code,
-            args: args.iter().map(|(k, v)| (*k, v.to_string())).collect(),
-            reason,
-        }
-    }
-}
-
-/// The `key=value` fields after the magic. A value runs to the next `;`, or, when it
-/// starts with a double quote, to the next double quote, which must end the field:
-/// repair.cmd quotes every value (and removes double quotes from the values the system
-/// gives it), so that a `;` or `=` in a computer name or a date cannot add a field.
-/// Receipts of older scripts are unquoted. A field named twice is refused: which one
-/// would count is exactly what a forged line would play on.
-fn split_fields(rest: &str) -> Result<Vec<(&str, &str)>, LineProblem> {
-    let mut fields: Vec<(&str, &str)> = Vec::new();
-    if rest.is_empty() {
-        return Ok(fields);
-    }
-    let mut rest = rest;
-    loop {
-        let field_end = rest.find(';').unwrap_or(rest.len());
-        let Some(equals) = rest[..field_end].find('=') else {
-            let field = &rest[..field_end];
-            return Err(LineProblem::new(
-                "receipts.field_without_equals",
-                &[("field", field)],
-                format!("field without '=': {field:?}"),
-            ));
-        };
-        let key = &rest[..equals];
-        let after = &rest[equals + 1..];
-        let (value, next) = match after.strip_prefix('"') {
-            Some(quoted) => {
-                let bad_quoting = || {
-                    LineProblem::new(
-                        "receipts.bad_quoting",
-                        &[("field", key)],
-                        format!("field {key}: a quoted value must end with a double quote followed by ';' or the end of the line"),
-                    )
-                };
-                let close = quoted.find('"').ok_or_else(bad_quoting)?;
-                let tail = &quoted[close + 1..];
-                let next = match tail.strip_prefix(';') {
-                    Some(next) => Some(next),
-                    None if tail.is_empty() => None,
-                    None => return Err(bad_quoting()),
-                };
-                (&quoted[..close], next)
-            }
-            None => match after.find(';') {
-                Some(end) => (&after[..end], Some(&after[end + 1..])),
-                None => (after, None),
-            },
-        };
-        if fields.iter().any(|(k, _)| *k == key) {
-            return Err(LineProblem::new(
-                "receipts.duplicate_field",
-                &[("field", key)],
-                format!("field {key} appears twice"),
-            ));
-        }
-        fields.push((key, value.trim()));
-        match next {
-            Some(next) => rest = next,
-            None => return Ok(fields),
-        }
-    }
-}
-
-/// Parses one line; `Err` says why it is not a receipt certmend can use. Values may be
-/// quoted (`computer="PC-01"`, what repair.cmd writes now) or not (older scripts).
-pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
-    let line = line.trim_end_matches(['\r', '\n', ' ']);
-    let rest = match line.strip_prefix(RECEIPT_MAGIC) {
-        Some("") => "",
-        Some(rest) if rest.starts_with(';') => &rest[1..],
-        _ => {
-            return Err(LineProblem::new(
-                "receipts.not_a_receipt",
-                &[("magic", RECEIPT_MAGIC)],
-                format!("does not start with {RECEIPT_MAGIC}"),
-            ))
-        }
-    };
-    let get: std::collections::HashMap<&str, &str> = split_fields(rest)?.into_iter().collect();
-    let field = |key: &str| get.get(key).map(|v| v.to_string()).unwrap_or_default();
-    let bundle_id = field("bundle");
-    if bundle_id.is_empty() || !bundle_id.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(LineProblem::new(
-            "receipts.no_bundle_id",
-            &[],
-            "no bundle id".into(),
-        ));
-    }
-    let result_word = field("result");
-    let result = ReceiptResult::parse(&result_word).ok_or_else(|| {
-        LineProblem::new(
-            "receipts.unknown_result",
-            &[("word", &result_word)],
-            format!("unknown result {result_word:?}"),
-        )
-    })?;
-    // The fields newer scripts add: absent or empty in older receipts; anything else
-    // than the script writes is a line certmend cannot vouch for.
-    let bad_field = |key: &'static str, value: &str| {
-        LineProblem::new(
-            "receipts.bad_field",
-            &[("field", key), ("value", value)],
-            format!("field {key} has an unexpected value {value:?}"),
-        )
-    };
-    let optional = |key: &'static str| {
-        get.get(key)
-            .copied()
-            .filter(|v| !v.is_empty() && *v != "none")
-    };
-    let check = match optional("check") {
-        None => None,
-        Some("sha256") => Some(MatchedBy::Sha256),
-        Some("thumbprint") => Some(MatchedBy::Thumbprint),
-        Some(other) => return Err(bad_field("check", other)),
-    };
-    let thumbprint = match optional("thumbprint") {
-        None => None,
-        Some(v) if v.len() == 40 && v.chars().all(|c| c.is_ascii_hexdigit()) => {
-            Some(v.to_ascii_uppercase())
-        }
-        Some(other) => return Err(bad_field("thumbprint", other)),
-    };
-    let service = match optional("service") {
-        None => None,
-        Some(v @ ("running" | "not_running" | "absent")) => Some(v.to_string()),
-        Some(other) => return Err(bad_field("service", other)),
-    };
-    let waited_seconds = match optional("waited") {
-        None => None,
-        Some(v) => Some(v.parse().map_err(|_| bad_field("waited", v))?),
-    };
-    let server = match optional("server") {
-        None => None,
-        Some("match") => Some(ServerCheck::Match),
-        Some("differs") => Some(ServerCheck::Differs),
-        Some("missing") => Some(ServerCheck::Missing),
-        Some(other) => return Err(bad_field("server", other)),
-    };
-    let identity = |key: &'static str, allowed: &[IdentityCheck]| match optional(key) {
-        None => Ok(None),
-        Some(v) => allowed
-            .iter()
-            .find(|check| check.as_str() == v)
-            .map(|check| Some(*check))
-            .ok_or_else(|| bad_field(key, v)),
-    };
-    use IdentityCheck::{Absent, Differs, Match, Skipped};
-    let name_check = identity("name_check", &[Match, Differs, Skipped])?;
-    let guid_check = identity("guid_check", &[Match, Differs, Absent, Skipped])?;
-    let tampered = match optional("tampered") {
-        None => None,
-        Some(v) if TAMPERED_NAMES.contains(&v) => Some(v.to_string()),
-        Some(other) => return Err(bad_field("tampered", other)),
-    };
-    Ok(Receipt {
-        computer: field("computer"),
-        bundle_id: bundle_id.to_lowercase(),
-        run_id: field("run"),
-        date: field("date"),
-        time: field("time"),
-        mode: field("mode"),
-        ipxfer_exit: field("ipxfer_exit"),
-        before: field("before"),
-        after: field("after"),
-        check,
-        thumbprint,
-        service,
-        waited_seconds,
-        server,
-        name_check,
-        guid_check,
-        tampered,
-        result,
-    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -780,7 +476,28 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
     Ok(report)
 }
 
-/// Applies one receipt line (see [`read_receipts`]).
+/// One line of a receipt file, where it was read.
+struct LineAt<'a> {
+    file: &'a Path,
+    number: usize,
+    text: &'a str,
+}
+
+impl LineAt<'_> {
+    /// A problem of this line, as reported.
+    fn problem(&self, problem: LineProblem) -> Problem {
+        Problem {
+            file: self.file.to_path_buf(),
+            line: self.number,
+            problem,
+            text: self.text.chars().take(300).collect(),
+        }
+    }
+}
+
+/// Applies one receipt line (see [`read_receipts`]): a receipt of a known bundle that
+/// agrees with it is recorded once, and changes its agent's status unless it is an
+/// alert or its bundle is stale.
 fn apply_line(
     store: &mut Store,
     report: &mut ReceiptsReport,
@@ -788,41 +505,19 @@ fn apply_line(
     number: usize,
     line: &str,
 ) -> Result<(), ReceiptsError> {
-    let problem = |problem: LineProblem| Problem {
-        file: file.to_path_buf(),
-        line: number,
-        problem,
-        text: line.chars().take(300).collect(),
+    let at = LineAt {
+        file,
+        number,
+        text: line,
     };
-    let receipt = match parse_line(line) {
-        Ok(r) => r,
-        Err(reason) => {
-            report.malformed.push(problem(reason));
-            return Ok(());
-        }
-    };
-    let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
-        report.unknown_bundles.push(problem(LineProblem::new(
-            "receipts.unknown_bundle",
-            &[("bundle", &receipt.bundle_id)],
-            format!(
-                "bundle {} is not known to this certmend database",
-                receipt.bundle_id
-            ),
-        )));
+    let Some((receipt, bundle)) = receipt_of_known_bundle(store, report, &at)? else {
         return Ok(());
     };
-    // A line that does not agree with its bundle is not recorded: it is no receipt of
-    // that agent, and it is reported again on every read.
-    if let Some(reason) = disagreement(&receipt, &bundle) {
-        report.disagreeing.push(problem(reason));
-        return Ok(());
-    }
     let alert = is_alert(receipt.result);
     if alert {
         report
             .alerts
-            .push(problem(alert_problem(&receipt, &bundle)));
+            .push(at.problem(alert_problem(&receipt, &bundle)));
     }
     let stale =
         bundle.server_certificate_sha256.as_deref() != Some(bundle.certificate_sha256.as_str());
@@ -831,16 +526,75 @@ fn apply_line(
     } else {
         next_status(bundle.agent_status, receipt.result)
     };
+    match record(store, &at, &receipt, &bundle, new_status)? {
+        ReceiptOutcome::AlreadyRead => report.already_read += 1,
+        ReceiptOutcome::Recorded { before, after } => {
+            if stale {
+                report
+                    .stale
+                    .push(at.problem(stale_problem(&receipt, before)));
+            }
+            report
+                .applied
+                .push(applied(&at, &receipt, &bundle, before, after));
+        }
+    }
+    Ok(())
+}
+
+/// The line's receipt and its bundle, or None when the line is reported instead:
+/// malformed, of a bundle this database does not know, or not agreeing with its bundle
+/// (such a line is not recorded: it is no receipt of that agent, and it is reported
+/// again on every read).
+fn receipt_of_known_bundle(
+    store: &Store,
+    report: &mut ReceiptsReport,
+    at: &LineAt,
+) -> Result<Option<(Receipt, BundleRow)>, ReceiptsError> {
+    let receipt = match parse_line(at.text) {
+        Ok(r) => r,
+        Err(reason) => {
+            report.malformed.push(at.problem(reason));
+            return Ok(None);
+        }
+    };
+    let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
+        report.unknown_bundles.push(at.problem(LineProblem::new(
+            "receipts.unknown_bundle",
+            &[("bundle", &receipt.bundle_id)],
+            format!(
+                "bundle {} is not known to this certmend database",
+                receipt.bundle_id
+            ),
+        )));
+        return Ok(None);
+    };
+    if let Some(reason) = disagreement(&receipt, &bundle) {
+        report.disagreeing.push(at.problem(reason));
+        return Ok(None);
+    }
+    Ok(Some((receipt, bundle)))
+}
+
+/// Records the receipt (once: the line's SHA-256 says whether it was read before) and,
+/// with `new_status`, its agent's status.
+fn record(
+    store: &mut Store,
+    at: &LineAt,
+    receipt: &Receipt,
+    bundle: &BundleRow,
+    new_status: Option<AgentStatus>,
+) -> Result<ReceiptOutcome, ReceiptsError> {
     let ran_at = format!("{} {}", receipt.date, receipt.time);
-    let line_sha256 = sha256_hex(line.trim_end().as_bytes());
-    let outcome = store.record_receipt(
+    let line_sha256 = sha256_hex(at.text.trim_end().as_bytes());
+    Ok(store.record_receipt(
         &ReceiptRecord {
             line_sha256: &line_sha256,
             bundle_id: &receipt.bundle_id,
             run_id: &receipt.run_id,
             computer: &receipt.computer,
             mode: &receipt.mode,
-            result: &receipt_word(receipt.result),
+            result: format::result_word(receipt.result),
             ipxfer_exit: &receipt.ipxfer_exit,
             before: &receipt.before,
             after: &receipt.after,
@@ -848,213 +602,54 @@ fn apply_line(
             thumbprint: receipt.thumbprint.as_deref(),
             server_check: receipt.server.map(ServerCheck::as_str),
             ran_at: &ran_at,
-            source: &file.to_string_lossy(),
-            line: i64::try_from(number).unwrap_or(i64::MAX),
+            source: &at.file.to_string_lossy(),
+            line: i64::try_from(at.number).unwrap_or(i64::MAX),
         },
         bundle.agent_id,
         new_status,
-    )?;
-    match outcome {
-        ReceiptOutcome::AlreadyRead => report.already_read += 1,
-        ReceiptOutcome::Recorded { before, after } => {
-            if stale {
-                report.stale.push(problem(LineProblem::new(
-                    "receipts.stale",
-                    &[("bundle", &receipt.bundle_id), ("status", before.as_str())],
-                    format!(
-                        "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
-                        receipt.bundle_id, before
-                    ),
-                )));
-            }
-            report.applied.push(Applied {
-                file: file.to_path_buf(),
-                line: number,
-                computer: receipt.computer.clone(),
-                bundle_id: receipt.bundle_id.clone(),
-                agent: bundle.agent_name.clone(),
-                result: receipt.result,
-                check: receipt.check,
-                thumbprint: receipt.thumbprint.clone(),
-                server: receipt.server,
-                status_before: before,
-                status_after: after,
-                superseded: bundle.superseded_by.is_some(),
-            })
-        }
+    )?)
+}
+
+/// A receipt of a bundle whose certificate the server no longer uses: recorded, its
+/// agent's status left as `status`.
+fn stale_problem(receipt: &Receipt, status: AgentStatus) -> LineProblem {
+    LineProblem::new(
+        "receipts.stale",
+        &[("bundle", &receipt.bundle_id), ("status", status.as_str())],
+        format!(
+            "bundle {} carries a certificate the server no longer uses; the agent's status was left as {}",
+            receipt.bundle_id, status
+        ),
+    )
+}
+
+/// A recorded receipt, as reported.
+fn applied(
+    at: &LineAt,
+    receipt: &Receipt,
+    bundle: &BundleRow,
+    before: AgentStatus,
+    after: AgentStatus,
+) -> Applied {
+    Applied {
+        file: at.file.to_path_buf(),
+        line: at.number,
+        computer: receipt.computer.clone(),
+        bundle_id: receipt.bundle_id.clone(),
+        agent: bundle.agent_name.clone(),
+        result: receipt.result,
+        check: receipt.check,
+        thumbprint: receipt.thumbprint.clone(),
+        server: receipt.server,
+        status_before: before,
+        status_after: after,
+        superseded: bundle.superseded_by.is_some(),
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_what_repair_cmd_writes() {
-        let line = "certmend-receipt=1;computer=PC-01;bundle=00ff;run=123;date=2026/11/25;time=10:01:02.03;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before=AA;after=BB;result=REPAIRED\r\n";
-        let r = parse_line(line).unwrap();
-        assert_eq!(r.computer, "PC-01");
-        assert_eq!(r.bundle_id, "00ff");
-        assert_eq!(r.result, ReceiptResult::Repaired);
-        assert_eq!(r.time, "10:01:02.03");
-        let err = parse_line("hello").unwrap_err();
-        assert!(err.reason.contains("does not start"));
-        assert_eq!(err.code, "receipts.not_a_receipt");
-        assert!(parse_line("certmend-receipt=1;bundle=;result=REPAIRED").is_err());
-        let err = parse_line("certmend-receipt=1;bundle=ab;result=MAYBE").unwrap_err();
-        assert!(err.reason.contains("MAYBE"));
-        assert_eq!(err.code, "receipts.unknown_result");
-        assert_eq!(err.args["word"], "MAYBE");
-        assert!(parse_line("certmend-receipt=1;bundle=ab;junk;result=REPAIRED").is_err());
-        // A receipt of a script before the checks were recorded.
-        assert_eq!(r.check, None);
-        assert_eq!(r.thumbprint, None);
-        assert_eq!(r.server, None);
-        assert_eq!(r.waited_seconds, None);
-    }
-
-    #[test]
-    fn parses_which_check_matched_and_the_thumbprint_found() {
-        let thumb = "03f5b11491a94614ce0ff6653eb33b77f4834afc";
-        let line = format!("certmend-receipt=1;computer=PC-01;bundle=00ff;run=1;date=d;time=t;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before=AA;after=BB;check=thumbprint;thumbprint={thumb};service=running;waited=3;server=differs;result=REPAIRED\r\n");
-        let r = parse_line(&line).unwrap();
-        assert_eq!(r.check, Some(MatchedBy::Thumbprint));
-        assert_eq!(r.thumbprint.as_deref(), Some(thumb.to_uppercase().as_str()));
-        assert_eq!(r.service.as_deref(), Some("running"));
-        assert_eq!(r.waited_seconds, Some(3));
-        assert_eq!(r.server, Some(ServerCheck::Differs));
-        // What a run that matched nothing (or stopped early) writes.
-        let r = parse_line("certmend-receipt=1;bundle=ab;check=none;thumbprint=;service=absent;waited=0;server=;result=CERT_STILL_DIFFERENT").unwrap();
-        assert_eq!((r.check, r.thumbprint, r.server), (None, None, None));
-        assert_eq!(r.service.as_deref(), Some("absent"));
-        let r = parse_line("certmend-receipt=1;bundle=ab;check=sha256;result=MATCHES").unwrap();
-        assert_eq!(r.check, Some(MatchedBy::Sha256));
-        for (bad, field) in [
-            ("check=md5", "check"),
-            ("thumbprint=ABC", "thumbprint"),
-            ("thumbprint=&calc", "thumbprint"),
-            ("service=sleeping", "service"),
-            ("waited=-1", "waited"),
-            ("server=maybe", "server"),
-        ] {
-            let err = parse_line(&format!(
-                "certmend-receipt=1;bundle=ab;{bad};result=REPAIRED"
-            ))
-            .unwrap_err();
-            assert_eq!(err.code, "receipts.bad_field", "{bad}");
-            assert_eq!(err.args["field"], field);
-        }
-    }
-
-    /// What repair.cmd writes now: every value quoted, so `;`, `=` and cmd's
-    /// metacharacters in a computer name or a date stay inside their field; the new
-    /// words and fields; and lines that play on quoting or repeat a field are refused.
-    #[test]
-    fn quoted_values_cannot_add_fields() {
-        let thumb = "03F5B11491A94614CE0FF6653EB33B77F4834AFC";
-        let line = format!("certmend-receipt=1;computer=\"PC-01\";bundle=\"00ff\";run=\"123\";date=\"Wed 11/25/2026\";time=\" 9:01:02.03\";mode=\"repair\";ipxfer=\"IpXfer_x64.exe\";ipxfer_exit=\"0\";before=\"AA\";after=\"BB\";check=\"sha256\";thumbprint=\"{thumb}\";service=\"running\";waited=\"0\";server=\"\";name_check=\"match\";guid_check=\"absent\";tampered=\"\";result=\"REPAIRED\"\r\n");
-        let r = parse_line(&line).unwrap();
-        assert_eq!(r.computer, "PC-01");
-        assert_eq!(r.bundle_id, "00ff");
-        assert_eq!(r.date, "Wed 11/25/2026");
-        assert_eq!(r.time, "9:01:02.03");
-        assert_eq!(r.check, Some(MatchedBy::Sha256));
-        assert_eq!(r.thumbprint.as_deref(), Some(thumb));
-        assert_eq!(r.server, None);
-        assert_eq!(r.name_check, Some(IdentityCheck::Match));
-        assert_eq!(r.guid_check, Some(IdentityCheck::Absent));
-        assert_eq!(r.tampered, None);
-        assert_eq!(r.result, ReceiptResult::Repaired);
-
-        // A computer name (or date) holding the separators stays one value.
-        let hostile = "certmend-receipt=1;computer=\"EVIL;result=REPAIRED;bundle=ff&calc\";bundle=\"00aa\";date=\"a=b;c\";result=\"WRONG_COMPUTER\";name_check=\"differs\";guid_check=\"skipped\"";
-        let r = parse_line(hostile).unwrap();
-        assert_eq!(r.computer, "EVIL;result=REPAIRED;bundle=ff&calc");
-        assert_eq!(r.bundle_id, "00aa");
-        assert_eq!(r.date, "a=b;c");
-        assert_eq!(r.result, ReceiptResult::WrongComputer);
-        assert!(r.result.is_failure());
-        assert_eq!(r.name_check, Some(IdentityCheck::Differs));
-        assert_eq!(r.guid_check, Some(IdentityCheck::Skipped));
-
-        let r = parse_line("certmend-receipt=1;computer=\"PC-01\";bundle=\"ab\";tampered=\"IpXfer_x64.exe\";result=\"BUNDLE_TAMPERED\"").unwrap();
-        assert_eq!(r.result, ReceiptResult::BundleTampered);
-        assert!(r.result.is_failure());
-        assert_eq!(r.tampered.as_deref(), Some("IpXfer_x64.exe"));
-        for name in TAMPERED_NAMES {
-            let line =
-                format!("certmend-receipt=1;bundle=ab;tampered={name};result=BUNDLE_TAMPERED");
-            assert_eq!(parse_line(&line).unwrap().tampered.as_deref(), Some(*name));
-        }
-
-        // The old unquoted form mixed with the new one still reads.
-        let r =
-            parse_line("certmend-receipt=1;computer=PC-01;bundle=\"ab\";result=MATCHES").unwrap();
-        assert_eq!(
-            (r.computer.as_str(), r.result),
-            ("PC-01", ReceiptResult::Matches)
-        );
-
-        for (bad, code, field) in [
-            // An unquoted second `result` after a forged one: refused, whichever is first.
-            (
-                "bundle=ab;result=DIFFERS;result=REPAIRED",
-                "receipts.duplicate_field",
-                "result",
-            ),
-            (
-                "bundle=ab;bundle=cd;result=REPAIRED",
-                "receipts.duplicate_field",
-                "bundle",
-            ),
-            // Quotes that do not close, or text after the closing quote.
-            (
-                "bundle=ab;computer=\"PC-01;result=REPAIRED",
-                "receipts.bad_quoting",
-                "computer",
-            ),
-            (
-                "bundle=ab;computer=\"PC\"-01;result=REPAIRED",
-                "receipts.bad_quoting",
-                "computer",
-            ),
-            (
-                "bundle=ab;name_check=maybe;result=REPAIRED",
-                "receipts.bad_field",
-                "name_check",
-            ),
-            (
-                "bundle=ab;name_check=absent;result=REPAIRED",
-                "receipts.bad_field",
-                "name_check",
-            ),
-            (
-                "bundle=ab;guid_check=\"other\";result=REPAIRED",
-                "receipts.bad_field",
-                "guid_check",
-            ),
-            (
-                "bundle=ab;tampered=\"..\\evil.exe\";result=BUNDLE_TAMPERED",
-                "receipts.bad_field",
-                "tampered",
-            ),
-        ] {
-            let err = parse_line(&format!("certmend-receipt=1;{bad}")).unwrap_err();
-            assert_eq!(
-                (err.code, err.args["field"].as_str()),
-                (code, field),
-                "{bad}"
-            );
-        }
-        // The magic is the whole first field.
-        assert_eq!(
-            parse_line("certmend-receipt=12;bundle=ab;result=REPAIRED")
-                .unwrap_err()
-                .code,
-            "receipts.not_a_receipt"
-        );
-    }
 
     #[test]
     fn statuses_after_receipts() {
