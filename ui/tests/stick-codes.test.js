@@ -23,10 +23,10 @@ test("every bundle_check finding code has a reason and a pill in both languages"
 });
 
 test("every receipts problem code has words in both languages", () => {
-  const source = readFileSync(join(core, "receipts.rs"), "utf8");
+  const source = ["receipts/mod.rs", "receipts/format.rs"].map((f) => readFileSync(join(core, f), "utf8")).join("\n");
   const codes = [...new Set([...source.matchAll(/"(receipts\.[a-z_]+)"/g)].map((m) => m[1]))].filter((c) => c !== "receipts.no_folder");
   for (const code of ["receipts.wrong_computer", "receipts.certificate_differs", "receipts.thumbprint_differs", "receipts.alert_bundle_tampered", "receipts.alert_wrong_computer"]) {
-    assert.ok(codes.includes(code), `${code} is sent by receipts.rs`);
+    assert.ok(codes.includes(code), `${code} is sent by receipts/`);
   }
   for (const code of codes) {
     for (const lang of ["en", "ja"]) assert.ok(`reason.${code}` in catalogs[lang], `${lang}: reason.${code}`);
