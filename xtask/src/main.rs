@@ -17,6 +17,7 @@ mod dist;
 mod dist_windows;
 mod fuzz;
 mod layers;
+mod sizes;
 
 /// What building the Tauri app needs on Linux (see shared TESTING.md).
 pub(crate) const BUILD_PACKAGES: &[&str] = &[
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("contract") => contract::contract(&args[1..]),
         Some("layers") => layers::layers(&args[1..]),
+        Some("sizes") => sizes::sizes(&args[1..]),
         Some("deny") => deny::deny(&args[1..]),
         Some("dist") => dist::dist(&args[1..]),
         Some("dist-windows") => dist_windows::dist_windows(&args[1..]).map(|d| d.print_wine_env()),
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask contract [--check]  write (or check) ui/contract.js from Rust's contract\n       \
              cargo xtask layers           check certmend-core's layers (leaf → readers → store → services → ops → demo)\n       \
+             cargo xtask sizes            check that no certmend-core function is over 80 lines (templates aside)\n       \
              cargo xtask deny             cargo-deny: advisories, licences, bans, sources (deny.toml)\n       \
              cargo xtask dist             every release package: Linux (.deb; AppImage where possible) and Windows (dist-windows)\n       \
              cargo xtask dist-windows     Windows builds (x86_64-pc-windows-gnu), MSI and portable zip in target/dist\n       \
@@ -269,6 +272,8 @@ fn test_all() -> Result {
     contract::contract(&["--check".to_string()])?;
     // certmend-core's modules import only their own layer and those below.
     layers::layers(&[])?;
+    // ...and keep their workflows in named steps.
+    sizes::sizes(&[])?;
 
     let mut clippy = cargo();
     clippy.args([
