@@ -827,3 +827,61 @@ fn a_database_from_a_newer_certmend_is_refused() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning[store.too_new]"));
 }
+
+/// A copy of the demo install whose OfcNTCer.dat expires `days` days from now.
+fn server_expiring_in(tmp: &Path, days: i64) -> PathBuf {
+    use certmend_core::demo::{generate_key_pair, self_signed_certificate, CertSpec};
+    let install = tmp.join("Apex One");
+    let common = install.join("PCCSRV/Pccnt/Common");
+    fs::create_dir_all(&common).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let key = generate_key_pair(31).unwrap();
+    let der = self_signed_certificate(
+        &key,
+        &CertSpec {
+            common_name: "OfficeScan expiring".into(),
+            organization: None,
+            serial: vec![7],
+            not_before: now - time::Duration::days(400),
+            // An hour past the day, so "days left" is exactly `days`.
+            not_after: now + time::Duration::days(days) + time::Duration::hours(1),
+        },
+    )
+    .unwrap();
+    fs::write(common.join("OfcNTCer.dat"), der).unwrap();
+    install
+}
+
+#[test]
+fn server_show_warns_of_a_certificate_that_expires_soon_or_has_expired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let soon = server_expiring_in(&tmp.path().join("soon"), 30);
+    let out = certmend()
+        .args(["server", "show"])
+        .arg(&soon)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("warning[cert.expires_soon]") && err.contains("expires in 30 days"),
+        "{err}"
+    );
+
+    let expired = server_expiring_in(&tmp.path().join("expired"), -3);
+    let out = certmend()
+        .args(["server", "show"])
+        .arg(&expired)
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("warning[cert.expired]"), "{err}");
+
+    // The demo's certificate is years from its end: no warning.
+    let out = certmend()
+        .args(["server", "show"])
+        .arg(demo_root().join("Program Files (x86)/Trend Micro/Apex One"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!err.contains("cert.expire"), "{err}");
+}

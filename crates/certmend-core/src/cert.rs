@@ -509,6 +509,20 @@ impl fmt::Display for CertFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_warns_within_ninety_days_and_marks_the_expired() {
+        let cases = [
+            (-1, Expiry::Expired),
+            (0, Expiry::Warning),
+            (EXPIRY_WARNING_DAYS, Expiry::Warning),
+            (EXPIRY_WARNING_DAYS + 1, Expiry::Ok),
+            (1000, Expiry::Ok),
+        ];
+        for (days, expected) in cases {
+            assert_eq!(Expiry::of(days), expected, "{days} days left");
+        }
+    }
     use crate::demo::{generate_key_pair, self_signed_certificate, CertSpec};
     use time::macros::datetime;
 
