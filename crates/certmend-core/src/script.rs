@@ -80,6 +80,8 @@
 //! guessable in principle: a guessed name makes `mkdir` fail and the script refuse
 //! (users cannot list `C:\Windows\Temp`, nor delete what an admin made there).
 
+pub mod entry;
+
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -100,7 +102,30 @@ pub mod exit {
     pub const BUNDLE_TAMPERED: u8 = 7;
     /// This computer is not the bundle's agent (name or GUID): nothing changed.
     pub const WRONG_COMPUTER: u8 = 8;
+    /// Another run holds this PC's lock and did not let go within the bound: nothing
+    /// ran, and no receipt is written (the other run writes its own).
+    pub const LOCKED: u8 = 9;
+    /// `/quiet` needed the agent unload password and had none: nothing changed.
+    pub const PASSWORD_NEEDED: u8 = 10;
+    /// The entry script found no bundle for this computer: nothing changed.
+    pub const NOT_LISTED: u8 = 11;
 }
+
+/// How long a run waits for another run's lock (`%SystemRoot%\Temp\certmend.lock`):
+/// this many polls, about a second apart. A run takes at most about
+/// [`SERVICE_WAIT_POLLS`] seconds of waiting for the service plus a few for IpXfer and
+/// the checks, so a lock still there after this bound belongs to no live run (a run
+/// killed or a PC switched off mid-run) and is taken over.
+pub const LOCK_WAIT_POLLS: u32 = 150;
+
+/// The lock folder, made with `mkdir` (atomic: it fails when the folder exists).
+pub const LOCK_DIR: &str = r"%SystemRoot%\Temp\certmend.lock";
+/// The local log every run appends to on the PC.
+pub const LOCAL_LOG: &str = r"%SystemRoot%\Temp\certmend.log";
+/// Where a PC remembers the bundles it wrote a final receipt for (`REPAIRED`,
+/// `MATCHES`; value name the bundle id) and the exports it was not listed in (value
+/// name `export-<id>`): HKLM, which only administrators can write.
+pub const DONE_KEY: &str = r"HKLM\SOFTWARE\certmend\Receipts";
 
 /// How long repair.cmd waits for the agent service after IpXfer: this many polls of
 /// `sc query ntrtscan`, one second apart (about a minute). Public field scripts wait
@@ -148,6 +173,11 @@ pub enum Password {
     Prompt,
     /// Written into the script: only when the admin asks for it.
     Embedded(Zeroizing<String>),
+    /// The first line of a file on the agent PC, read when the script runs: the path
+    /// (absolute, `C:\...` or `\\server\share\...`) is written by certmend, checked by
+    /// [`valid_agent_path`], never taken from a stick. Missing or empty: an interactive
+    /// run asks, `/quiet` writes `PASSWORD_NEEDED`.
+    File(String),
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +216,8 @@ pub enum ScriptError {
     BadServerName(String),
     #[error("port 0 is not a port")]
     BadPort,
+    #[error("the password file {0:?} is not an absolute Windows path (C:\\... or \\\\server\\share\\...) of plain characters (letters, digits, space, . _ - $ ~ and backslashes)")]
+    BadPasswordFile(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -198,6 +230,7 @@ impl ErrorCode for ScriptError {
             ScriptError::PasswordNotEncodable(_) => "script.password_encoding",
             ScriptError::BadServerName(_) => "script.bad_server",
             ScriptError::BadPort => "script.bad_port",
+            ScriptError::BadPasswordFile(_) => "script.password_file",
             ScriptError::Internal(_) => "script.internal",
         }
     }
@@ -239,6 +272,24 @@ fn echo_text(text: &str) -> String {
         }
     }
     out
+}
+
+/// Whether `path` may be written into a script as the agents' password file: an
+/// absolute Windows path (`X:\...`, or `\\server\share\...`) of ASCII letters, digits,
+/// space, `. _ - $ ~` and backslashes, at most 200 characters, no `..`: nothing cmd.exe
+/// could expand or split, nothing a stick supplies.
+pub fn valid_agent_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    let drive = b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\";
+    let unc = path.starts_with("\\\\") && path.len() > 4;
+    let plain = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " ._-$~\\".contains(c));
+    (drive || unc)
+        && plain
+        && path.len() <= 200
+        && !path.ends_with('\\')
+        && !path.split('\\').any(|part| part == "..")
 }
 
 /// The computer name repair.cmd compares `%COMPUTERNAME%` with: the agent's name cut to
@@ -317,6 +368,9 @@ struct Messages {
     work_failed: &'static str,
     wrong_computer: &'static str,
     name_not_checked: &'static str,
+    locked: &'static str,
+    already_final: &'static str,
+    password_needed: &'static str,
 }
 
 const EN: Messages = Messages {
@@ -341,6 +395,9 @@ const EN: Messages = Messages {
     work_failed: "STOPPED: could not make a folder only administrators can write in the Windows Temp folder to run IpXfer from. Nothing was run and nothing was changed.",
     wrong_computer: "STOPPED: this bundle is for another computer (its name or agent GUID differs from this one). Nothing was changed. Run the repair.cmd in the folder named after this computer.",
     name_not_checked: "Note: the agent's name in the list is not a plain Windows computer name, so it is not compared with this computer's name.",
+    locked: "STOPPED: another certmend repair is running on this computer. Nothing was changed.",
+    already_final: "This computer already reported this bundle as repaired or matching: nothing to do.",
+    password_needed: "STOPPED: the agent unload password is needed and none was given (unattended run: no password file on this computer). Nothing was changed.",
 };
 
 const JA: Messages = Messages {
@@ -365,6 +422,9 @@ const JA: Messages = Messages {
     work_failed: "中止: IpXfer を実行するための、管理者だけが書き込めるフォルダを Windows の Temp フォルダに作れませんでした。何も実行せず、何も変更していません。",
     wrong_computer: "中止: このバンドルは別のコンピューター用です (コンピューター名またはエージェント GUID がこのコンピューターと異なる)。何も変更していません。このコンピューターの名前のフォルダにある repair.cmd を実行してください。",
     name_not_checked: "注意: 一覧のエージェント名が Windows の通常のコンピューター名ではないため、このコンピューターの名前とは照合しません。",
+    locked: "中止: このコンピューターでは別の certmend の修復が実行中です。何も変更していません。",
+    already_final: "このコンピューターはこのバンドルの修復完了または一致を報告済みです: 何もしません。",
+    password_needed: "中止: エージェントのアンロードパスワードが必要ですが、ありません (無人実行: このコンピューターにパスワードファイルがない)。何も変更していません。",
 };
 
 /// Builds repair.cmd: CRLF line ends, ASCII (English) or CP932 (Japanese).
@@ -375,7 +435,9 @@ pub fn render(options: &ScriptOptions) -> Result<Zeroizing<Vec<u8>>, ScriptError
             if !text.is_ascii() {
                 return Err(match options.password {
                     Password::Embedded(_) => ScriptError::PasswordNotEncodable("English"),
-                    Password::Prompt => ScriptError::Internal("non-ASCII English script".into()),
+                    Password::Prompt | Password::File(_) => {
+                        ScriptError::Internal("non-ASCII English script".into())
+                    }
                 });
             }
             text.as_bytes().to_vec()
@@ -397,6 +459,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     let p = Parts::of(o)?;
     let mut s = Script(Zeroizing::new(String::with_capacity(16 * 1024)));
     variables(&mut s, &p);
+    run_variables(&mut s, &p);
+    lock_and_main(&mut s, &p);
     identity_and_admin(&mut s, &p);
     ipxfer_and_password(&mut s, &p)?;
     run_ipxfer(&mut s, &p);
@@ -411,9 +475,10 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     agent_file_subroutines(&mut s);
     thumbprint_subroutine(&mut s);
     service_and_server_subroutines(&mut s, &p);
-    if matches!(o.password, Password::Prompt) {
+    if !matches!(o.password, Password::Embedded(_)) {
         password_subroutine(&mut s);
     }
+    lock_subroutines(&mut s);
     receipt_subroutine(&mut s, &p);
     Ok(s.0)
 }
@@ -452,6 +517,11 @@ impl<'a> Parts<'a> {
     fn of(o: &'a ScriptOptions) -> Result<Self, ScriptError> {
         let is_hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
         let is_sha256 = |s: &str| s.len() == 64 && is_hex(s);
+        if let Password::File(path) = &o.password {
+            if !valid_agent_path(path) {
+                return Err(ScriptError::BadPasswordFile(path.clone()));
+            }
+        }
         if !is_hex(&o.bundle_id)
             || !is_sha256(&o.certificate_sha256)
             || !is_sha256(&o.ipxfer_sha256)
@@ -521,6 +591,7 @@ fn variables(s: &mut Script, p: &Parts) {
     s.line("rem certmend repair script. Generated by certmend; do not edit.");
     s.line("rem   repair.cmd          put the server certificate on this agent (as administrator)");
     s.line("rem   repair.cmd /check   only compare this agent's certificate; changes nothing");
+    s.line("rem   repair.cmd /quiet   unattended (startup script, scheduled task): asks nothing");
     s.line("setlocal EnableExtensions DisableDelayedExpansion");
     s.line(&format!("set \"BUNDLE_ID={}\"", o.bundle_id));
     s.line(&format!("set \"EXPECTED={}\"", o.certificate_sha256));
@@ -578,6 +649,42 @@ fn variables(s: &mut Script, p: &Parts) {
     s.line("");
 }
 
+/// What `/quiet`, the lock, the local log and the password file need.
+fn run_variables(s: &mut Script, p: &Parts) {
+    s.line("set \"QUIET=\"");
+    s.line("if /i \"%~1\"==\"/quiet\" set \"QUIET=1\"");
+    s.line("if /i \"%~2\"==\"/quiet\" set \"QUIET=1\"");
+    s.line(&format!("set \"LOCK={LOCK_DIR}\""));
+    s.line(&format!("set \"LOG={LOCAL_LOG}\""));
+    s.line("set \"LOCKED=\"");
+    s.line("set \"FINAL=\"");
+    s.line("set \"AGENT_PWD=\"");
+    if let Password::File(path) = &p.o.password {
+        s.line("rem The agent unload password is the first line of this file on the PC.");
+        s.line(&format!("set \"PASSWORD_FILE={path}\""));
+    }
+    s.line("");
+}
+
+/// One run at a time on a PC: the whole flow runs inside the lock, which every way
+/// out of it releases.
+fn lock_and_main(s: &mut Script, p: &Parts) {
+    s.line("rem One run at a time on this PC (a startup script and a scheduled task may meet):");
+    s.line("rem the lock is a folder mkdir makes atomically; see :lock for a stale one.");
+    s.line("call :lock");
+    s.line("if not defined LOCKED goto locked");
+    s.line("call :main");
+    s.line("set \"RC=%ERRORLEVEL%\"");
+    s.line("call :unlock");
+    s.line("exit /b %RC%");
+    s.line(":locked");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" locked: another run holds %LOCK%");
+    s.line(&echo(p.m.locked));
+    s.line(&format!("exit /b {}", exit::LOCKED));
+    s.line("");
+    s.line(":main");
+}
+
 /// Is this the bundle's agent, is the agent there, is this a check only, and are we an administrator.
 fn identity_and_admin(s: &mut Script, p: &Parts) {
     let m = p.m;
@@ -596,6 +703,14 @@ fn identity_and_admin(s: &mut Script, p: &Parts) {
     s.line("call :hash \"%AGENT_DIR%OfcNTCer.dat\"");
     s.line("set \"BEFORE=%HASH%\"");
     s.line("if \"%MODE%\"==\"check\" goto check");
+    s.line("rem Unattended: once a final receipt was written for this bundle, nothing more;");
+    s.line("rem an agent that already holds the certificate is not touched.");
+    s.line("if not defined QUIET goto admin_check");
+    s.line("call :find_final");
+    s.line("if defined FINAL goto already_final");
+    s.line("call :judge \"%AGENT_DIR%OfcNTCer.dat\"");
+    s.line("if not \"%CHECK%\"==\"none\" goto check_matches");
+    s.line(":admin_check");
     s.line("");
     s.line("rem Administrator rights. net session fails when the Server service is stopped,");
     s.line("rem so fltmc (which also needs administrator rights) is asked too.");
@@ -627,6 +742,8 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
     s.line("");
     match &o.password {
         Password::Prompt => {
+            s.line("rem Nobody can type in an unattended run.");
+            s.line("if defined QUIET goto password_needed");
             s.line(":ask_password");
             s.line("set \"AGENT_PWD=\"");
             s.line(&format!("set /p \"AGENT_PWD={}\"", prompt_text(m.prompt)));
@@ -634,6 +751,7 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
             s.line(&format!("if \"%PWD_OK%\"==\"0\" {}", echo(m.bad_password)));
             s.line("if \"%PWD_OK%\"==\"0\" goto ask_password");
         }
+        Password::File(_) => password_from_file(s, m),
         Password::Embedded(password) => {
             let value = escape_set_value(password)?;
             s.line("rem The agent unload password was written here at the admin's request.");
@@ -642,6 +760,24 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
     }
     s.line("");
     Ok(())
+}
+
+/// The password from the file the export named: its first line, checked like a typed
+/// one; missing, empty or unusable, an interactive run asks and `/quiet` stops.
+fn password_from_file(s: &mut Script, m: &Messages) {
+    s.line("set \"AGENT_PWD=\"");
+    s.line("if exist \"%PASSWORD_FILE%\" set /p \"AGENT_PWD=\" <\"%PASSWORD_FILE%\"");
+    s.line("call :check_password");
+    s.line("if \"%PWD_OK%\"==\"0\" set \"AGENT_PWD=\"");
+    s.line("if defined AGENT_PWD goto password_done");
+    s.line("if defined QUIET goto password_needed");
+    s.line(":ask_password");
+    s.line("set \"AGENT_PWD=\"");
+    s.line(&format!("set /p \"AGENT_PWD={}\"", prompt_text(m.prompt)));
+    s.line("call :check_password");
+    s.line(&format!("if \"%PWD_OK%\"==\"0\" {}", echo(m.bad_password)));
+    s.line("if \"%PWD_OK%\"==\"0\" goto ask_password");
+    s.line(":password_done");
 }
 
 /// IpXfer run from checked copies in a folder only administrators can write.
@@ -769,6 +905,7 @@ fn check_result(s: &mut Script, p: &Parts) {
 /// Every way the script stops without running IpXfer.
 fn stopped(s: &mut Script, p: &Parts) {
     let m = p.m;
+    quiet_stops(s, m);
     s.line(":agent_not_found");
     s.line(&result_line(ReceiptResult::AgentNotFound));
     s.line(&echo(m.agent_not_found));
@@ -802,6 +939,21 @@ fn stopped(s: &mut Script, p: &Parts) {
     s.line(&echo(m.wrong_computer));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::WRONG_COMPUTER));
+    s.line("");
+}
+
+/// The ways an unattended run stops: done before, or no password.
+fn quiet_stops(s: &mut Script, m: &Messages) {
+    s.line(":already_final");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" already reported: nothing done");
+    s.line(&echo(m.already_final));
+    s.line(&format!("exit /b {}", exit::OK));
+    s.line("");
+    s.line(":password_needed");
+    s.line(&result_line(ReceiptResult::PasswordNeeded));
+    s.line(&echo(m.password_needed));
+    s.line("call :receipt");
+    s.line(&format!("exit /b {}", exit::PASSWORD_NEEDED));
     s.line("");
 }
 
@@ -1050,8 +1202,58 @@ fn receipt_subroutine(s: &mut Script, p: &Parts) {
             .map(|(key, var)| (*key, format!("%{var}%"))),
     );
     s.line(&format!(">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo {line}"));
+    s.line(&format!(">>\"%LOG%\" echo {line}"));
+    s.line("rem A final result is remembered once its receipt file is there (see :find_final).");
+    s.line("if not exist \"%RECEIPTS%\\%R_COMPUTER%.txt\" goto receipt_told");
+    s.line("if \"%RESULT%\"==\"REPAIRED\" call :mark_final");
+    s.line("if \"%RESULT%\"==\"MATCHES\" call :mark_final");
+    s.line(":receipt_told");
     s.line(&echo(m.receipt));
     s.line("goto :eof");
+}
+
+/// Subroutines: the PC's lock, and what it remembers of final receipts.
+fn lock_subroutines(s: &mut Script) {
+    s.line("rem LOCKED=1 once this run made the lock folder. Held by another run, it is tried");
+    s.line(&format!("rem once a second; still there after {LOCK_WAIT_POLLS} tries, longer than any run takes, it"));
+    s.line("rem belongs to a run that died (killed, power lost) and is taken over: removed (rd");
+    s.line("rem without /s: only an empty folder) and made again.");
+    s.line(":lock");
+    s.line("set \"LOCK_TRIES=0\"");
+    s.line(":lock_try");
+    s.line("mkdir \"%LOCK%\" >nul 2>&1");
+    s.line("if not errorlevel 1 goto lock_taken");
+    s.line(&format!(
+        "if %LOCK_TRIES% geq {LOCK_WAIT_POLLS} goto lock_stale"
+    ));
+    s.line("set /a LOCK_TRIES+=1");
+    s.line("\"%SystemRoot%\\System32\\ping.exe\" -n 2 127.0.0.1 >nul 2>&1");
+    s.line("goto lock_try");
+    s.line(":lock_stale");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" stale lock taken over: %LOCK%");
+    s.line("rd \"%LOCK%\" >nul 2>&1");
+    s.line("mkdir \"%LOCK%\" >nul 2>&1");
+    s.line("if errorlevel 1 goto :eof");
+    s.line(":lock_taken");
+    s.line("set \"LOCKED=1\"");
+    s.line("goto :eof");
+    s.line(":unlock");
+    s.line("rd \"%LOCK%\" >nul 2>&1");
+    s.line("goto :eof");
+    s.line("");
+    s.line("rem FINAL=1 when this PC already wrote a final receipt (REPAIRED or MATCHES) for this");
+    s.line("rem bundle: remembered in HKLM, which only administrators can write.");
+    s.line(":find_final");
+    s.line("set \"FINAL=\"");
+    s.line(&format!(
+        "{REG} query \"{DONE_KEY}\" /v \"%BUNDLE_ID%\" /reg:64 >nul 2>&1"
+    ));
+    s.line("if not errorlevel 1 set \"FINAL=1\"");
+    s.line("goto :eof");
+    s.line(":mark_final");
+    s.line(&format!("{REG} add \"{DONE_KEY}\" /v \"%BUNDLE_ID%\" /t REG_SZ /d \"%RESULT%\" /f /reg:64 >nul 2>&1"));
+    s.line("goto :eof");
+    s.line("");
 }
 
 /// The receipt's fields after the magic, in the format's order ([`receipt::FIELDS`]), and
