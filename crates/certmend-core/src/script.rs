@@ -325,16 +325,21 @@ pub fn normalise_guid(guid: &str) -> Option<String> {
 /// The name repair.cmd checks for the agent: none when the list named the agent by its
 /// GUID (the name is then the GUID, not a computer name).
 fn agent_computer_name(o: &ScriptOptions) -> Option<String> {
-    if normalise_guid(&o.agent_name).is_some() {
+    agent_computer_name_of(&o.agent_name, o.agent_guid.as_deref())
+}
+
+/// [`agent_computer_name`] of an agent's name and GUID (also the entry script's rule).
+fn agent_computer_name_of(agent_name: &str, agent_guid: Option<&str>) -> Option<String> {
+    if normalise_guid(agent_name).is_some() {
         return None;
     }
-    let named_by_guid = o.agent_guid.as_deref().is_some_and(|guid| {
-        crate::agents::guid_key(Some(guid)) == crate::agents::guid_key(Some(&o.agent_name))
+    let named_by_guid = agent_guid.is_some_and(|guid| {
+        crate::agents::guid_key(Some(guid)) == crate::agents::guid_key(Some(agent_name))
     });
     if named_by_guid {
         return None;
     }
-    netbios_name(&o.agent_name)
+    netbios_name(agent_name)
 }
 
 fn valid_server_name(name: &str) -> bool {
@@ -1065,6 +1070,11 @@ fn agent_file_subroutines(s: &mut Script) {
     s.line("if defined THUMB if /i \"%THUMB%\"==\"%EXPECTED_SHA1%\" set \"CHECK=thumbprint\"");
     s.line("goto :eof");
     s.line("");
+    hash_subroutine(s);
+}
+
+/// Subroutine: a file's SHA-256 by certutil (also the entry script's).
+fn hash_subroutine(s: &mut Script) {
     s.line("rem SHA-256 of a file (64 hex digits, spaces removed), or empty. certutil's second");
     s.line("rem line is the hash (Windows 10 and later without spaces, older with spaces");
     s.line("rem between bytes); its labels are localized and never read.");
