@@ -282,7 +282,8 @@ pub fn valid_agent_path(path: &str) -> bool {
     let b = path.as_bytes();
     let drive = b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\";
     let unc = path.starts_with("\\\\") && path.len() > 4;
-    let plain = path
+    let after_drive = if drive { &path[2..] } else { path };
+    let plain = after_drive
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || " ._-$~\\".contains(c));
     (drive || unc)
@@ -1231,6 +1232,8 @@ fn lock_subroutines(s: &mut Script) {
     s.line(":lock");
     s.line("set \"LOCK_TRIES=0\"");
     s.line(":lock_try");
+    s.line("rem (call ) sets ERRORLEVEL to 0: a mkdir that succeeds may leave it as it was.");
+    s.line("(call )");
     s.line("mkdir \"%LOCK%\" >nul 2>&1");
     s.line("if not errorlevel 1 goto lock_taken");
     s.line(&format!(
@@ -1242,6 +1245,7 @@ fn lock_subroutines(s: &mut Script) {
     s.line(":lock_stale");
     s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" stale lock taken over: %LOCK%");
     s.line("rd \"%LOCK%\" >nul 2>&1");
+    s.line("(call )");
     s.line("mkdir \"%LOCK%\" >nul 2>&1");
     s.line("if errorlevel 1 goto :eof");
     s.line(":lock_taken");
@@ -1336,6 +1340,82 @@ mod tests {
 
     fn text(o: &ScriptOptions) -> String {
         String::from_utf8(render(o).unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn password_files_are_plain_absolute_windows_paths() {
+        for good in [
+            r"C:\certmend\unload.txt",
+            r"D:\Program Files\x.txt",
+            r"\\server\share$\certmend\pw.txt",
+        ] {
+            assert!(valid_agent_path(good), "{good}");
+        }
+        for bad in [
+            "",
+            "unload.txt",
+            r"C:unload.txt",
+            r"C:\a:b",
+            r"C:\%TEMP%\x",
+            r"C:\a&calc",
+            r"C:\a\..\b",
+            r"C:\dir\",
+            "C:\\a\"b",
+            r"E:\経理\pw.txt",
+            "/etc/passwd",
+        ] {
+            assert!(!valid_agent_path(bad), "{bad}");
+        }
+        let mut o = options();
+        o.password = Password::File(r"C:\x & calc".into());
+        assert_eq!(render(&o).unwrap_err().code(), "script.password_file");
+        o.password = Password::File(r"C:\certmend\unload.txt".into());
+        let t = text(&o);
+        assert!(t.contains("set \"PASSWORD_FILE=C:\\certmend\\unload.txt\"\r\n"));
+        assert!(t.contains(
+            "if exist \"%PASSWORD_FILE%\" set /p \"AGENT_PWD=\" <\"%PASSWORD_FILE%\"\r\n"
+        ));
+        // Unattended without the file's password: nothing runs.
+        let file = block(&t, "set /p \"AGENT_PWD=\" <", ":password_done\r\n");
+        assert!(file.contains(
+            "if defined AGENT_PWD goto password_done\r\nif defined QUIET goto password_needed\r\n"
+        ));
+        let needed = block(&t, "\r\n:password_needed\r\n", "exit /b 10\r\n");
+        assert!(needed.contains("set \"RESULT=PASSWORD_NEEDED\"\r\n"));
+        assert!(!needed.contains("prepare_work"));
+        // A prompting script in /quiet has nobody to ask.
+        assert!(
+            text(&options()).contains("if defined QUIET goto password_needed\r\n:ask_password\r\n")
+        );
+    }
+
+    /// /quiet: a PC's lock around the whole run, and no repeat after a final receipt.
+    #[test]
+    fn quiet_runs_are_locked_and_not_repeated() {
+        let t = text(&options());
+        assert!(t.contains("call :lock\r\nif not defined LOCKED goto locked\r\ncall :main\r\nset \"RC=%ERRORLEVEL%\"\r\ncall :unlock\r\nexit /b %RC%\r\n"));
+        assert!(t.find("call :lock").unwrap() < t.find("call :identity").unwrap());
+        let lock = routine(&t, "lock");
+        assert!(
+            lock.contains("mkdir \"%LOCK%\" >nul 2>&1\r\nif not errorlevel 1 goto lock_taken\r\n")
+        );
+        assert!(lock.contains(&format!(
+            "if %LOCK_TRIES% geq {LOCK_WAIT_POLLS} goto lock_stale"
+        )));
+        assert!(t.contains(":lock_stale\r\n"));
+        assert!(t.contains("set \"LOCK=%SystemRoot%\\Temp\\certmend.lock\"\r\n"));
+        let quiet = block(
+            &t,
+            "if not defined QUIET goto admin_check\r\n",
+            ":admin_check\r\n",
+        );
+        assert_eq!(quiet, "if not defined QUIET goto admin_check\r\ncall :find_final\r\nif defined FINAL goto already_final\r\ncall :judge \"%AGENT_DIR%OfcNTCer.dat\"\r\nif not \"%CHECK%\"==\"none\" goto check_matches\r\n");
+        // Only final results are remembered, and in HKLM.
+        let receipt = routine(&t, "receipt");
+        assert!(receipt.contains("if \"%RESULT%\"==\"REPAIRED\" call :mark_final\r\nif \"%RESULT%\"==\"MATCHES\" call :mark_final\r\n"));
+        assert!(receipt.contains(">>\"%LOG%\" echo certmend-receipt=1;"));
+        assert!(routine(&t, "mark_final")
+            .contains("reg.exe add \"HKLM\\SOFTWARE\\certmend\\Receipts\" /v \"%BUNDLE_ID%\""));
     }
 
     #[test]
