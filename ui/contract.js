@@ -67,7 +67,9 @@ export const RECEIPT_RESULTS = Object.freeze([
   "MATCHES",
   "DIFFERS",
   "BUNDLE_TAMPERED",
-  "WRONG_COMPUTER"
+  "WRONG_COMPUTER",
+  "PASSWORD_NEEDED",
+  "NOT_LISTED"
 ]);
 
 /** The kinds of event-log entries. */
@@ -76,6 +78,7 @@ export const EVENT_KINDS = Object.freeze([
   "server.first_read",
   "certificate.changed",
   "bundles.exported",
+  "bundles.entry_written",
   "receipt.read",
   "certificates.compared",
   "backup.created",
@@ -276,6 +279,7 @@ export const CODES = Object.freeze({
     "field"
   ],
   "receipts.no_bundle_id": [],
+  "receipts.no_export_id": [],
   "receipts.no_folder": [],
   "receipts.not_a_receipt": [
     "magic"
@@ -324,6 +328,7 @@ export const CODES = Object.freeze({
   "script.internal": [],
   "script.password_control": [],
   "script.password_encoding": [],
+  "script.password_file": [],
   "script.password_quote": [],
   "server.certificate_missing": [
     "path"

@@ -41,6 +41,7 @@ pub const LAYERS: &[(&str, &[&str])] = &[
             "keypair",
             "agents",
             "script",
+            "script::entry",
             "ipxfer",
             "server",
             "demo_marker",

@@ -371,13 +371,17 @@ fn full_export_writes_complete_verified_bundles_and_a_new_export_supersedes() {
         })
         .collect();
 
-    // The root holds one folder per agent and nothing else.
+    // The root holds one folder per agent, the entry script and its README.
     let top = names_in(&out);
-    assert_eq!(top.len(), DEMO_AGENTS, "{top:?}");
+    assert_eq!(top.len(), DEMO_AGENTS + 2, "{top:?}");
+    assert!(top.contains(&"repair.cmd".to_string()) && top.contains(&"README.txt".to_string()));
     assert!(temp_folders(&out).is_empty(), "{top:?}");
     let mut ids = BTreeSet::new();
     let mut report_bytes = 0;
-    for name in &top {
+    for name in top
+        .iter()
+        .filter(|n| *n != "repair.cmd" && *n != "README.txt")
+    {
         let folder = out.join(name);
         assert!(folder.is_dir(), "{name} is not a folder");
         let mut expected = vec![
@@ -602,8 +606,8 @@ fn shared_tools_write_one_copy_at_the_root_that_every_script_uses() {
     assert_eq!(folders.len(), DEMO_AGENTS);
     assert_eq!(
         names_in(&out).len(),
-        DEMO_AGENTS + 1,
-        "agents and tools only"
+        DEMO_AGENTS + 1 + 2,
+        "agents, tools, the entry script and its README only"
     );
     for folder in &folders {
         assert_eq!(
@@ -1169,7 +1173,8 @@ fn a_killed_export_leaves_only_complete_bundles_and_the_next_export_cleans_up() 
     assert!(temp_folders(&k.out).is_empty(), "{:?}", names_in(&k.out));
     let folders = bundle_folders(&k.out);
     assert_eq!(folders.len(), k.total);
-    assert_eq!(names_in(&k.out).len(), k.total);
+    // The bundles and the entry script with its README.
+    assert_eq!(names_in(&k.out).len(), k.total + 2);
     let reported: BTreeSet<&str> = report["bundles"]
         .as_array()
         .unwrap()

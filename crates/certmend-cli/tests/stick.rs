@@ -182,7 +182,8 @@ fn verify_names_every_file_a_pc_changed_added_or_removed() {
     env.bundle(&stick, &[A, B], &[], 0);
     let clean = env.verify(&stick, 0);
     assert_eq!(clean["bundles"], 2, "{clean}");
-    assert_eq!(clean["files"], 12, "{clean}");
+    // Six files per bundle, and the entry script with its README at the root.
+    assert_eq!(clean["files"], 12 + 2, "{clean}");
     assert_eq!(clean["findings"], Value::Array(vec![]));
 
     // A PC the stick visited swaps IpXfer, plants a DLL beside it (the stick would be
@@ -311,7 +312,7 @@ fn swapped_shared_tools_are_found_by_verify_by_the_read_back_and_by_the_next_exp
     let env = Env::new();
     let stick = env.path("stick");
     env.bundle(&stick, &[A, B], &["--shared-tools"], 0);
-    assert_eq!(env.verify(&stick, 0)["files"], 2 * 4 + 2);
+    assert_eq!(env.verify(&stick, 0)["files"], 2 * 4 + 2 + 2);
     let ids = bundle_ids(&stick);
     // One infected PC swaps the IpXfer every later bundle runs.
     let evil = b"MZ one file for every bundle".to_vec();

@@ -80,6 +80,8 @@
 //! guessable in principle: a guessed name makes `mkdir` fail and the script refuse
 //! (users cannot list `C:\Windows\Temp`, nor delete what an admin made there).
 
+pub mod entry;
+
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -100,7 +102,30 @@ pub mod exit {
     pub const BUNDLE_TAMPERED: u8 = 7;
     /// This computer is not the bundle's agent (name or GUID): nothing changed.
     pub const WRONG_COMPUTER: u8 = 8;
+    /// Another run holds this PC's lock and did not let go within the bound: nothing
+    /// ran, and no receipt is written (the other run writes its own).
+    pub const LOCKED: u8 = 9;
+    /// `/quiet` needed the agent unload password and had none: nothing changed.
+    pub const PASSWORD_NEEDED: u8 = 10;
+    /// The entry script found no bundle for this computer: nothing changed.
+    pub const NOT_LISTED: u8 = 11;
 }
+
+/// How long a run waits for another run's lock (`%SystemRoot%\Temp\certmend.lock`):
+/// this many polls, about a second apart. A run takes at most about
+/// [`SERVICE_WAIT_POLLS`] seconds of waiting for the service plus a few for IpXfer and
+/// the checks, so a lock still there after this bound belongs to no live run (a run
+/// killed or a PC switched off mid-run) and is taken over.
+pub const LOCK_WAIT_POLLS: u32 = 150;
+
+/// The lock folder, made with `mkdir` (atomic: it fails when the folder exists).
+pub const LOCK_DIR: &str = r"%SystemRoot%\Temp\certmend.lock";
+/// The local log every run appends to on the PC.
+pub const LOCAL_LOG: &str = r"%SystemRoot%\Temp\certmend.log";
+/// Where a PC remembers the bundles it wrote a final receipt for (`REPAIRED`,
+/// `MATCHES`; value name the bundle id) and the exports it was not listed in (value
+/// name `export-<id>`): HKLM, which only administrators can write.
+pub const DONE_KEY: &str = r"HKLM\SOFTWARE\certmend\Receipts";
 
 /// How long repair.cmd waits for the agent service after IpXfer: this many polls of
 /// `sc query ntrtscan`, one second apart (about a minute). Public field scripts wait
@@ -148,6 +173,11 @@ pub enum Password {
     Prompt,
     /// Written into the script: only when the admin asks for it.
     Embedded(Zeroizing<String>),
+    /// The first line of a file on the agent PC, read when the script runs: the path
+    /// (absolute, `C:\...` or `\\server\share\...`) is written by certmend, checked by
+    /// [`valid_agent_path`], never taken from a stick. Missing or empty: an interactive
+    /// run asks, `/quiet` writes `PASSWORD_NEEDED`.
+    File(String),
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +216,8 @@ pub enum ScriptError {
     BadServerName(String),
     #[error("port 0 is not a port")]
     BadPort,
+    #[error("the password file {0:?} is not an absolute Windows path (C:\\... or \\\\server\\share\\...) of plain characters (letters, digits, space, . _ - $ ~ and backslashes)")]
+    BadPasswordFile(String),
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -198,6 +230,7 @@ impl ErrorCode for ScriptError {
             ScriptError::PasswordNotEncodable(_) => "script.password_encoding",
             ScriptError::BadServerName(_) => "script.bad_server",
             ScriptError::BadPort => "script.bad_port",
+            ScriptError::BadPasswordFile(_) => "script.password_file",
             ScriptError::Internal(_) => "script.internal",
         }
     }
@@ -241,6 +274,25 @@ fn echo_text(text: &str) -> String {
     out
 }
 
+/// Whether `path` may be written into a script as the agents' password file: an
+/// absolute Windows path (`X:\...`, or `\\server\share\...`) of ASCII letters, digits,
+/// space, `. _ - $ ~` and backslashes, at most 200 characters, no `..`: nothing cmd.exe
+/// could expand or split, nothing a stick supplies.
+pub fn valid_agent_path(path: &str) -> bool {
+    let b = path.as_bytes();
+    let drive = b.len() > 3 && b[0].is_ascii_alphabetic() && &b[1..3] == b":\\";
+    let unc = path.starts_with("\\\\") && path.len() > 4;
+    let after_drive = if drive { &path[2..] } else { path };
+    let plain = after_drive
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " ._-$~\\".contains(c));
+    (drive || unc)
+        && plain
+        && path.len() <= 200
+        && !path.ends_with('\\')
+        && !path.split('\\').any(|part| part == "..")
+}
+
 /// The computer name repair.cmd compares `%COMPUTERNAME%` with: the agent's name cut to
 /// 15 characters (a NetBIOS name has at most 15; MS Learn "Computer Names"), in upper
 /// case, when it is then plain `[A-Za-z0-9-]`. `None` for anything else (a Japanese or
@@ -274,16 +326,21 @@ pub fn normalise_guid(guid: &str) -> Option<String> {
 /// The name repair.cmd checks for the agent: none when the list named the agent by its
 /// GUID (the name is then the GUID, not a computer name).
 fn agent_computer_name(o: &ScriptOptions) -> Option<String> {
-    if normalise_guid(&o.agent_name).is_some() {
+    agent_computer_name_of(&o.agent_name, o.agent_guid.as_deref())
+}
+
+/// [`agent_computer_name`] of an agent's name and GUID (also the entry script's rule).
+fn agent_computer_name_of(agent_name: &str, agent_guid: Option<&str>) -> Option<String> {
+    if normalise_guid(agent_name).is_some() {
         return None;
     }
-    let named_by_guid = o.agent_guid.as_deref().is_some_and(|guid| {
-        crate::agents::guid_key(Some(guid)) == crate::agents::guid_key(Some(&o.agent_name))
+    let named_by_guid = agent_guid.is_some_and(|guid| {
+        crate::agents::guid_key(Some(guid)) == crate::agents::guid_key(Some(agent_name))
     });
     if named_by_guid {
         return None;
     }
-    netbios_name(&o.agent_name)
+    netbios_name(agent_name)
 }
 
 fn valid_server_name(name: &str) -> bool {
@@ -317,6 +374,9 @@ struct Messages {
     work_failed: &'static str,
     wrong_computer: &'static str,
     name_not_checked: &'static str,
+    locked: &'static str,
+    already_final: &'static str,
+    password_needed: &'static str,
 }
 
 const EN: Messages = Messages {
@@ -341,6 +401,9 @@ const EN: Messages = Messages {
     work_failed: "STOPPED: could not make a folder only administrators can write in the Windows Temp folder to run IpXfer from. Nothing was run and nothing was changed.",
     wrong_computer: "STOPPED: this bundle is for another computer (its name or agent GUID differs from this one). Nothing was changed. Run the repair.cmd in the folder named after this computer.",
     name_not_checked: "Note: the agent's name in the list is not a plain Windows computer name, so it is not compared with this computer's name.",
+    locked: "STOPPED: another certmend repair is running on this computer. Nothing was changed.",
+    already_final: "This computer already reported this bundle as repaired or matching: nothing to do.",
+    password_needed: "STOPPED: the agent unload password is needed and none was given (unattended run: no password file on this computer). Nothing was changed.",
 };
 
 const JA: Messages = Messages {
@@ -365,6 +428,9 @@ const JA: Messages = Messages {
     work_failed: "中止: IpXfer を実行するための、管理者だけが書き込めるフォルダを Windows の Temp フォルダに作れませんでした。何も実行せず、何も変更していません。",
     wrong_computer: "中止: このバンドルは別のコンピューター用です (コンピューター名またはエージェント GUID がこのコンピューターと異なる)。何も変更していません。このコンピューターの名前のフォルダにある repair.cmd を実行してください。",
     name_not_checked: "注意: 一覧のエージェント名が Windows の通常のコンピューター名ではないため、このコンピューターの名前とは照合しません。",
+    locked: "中止: このコンピューターでは別の certmend の修復が実行中です。何も変更していません。",
+    already_final: "このコンピューターはこのバンドルの修復完了または一致を報告済みです: 何もしません。",
+    password_needed: "中止: エージェントのアンロードパスワードが必要ですが、ありません (無人実行: このコンピューターにパスワードファイルがない)。何も変更していません。",
 };
 
 /// Builds repair.cmd: CRLF line ends, ASCII (English) or CP932 (Japanese).
@@ -375,7 +441,9 @@ pub fn render(options: &ScriptOptions) -> Result<Zeroizing<Vec<u8>>, ScriptError
             if !text.is_ascii() {
                 return Err(match options.password {
                     Password::Embedded(_) => ScriptError::PasswordNotEncodable("English"),
-                    Password::Prompt => ScriptError::Internal("non-ASCII English script".into()),
+                    Password::Prompt | Password::File(_) => {
+                        ScriptError::Internal("non-ASCII English script".into())
+                    }
                 });
             }
             text.as_bytes().to_vec()
@@ -397,6 +465,8 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     let p = Parts::of(o)?;
     let mut s = Script(Zeroizing::new(String::with_capacity(16 * 1024)));
     variables(&mut s, &p);
+    run_variables(&mut s, &p);
+    lock_and_main(&mut s, &p);
     identity_and_admin(&mut s, &p);
     ipxfer_and_password(&mut s, &p)?;
     run_ipxfer(&mut s, &p);
@@ -411,9 +481,10 @@ fn render_text(o: &ScriptOptions) -> Result<Zeroizing<String>, ScriptError> {
     agent_file_subroutines(&mut s);
     thumbprint_subroutine(&mut s);
     service_and_server_subroutines(&mut s, &p);
-    if matches!(o.password, Password::Prompt) {
+    if !matches!(o.password, Password::Embedded(_)) {
         password_subroutine(&mut s);
     }
+    lock_subroutines(&mut s);
     receipt_subroutine(&mut s, &p);
     Ok(s.0)
 }
@@ -452,6 +523,11 @@ impl<'a> Parts<'a> {
     fn of(o: &'a ScriptOptions) -> Result<Self, ScriptError> {
         let is_hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
         let is_sha256 = |s: &str| s.len() == 64 && is_hex(s);
+        if let Password::File(path) = &o.password {
+            if !valid_agent_path(path) {
+                return Err(ScriptError::BadPasswordFile(path.clone()));
+            }
+        }
         if !is_hex(&o.bundle_id)
             || !is_sha256(&o.certificate_sha256)
             || !is_sha256(&o.ipxfer_sha256)
@@ -521,6 +597,7 @@ fn variables(s: &mut Script, p: &Parts) {
     s.line("rem certmend repair script. Generated by certmend; do not edit.");
     s.line("rem   repair.cmd          put the server certificate on this agent (as administrator)");
     s.line("rem   repair.cmd /check   only compare this agent's certificate; changes nothing");
+    s.line("rem   repair.cmd /quiet   unattended (startup script, scheduled task): asks nothing");
     s.line("setlocal EnableExtensions DisableDelayedExpansion");
     s.line(&format!("set \"BUNDLE_ID={}\"", o.bundle_id));
     s.line(&format!("set \"EXPECTED={}\"", o.certificate_sha256));
@@ -578,6 +655,42 @@ fn variables(s: &mut Script, p: &Parts) {
     s.line("");
 }
 
+/// What `/quiet`, the lock, the local log and the password file need.
+fn run_variables(s: &mut Script, p: &Parts) {
+    s.line("set \"QUIET=\"");
+    s.line("if /i \"%~1\"==\"/quiet\" set \"QUIET=1\"");
+    s.line("if /i \"%~2\"==\"/quiet\" set \"QUIET=1\"");
+    s.line(&format!("set \"LOCK={LOCK_DIR}\""));
+    s.line(&format!("set \"LOG={LOCAL_LOG}\""));
+    s.line("set \"LOCKED=\"");
+    s.line("set \"FINAL=\"");
+    s.line("set \"AGENT_PWD=\"");
+    if let Password::File(path) = &p.o.password {
+        s.line("rem The agent unload password is the first line of this file on the PC.");
+        s.line(&format!("set \"PASSWORD_FILE={path}\""));
+    }
+    s.line("");
+}
+
+/// One run at a time on a PC: the whole flow runs inside the lock, which every way
+/// out of it releases.
+fn lock_and_main(s: &mut Script, p: &Parts) {
+    s.line("rem One run at a time on this PC (a startup script and a scheduled task may meet):");
+    s.line("rem the lock is a folder mkdir makes atomically; see :lock for a stale one.");
+    s.line("call :lock");
+    s.line("if not defined LOCKED goto locked");
+    s.line("call :main");
+    s.line("set \"RC=%ERRORLEVEL%\"");
+    s.line("call :unlock");
+    s.line("exit /b %RC%");
+    s.line(":locked");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" locked: another run holds %LOCK%");
+    s.line(&echo(p.m.locked));
+    s.line(&format!("exit /b {}", exit::LOCKED));
+    s.line("");
+    s.line(":main");
+}
+
 /// Is this the bundle's agent, is the agent there, is this a check only, and are we an administrator.
 fn identity_and_admin(s: &mut Script, p: &Parts) {
     let m = p.m;
@@ -596,6 +709,14 @@ fn identity_and_admin(s: &mut Script, p: &Parts) {
     s.line("call :hash \"%AGENT_DIR%OfcNTCer.dat\"");
     s.line("set \"BEFORE=%HASH%\"");
     s.line("if \"%MODE%\"==\"check\" goto check");
+    s.line("rem Unattended: once a final receipt was written for this bundle, nothing more;");
+    s.line("rem an agent that already holds the certificate is not touched.");
+    s.line("if not defined QUIET goto admin_check");
+    s.line("call :find_final");
+    s.line("if defined FINAL goto already_final");
+    s.line("call :judge \"%AGENT_DIR%OfcNTCer.dat\"");
+    s.line("if not \"%CHECK%\"==\"none\" goto check_matches");
+    s.line(":admin_check");
     s.line("");
     s.line("rem Administrator rights. net session fails when the Server service is stopped,");
     s.line("rem so fltmc (which also needs administrator rights) is asked too.");
@@ -627,6 +748,8 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
     s.line("");
     match &o.password {
         Password::Prompt => {
+            s.line("rem Nobody can type in an unattended run.");
+            s.line("if defined QUIET goto password_needed");
             s.line(":ask_password");
             s.line("set \"AGENT_PWD=\"");
             s.line(&format!("set /p \"AGENT_PWD={}\"", prompt_text(m.prompt)));
@@ -634,6 +757,7 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
             s.line(&format!("if \"%PWD_OK%\"==\"0\" {}", echo(m.bad_password)));
             s.line("if \"%PWD_OK%\"==\"0\" goto ask_password");
         }
+        Password::File(_) => password_from_file(s, m),
         Password::Embedded(password) => {
             let value = escape_set_value(password)?;
             s.line("rem The agent unload password was written here at the admin's request.");
@@ -642,6 +766,24 @@ fn ipxfer_and_password(s: &mut Script, p: &Parts) -> Result<(), ScriptError> {
     }
     s.line("");
     Ok(())
+}
+
+/// The password from the file the export named: its first line, checked like a typed
+/// one; missing, empty or unusable, an interactive run asks and `/quiet` stops.
+fn password_from_file(s: &mut Script, m: &Messages) {
+    s.line("set \"AGENT_PWD=\"");
+    s.line("if exist \"%PASSWORD_FILE%\" set /p \"AGENT_PWD=\" <\"%PASSWORD_FILE%\"");
+    s.line("call :check_password");
+    s.line("if \"%PWD_OK%\"==\"0\" set \"AGENT_PWD=\"");
+    s.line("if defined AGENT_PWD goto password_done");
+    s.line("if defined QUIET goto password_needed");
+    s.line(":ask_password");
+    s.line("set \"AGENT_PWD=\"");
+    s.line(&format!("set /p \"AGENT_PWD={}\"", prompt_text(m.prompt)));
+    s.line("call :check_password");
+    s.line(&format!("if \"%PWD_OK%\"==\"0\" {}", echo(m.bad_password)));
+    s.line("if \"%PWD_OK%\"==\"0\" goto ask_password");
+    s.line(":password_done");
 }
 
 /// IpXfer run from checked copies in a folder only administrators can write.
@@ -769,6 +911,7 @@ fn check_result(s: &mut Script, p: &Parts) {
 /// Every way the script stops without running IpXfer.
 fn stopped(s: &mut Script, p: &Parts) {
     let m = p.m;
+    quiet_stops(s, m);
     s.line(":agent_not_found");
     s.line(&result_line(ReceiptResult::AgentNotFound));
     s.line(&echo(m.agent_not_found));
@@ -802,6 +945,21 @@ fn stopped(s: &mut Script, p: &Parts) {
     s.line(&echo(m.wrong_computer));
     s.line("call :receipt");
     s.line(&format!("exit /b {}", exit::WRONG_COMPUTER));
+    s.line("");
+}
+
+/// The ways an unattended run stops: done before, or no password.
+fn quiet_stops(s: &mut Script, m: &Messages) {
+    s.line(":already_final");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" already reported: nothing done");
+    s.line(&echo(m.already_final));
+    s.line(&format!("exit /b {}", exit::OK));
+    s.line("");
+    s.line(":password_needed");
+    s.line(&result_line(ReceiptResult::PasswordNeeded));
+    s.line(&echo(m.password_needed));
+    s.line("call :receipt");
+    s.line(&format!("exit /b {}", exit::PASSWORD_NEEDED));
     s.line("");
 }
 
@@ -913,6 +1071,11 @@ fn agent_file_subroutines(s: &mut Script) {
     s.line("if defined THUMB if /i \"%THUMB%\"==\"%EXPECTED_SHA1%\" set \"CHECK=thumbprint\"");
     s.line("goto :eof");
     s.line("");
+    hash_subroutine(s);
+}
+
+/// Subroutine: a file's SHA-256 by certutil (also the entry script's).
+fn hash_subroutine(s: &mut Script) {
     s.line("rem SHA-256 of a file (64 hex digits, spaces removed), or empty. certutil's second");
     s.line("rem line is the hash (Windows 10 and later without spaces, older with spaces");
     s.line("rem between bytes); its labels are localized and never read.");
@@ -1050,8 +1213,61 @@ fn receipt_subroutine(s: &mut Script, p: &Parts) {
             .map(|(key, var)| (*key, format!("%{var}%"))),
     );
     s.line(&format!(">>\"%RECEIPTS%\\%R_COMPUTER%.txt\" echo {line}"));
+    s.line(&format!(">>\"%LOG%\" echo {line}"));
+    s.line("rem A final result is remembered once its receipt file is there (see :find_final).");
+    s.line("if not exist \"%RECEIPTS%\\%R_COMPUTER%.txt\" goto receipt_told");
+    s.line("if \"%RESULT%\"==\"REPAIRED\" call :mark_final");
+    s.line("if \"%RESULT%\"==\"MATCHES\" call :mark_final");
+    s.line(":receipt_told");
     s.line(&echo(m.receipt));
     s.line("goto :eof");
+}
+
+/// Subroutines: the PC's lock, and what it remembers of final receipts.
+fn lock_subroutines(s: &mut Script) {
+    s.line("rem LOCKED=1 once this run made the lock folder. Held by another run, it is tried");
+    s.line(&format!("rem once a second; still there after {LOCK_WAIT_POLLS} tries, longer than any run takes, it"));
+    s.line("rem belongs to a run that died (killed, power lost) and is taken over: removed (rd");
+    s.line("rem without /s: only an empty folder) and made again.");
+    s.line(":lock");
+    s.line("set \"LOCK_TRIES=0\"");
+    s.line(":lock_try");
+    s.line("rem (call ) sets ERRORLEVEL to 0: a mkdir that succeeds may leave it as it was.");
+    s.line("(call )");
+    s.line("mkdir \"%LOCK%\" >nul 2>&1");
+    s.line("if not errorlevel 1 goto lock_taken");
+    s.line(&format!(
+        "if %LOCK_TRIES% geq {LOCK_WAIT_POLLS} goto lock_stale"
+    ));
+    s.line("set /a LOCK_TRIES+=1");
+    s.line("\"%SystemRoot%\\System32\\ping.exe\" -n 2 127.0.0.1 >nul 2>&1");
+    s.line("goto lock_try");
+    s.line(":lock_stale");
+    s.line(">>\"%LOG%\" echo certmend bundle=\"%BUNDLE_ID%\" run=\"%RUN_ID%\" stale lock taken over: %LOCK%");
+    s.line("rd \"%LOCK%\" >nul 2>&1");
+    s.line("(call )");
+    s.line("mkdir \"%LOCK%\" >nul 2>&1");
+    s.line("if errorlevel 1 goto :eof");
+    s.line(":lock_taken");
+    s.line("set \"LOCKED=1\"");
+    s.line("goto :eof");
+    s.line(":unlock");
+    s.line("rd \"%LOCK%\" >nul 2>&1");
+    s.line("goto :eof");
+    s.line("");
+    s.line("rem FINAL=1 when this PC already wrote a final receipt (REPAIRED or MATCHES) for this");
+    s.line("rem bundle: remembered in HKLM, which only administrators can write.");
+    s.line(":find_final");
+    s.line("set \"FINAL=\"");
+    s.line(&format!(
+        "{REG} query \"{DONE_KEY}\" /v \"%BUNDLE_ID%\" /reg:64 >nul 2>&1"
+    ));
+    s.line("if not errorlevel 1 set \"FINAL=1\"");
+    s.line("goto :eof");
+    s.line(":mark_final");
+    s.line(&format!("{REG} add \"{DONE_KEY}\" /v \"%BUNDLE_ID%\" /t REG_SZ /d \"%RESULT%\" /f /reg:64 >nul 2>&1"));
+    s.line("goto :eof");
+    s.line("");
 }
 
 /// The receipt's fields after the magic, in the format's order ([`receipt::FIELDS`]), and
@@ -1124,6 +1340,82 @@ mod tests {
 
     fn text(o: &ScriptOptions) -> String {
         String::from_utf8(render(o).unwrap().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn password_files_are_plain_absolute_windows_paths() {
+        for good in [
+            r"C:\certmend\unload.txt",
+            r"D:\Program Files\x.txt",
+            r"\\server\share$\certmend\pw.txt",
+        ] {
+            assert!(valid_agent_path(good), "{good}");
+        }
+        for bad in [
+            "",
+            "unload.txt",
+            r"C:unload.txt",
+            r"C:\a:b",
+            r"C:\%TEMP%\x",
+            r"C:\a&calc",
+            r"C:\a\..\b",
+            r"C:\dir\",
+            "C:\\a\"b",
+            r"E:\経理\pw.txt",
+            "/etc/passwd",
+        ] {
+            assert!(!valid_agent_path(bad), "{bad}");
+        }
+        let mut o = options();
+        o.password = Password::File(r"C:\x & calc".into());
+        assert_eq!(render(&o).unwrap_err().code(), "script.password_file");
+        o.password = Password::File(r"C:\certmend\unload.txt".into());
+        let t = text(&o);
+        assert!(t.contains("set \"PASSWORD_FILE=C:\\certmend\\unload.txt\"\r\n"));
+        assert!(t.contains(
+            "if exist \"%PASSWORD_FILE%\" set /p \"AGENT_PWD=\" <\"%PASSWORD_FILE%\"\r\n"
+        ));
+        // Unattended without the file's password: nothing runs.
+        let file = block(&t, "set /p \"AGENT_PWD=\" <", ":password_done\r\n");
+        assert!(file.contains(
+            "if defined AGENT_PWD goto password_done\r\nif defined QUIET goto password_needed\r\n"
+        ));
+        let needed = block(&t, "\r\n:password_needed\r\n", "exit /b 10\r\n");
+        assert!(needed.contains("set \"RESULT=PASSWORD_NEEDED\"\r\n"));
+        assert!(!needed.contains("prepare_work"));
+        // A prompting script in /quiet has nobody to ask.
+        assert!(
+            text(&options()).contains("if defined QUIET goto password_needed\r\n:ask_password\r\n")
+        );
+    }
+
+    /// /quiet: a PC's lock around the whole run, and no repeat after a final receipt.
+    #[test]
+    fn quiet_runs_are_locked_and_not_repeated() {
+        let t = text(&options());
+        assert!(t.contains("call :lock\r\nif not defined LOCKED goto locked\r\ncall :main\r\nset \"RC=%ERRORLEVEL%\"\r\ncall :unlock\r\nexit /b %RC%\r\n"));
+        assert!(t.find("call :lock").unwrap() < t.find("call :identity").unwrap());
+        let lock = routine(&t, "lock");
+        assert!(
+            lock.contains("mkdir \"%LOCK%\" >nul 2>&1\r\nif not errorlevel 1 goto lock_taken\r\n")
+        );
+        assert!(lock.contains(&format!(
+            "if %LOCK_TRIES% geq {LOCK_WAIT_POLLS} goto lock_stale"
+        )));
+        assert!(t.contains(":lock_stale\r\n"));
+        assert!(t.contains("set \"LOCK=%SystemRoot%\\Temp\\certmend.lock\"\r\n"));
+        let quiet = block(
+            &t,
+            "if not defined QUIET goto admin_check\r\n",
+            ":admin_check\r\n",
+        );
+        assert_eq!(quiet, "if not defined QUIET goto admin_check\r\ncall :find_final\r\nif defined FINAL goto already_final\r\ncall :judge \"%AGENT_DIR%OfcNTCer.dat\"\r\nif not \"%CHECK%\"==\"none\" goto check_matches\r\n");
+        // Only final results are remembered, and in HKLM.
+        let receipt = routine(&t, "receipt");
+        assert!(receipt.contains("if \"%RESULT%\"==\"REPAIRED\" call :mark_final\r\nif \"%RESULT%\"==\"MATCHES\" call :mark_final\r\n"));
+        assert!(receipt.contains(">>\"%LOG%\" echo certmend-receipt=1;"));
+        assert!(routine(&t, "mark_final")
+            .contains("reg.exe add \"HKLM\\SOFTWARE\\certmend\\Receipts\" /v \"%BUNDLE_ID%\""));
     }
 
     #[test]

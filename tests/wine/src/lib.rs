@@ -296,6 +296,39 @@ pub fn leftover_work_folders(prefix: &WinePrefix) -> Vec<String> {
     found
 }
 
+/// The fields of a receipt line as repair.cmd writes them now: every value quoted (the
+/// test fails on an unquoted one), so that `;` and `=` inside a value stay there.
+pub fn receipt_fields(receipt: &str) -> Vec<(&str, &str)> {
+    let (magic, mut rest) = receipt
+        .trim_end()
+        .split_once(';')
+        .unwrap_or_else(|| panic!("not a receipt line: {receipt}"));
+    assert_eq!(magic, "certmend-receipt=1", "{receipt}");
+    let mut out = Vec::new();
+    loop {
+        let (key, after) = rest.split_once('=').unwrap_or_else(|| panic!("{receipt}"));
+        let quoted = after
+            .strip_prefix('"')
+            .unwrap_or_else(|| panic!("{key} is not quoted: {receipt}"));
+        let end = quoted.find('"').unwrap_or_else(|| panic!("{receipt}"));
+        out.push((key, &quoted[..end]));
+        match quoted[end + 1..].strip_prefix(';') {
+            Some(next) => rest = next,
+            None => {
+                assert_eq!(&quoted[end + 1..], "", "{receipt}");
+                return out;
+            }
+        }
+    }
+}
+
+pub fn receipt_field<'a>(receipt: &'a str, key: &str) -> &'a str {
+    receipt_fields(receipt)
+        .into_iter()
+        .find_map(|(k, v)| (k == key).then_some(v))
+        .unwrap_or_else(|| panic!("{key} not in {receipt}"))
+}
+
 /// Builds the test-only `bcryptprimitives.dll` (see `c/bcryptprimitives.c`) into `dir`.
 pub fn build_bcrypt_shim(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).expect("shim folder");

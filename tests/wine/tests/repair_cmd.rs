@@ -39,7 +39,8 @@ use certmend_core::store::Store;
 use certmend_core::{demo, inventory};
 use certmend_wine_tests::{
     build_agent_stand_ins, build_planted_dll, install_system_stand_ins, japanese_locale,
-    leftover_work_folders, serial, stand_in_overrides, z_path, View, WinePrefix,
+    leftover_work_folders, receipt_field as field, serial, stand_in_overrides, z_path, View,
+    WinePrefix,
 };
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -393,36 +394,6 @@ impl Scene {
             .as_str()
             .to_string()
     }
-}
-
-/// The fields of a receipt line as repair.cmd writes them now: every value quoted (the
-/// test fails on an unquoted one), so that `;` and `=` inside a value stay there.
-fn fields(receipt: &str) -> Vec<(&str, &str)> {
-    let (magic, mut rest) = receipt.trim_end().split_once(';').unwrap();
-    assert_eq!(magic, "certmend-receipt=1", "{receipt}");
-    let mut out = Vec::new();
-    loop {
-        let (key, after) = rest.split_once('=').unwrap_or_else(|| panic!("{receipt}"));
-        let quoted = after
-            .strip_prefix('"')
-            .unwrap_or_else(|| panic!("{key} is not quoted: {receipt}"));
-        let end = quoted.find('"').unwrap_or_else(|| panic!("{receipt}"));
-        out.push((key, &quoted[..end]));
-        match quoted[end + 1..].strip_prefix(';') {
-            Some(next) => rest = next,
-            None => {
-                assert_eq!(&quoted[end + 1..], "", "{receipt}");
-                return out;
-            }
-        }
-    }
-}
-
-fn field<'a>(receipt: &'a str, key: &str) -> &'a str {
-    fields(receipt)
-        .into_iter()
-        .find_map(|(k, v)| (k == key).then_some(v))
-        .unwrap_or_else(|| panic!("{key} not in {receipt}"))
 }
 
 /// An administrator: `net session` succeeds.

@@ -42,6 +42,15 @@ pub struct Args {
     /// File holding the agent unload password (with --embed-password).
     #[arg(long, value_name = "FILE", requires = "embed_password")]
     agent_password_file: Option<PathBuf>,
+    /// The agent unload password is the first line of this file on each agent PC (an
+    /// absolute Windows path, e.g. C:\ProgramData\certmend\unload.txt), read when
+    /// repair.cmd runs; where it is missing, repair.cmd /quiet writes PASSWORD_NEEDED.
+    #[arg(
+        long,
+        value_name = "FILE_PATH_ON_AGENTS",
+        conflicts_with = "embed_password"
+    )]
+    agent_password_from: Option<String>,
     /// IpXfer command line: seed (-e [-pwd]) or xg (-s -p -sp -c -e [-pwd]); auto
     /// follows the server's version (Server_Version in the registry; seed when
     /// unknown or when no source documents that version).
@@ -149,10 +158,10 @@ fn export(args: Args, ctx: &Ctx) -> Result<Outcome, CodedMessage> {
             Language::En => ScriptLanguage::En,
             Language::Ja => ScriptLanguage::Ja,
         },
-        password: if args.embed_password {
-            AgentPassword::Embedded(&ask)
-        } else {
-            AgentPassword::AskedByScript
+        password: match (args.embed_password, args.agent_password_from) {
+            (true, _) => AgentPassword::Embedded(&ask),
+            (false, Some(path)) => AgentPassword::FileOnAgents(path),
+            (false, None) => AgentPassword::AskedByScript,
         },
     };
     let bar = Bar::bytes("Writing bundles");

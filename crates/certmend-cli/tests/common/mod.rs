@@ -138,11 +138,13 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     all
 }
 
-/// Bundle folders at `out` (everything but temporary folders, `tools` and `receipts`).
+/// Bundle folders at `out` (everything but temporary folders, `tools`, `receipts` and
+/// the entry script with its README at the root).
 pub fn bundle_folders(out: &Path) -> Vec<PathBuf> {
     names_in(out)
         .into_iter()
         .filter(|n| !n.starts_with(TEMP_PREFIX) && n != "tools" && n != "receipts")
+        .filter(|n| n != "repair.cmd" && n != "README.txt")
         .map(|n| out.join(n))
         .collect()
 }

@@ -76,10 +76,16 @@ pub enum ReceiptResult {
     /// repair.cmd ran on another computer than the bundle's agent (name or GUID) and
     /// changed nothing (`name_check=`, `guid_check=`).
     WrongComputer,
+    /// `repair.cmd /quiet` needed the agent unload password and had none (no embedded
+    /// value, no password file on the PC): it changed nothing.
+    PasswordNeeded,
+    /// The export's entry script ran on a computer none of its bundles is for: it
+    /// changed nothing. Such a receipt names no bundle, so it concerns no agent.
+    NotListed,
 }
 
 impl ReceiptResult {
-    pub const ALL: [ReceiptResult; 10] = [
+    pub const ALL: [ReceiptResult; 12] = [
         ReceiptResult::Repaired,
         ReceiptResult::IpxferFailed,
         ReceiptResult::CertStillDifferent,
@@ -90,6 +96,8 @@ impl ReceiptResult {
         ReceiptResult::Differs,
         ReceiptResult::BundleTampered,
         ReceiptResult::WrongComputer,
+        ReceiptResult::PasswordNeeded,
+        ReceiptResult::NotListed,
     ];
 
     pub(crate) fn parse(word: &str) -> Option<Self> {
@@ -104,6 +112,8 @@ impl ReceiptResult {
             "DIFFERS" => Self::Differs,
             "BUNDLE_TAMPERED" => Self::BundleTampered,
             "WRONG_COMPUTER" => Self::WrongComputer,
+            "PASSWORD_NEEDED" => Self::PasswordNeeded,
+            "NOT_LISTED" => Self::NotListed,
             _ => return None,
         })
     }
@@ -159,8 +169,9 @@ pub const FIRST_LISTED: AgentStatus = AgentStatus::Mismatched;
 ///   seed procedure's cue to reinstall at once: `reinstall_recommended`. `DIFFERS` on a
 ///   `repaired` agent makes it `mismatched` again (its certificate changed back);
 ///   otherwise it, `NOT_ADMIN`, `AGENT_NOT_FOUND`, `BUNDLE_BROKEN` and the refusals
-///   `BUNDLE_TAMPERED` and `WRONG_COMPUTER` leave the status as it is (nothing was
-///   changed on the agent).
+///   `BUNDLE_TAMPERED` and `WRONG_COMPUTER`, and `PASSWORD_NEEDED` (an unattended run
+///   without the unload password) leave the status as it is (nothing was changed on
+///   the agent). `NOT_LISTED` names no bundle and so no agent: it moves nothing.
 pub fn next(current: AgentStatus, event: Event) -> AgentStatus {
     use AgentStatus as S;
     match event {
@@ -191,7 +202,9 @@ fn after_receipt(current: AgentStatus, result: ReceiptResult) -> AgentStatus {
         | ReceiptResult::AgentNotFound
         | ReceiptResult::BundleBroken
         | ReceiptResult::BundleTampered
-        | ReceiptResult::WrongComputer => current,
+        | ReceiptResult::WrongComputer
+        | ReceiptResult::PasswordNeeded
+        | ReceiptResult::NotListed => current,
     }
 }
 
@@ -238,7 +251,7 @@ mod tests {
     }
 
     /// The events in the order of the columns of [`MATRIX`].
-    const EVENTS: [Event; 13] = [
+    const EVENTS: [Event; 15] = [
         Event::Listed,
         Event::AbsentFromNewerList,
         Event::BundleExported,
@@ -252,6 +265,8 @@ mod tests {
         Event::Receipt(ReceiptResult::Differs),
         Event::Receipt(ReceiptResult::BundleTampered),
         Event::Receipt(ReceiptResult::WrongComputer),
+        Event::Receipt(ReceiptResult::PasswordNeeded),
+        Event::Receipt(ReceiptResult::NotListed),
     ];
 
     // Short names, so that the table reads as a table.
@@ -264,14 +279,14 @@ mod tests {
 
     /// Each status, and its next status after each event of [`EVENTS`], written out.
     #[rustfmt::skip]
-    const MATRIX: [(AgentStatus, [AgentStatus; 13]); 6] = [
-        //          Listed absent export  REPAIRED IPXFER_F CERT_STI NOT_ADM AG_N_FND BROKEN  MATCHES DIFFERS TAMPER  WRONG_PC
-        (MIS,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    MIS,    MIS,     MIS,    REP,    MIS,    MIS,    MIS ]),
-        (EXP,  [EXP,  RES,  EXP,    REP,     FAIL,    REIN,    EXP,    EXP,     EXP,    REP,    EXP,    EXP,    EXP ]),
-        (REP,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    REP,    REP,     REP,    REP,    MIS,    REP,    REP ]),
-        (FAIL, [FAIL, RES,  EXP,    REP,     REIN,    REIN,    FAIL,   FAIL,    FAIL,   REP,    FAIL,   FAIL,   FAIL]),
-        (REIN, [REIN, RES,  EXP,    REP,     REIN,    REIN,    REIN,   REIN,    REIN,   REP,    REIN,   REIN,   REIN]),
-        (RES,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    RES,    RES,     RES,    REP,    RES,    RES,    RES ]),
+    const MATRIX: [(AgentStatus, [AgentStatus; 15]); 6] = [
+        //          Listed absent export  REPAIRED IPXFER_F CERT_STI NOT_ADM AG_N_FND BROKEN  MATCHES DIFFERS TAMPER  WRONG_PC PWD_NEED NOT_LISTED
+        (MIS,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    MIS,    MIS,     MIS,    REP,    MIS,    MIS,    MIS,     MIS,     MIS ]),
+        (EXP,  [EXP,  RES,  EXP,    REP,     FAIL,    REIN,    EXP,    EXP,     EXP,    REP,    EXP,    EXP,    EXP,     EXP,     EXP ]),
+        (REP,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    REP,    REP,     REP,    REP,    MIS,    REP,    REP,     REP,     REP ]),
+        (FAIL, [FAIL, RES,  EXP,    REP,     REIN,    REIN,    FAIL,   FAIL,    FAIL,   REP,    FAIL,   FAIL,   FAIL,    FAIL,    FAIL]),
+        (REIN, [REIN, RES,  EXP,    REP,     REIN,    REIN,    REIN,   REIN,    REIN,   REP,    REIN,   REIN,   REIN,    REIN,    REIN]),
+        (RES,  [MIS,  RES,  EXP,    REP,     FAIL,    REIN,    RES,    RES,     RES,    REP,    RES,    RES,    RES,     RES,     RES ]),
     ];
 
     #[test]
@@ -295,7 +310,7 @@ mod tests {
         use ReceiptResult as R;
         // Per result, per status in ALL's order (MIS EXP REP FAIL REIN RES).
         #[rustfmt::skip]
-        let table: [(ReceiptResult, [bool; 6]); 10] = [
+        let table: [(ReceiptResult, [bool; 6]); 12] = [
             (R::Repaired,           [true,  true,  true,  true,  true,  true ]),
             (R::IpxferFailed,       [true,  true,  true,  true,  true,  true ]),
             (R::CertStillDifferent, [true,  true,  true,  true,  true,  true ]),
@@ -306,6 +321,8 @@ mod tests {
             (R::Differs,            [false, false, true,  false, false, false]),
             (R::BundleTampered,     [false, false, false, false, false, false]),
             (R::WrongComputer,      [false, false, false, false, false, false]),
+            (R::PasswordNeeded,     [false, false, false, false, false, false]),
+            (R::NotListed,          [false, false, false, false, false, false]),
         ];
         assert_eq!(table.map(|(r, _)| r), ReceiptResult::ALL);
         for (result, row) in table {

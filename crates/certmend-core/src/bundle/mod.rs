@@ -12,6 +12,7 @@
 //! the bundles are written ([`staging`]). [`manifest`], [`readme`] and [`syntax`] hold
 //! what the bundles say; [`verify`] checks a stick against what certmend recorded.
 
+mod entry;
 mod manifest;
 pub mod names;
 mod plan;
@@ -21,6 +22,7 @@ mod syntax;
 mod target;
 pub mod verify;
 
+pub use entry::EntryReport;
 pub use manifest::{
     manifest_file_path, verify_bundle, Manifest, ManifestAgent, ManifestFile, ManifestOptions,
     ManifestServer,
@@ -281,6 +283,8 @@ pub struct ExportReport {
     /// this export began (None when the target was new): any PC the stick visited
     /// may have changed them.
     pub bundle_check: Option<TargetCheck>,
+    /// The entry script and README written at the root, listing every bundle there.
+    pub entry: EntryReport,
 }
 
 /// Writes bundles for the selected agents of `server` into `options.out_dir`.
@@ -324,6 +328,7 @@ pub fn export(
         )?;
     }
     result.map_err(|e| stopped_early(e, written.len(), total))?;
+    let entry = entry::write_entry_files(store, server, out_dir, options.language)?;
     let shared_bytes = if options.shared_tools {
         plan.tools_bytes
     } else {
@@ -343,6 +348,7 @@ pub fn export(
         password_embedded: matches!(options.password, Password::Embedded(_)),
         ipxfer: plan.ipxfer.clone(),
         bundle_check,
+        entry,
     })
 }
 
@@ -527,7 +533,17 @@ mod tests {
             .map(|d| d.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["PC-ACCT-017", "PC-DEV-024", "tools"]);
+        // The entry script and its README at the root, beside the bundles.
+        assert_eq!(
+            names,
+            [
+                "PC-ACCT-017",
+                "PC-DEV-024",
+                "README.txt",
+                "repair.cmd",
+                "tools"
+            ]
+        );
         for b in &e.report.bundles {
             assert!(!b.folder.join(IPXFER.name).exists());
         }

@@ -217,6 +217,7 @@ fn manifest_options(options: &ExportOptions, ipxfer: &SyntaxDecision) -> Manifes
         password: match options.password {
             Password::Prompt => "prompt".into(),
             Password::Embedded(_) => "embedded".into(),
+            Password::File(_) => "file".into(),
         },
         ipxfer_choice: Some(ipxfer.clone()),
     }

@@ -349,7 +349,36 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
     if !shared.is_empty() {
         check_tools(&mut checker, &dir, &shared);
     }
+    check_entry(&mut checker, &dir)?;
     Ok(checker.report)
+}
+
+/// The entry script and README at the root against what the latest export there
+/// recorded; a target without such a record has none to check.
+fn check_entry(checker: &mut Checker<'_>, dir: &Path) -> Result<(), BundleError> {
+    let Some((_, files)) = checker.store.entry_files(dir)? else {
+        return Ok(());
+    };
+    for f in &files {
+        let Some(path) = find_child_ci(dir, &f.name) else {
+            checker.finding(
+                "bundle_check.missing",
+                &dir.join(&f.name),
+                Whose::NONE,
+                Some(&f.sha256),
+                None,
+                &[],
+                format!("missing: certmend wrote it (SHA-256 {})", f.sha256),
+            );
+            continue;
+        };
+        if untrusted::is_link(&path) {
+            checker.link(&path, Whose::NONE);
+            continue;
+        }
+        checker.compare_file(&path, f, Whose::NONE);
+    }
+    Ok(())
 }
 
 /// Shared tool name (lower case) -> (name, the hashes bundles recorded for it).
@@ -574,8 +603,9 @@ mod tests {
         let clean = verify_target(&world.store, &out).unwrap();
         assert!(clean.is_clean(), "{:#?}", clean.findings);
         assert_eq!(clean.bundles, 2);
-        // Six files per bundle: certificate, two IpXfer, script, README, manifest.
-        assert_eq!(clean.files, 12);
+        // Six files per bundle: certificate, two IpXfer, script, README, manifest; and
+        // the entry script and its README at the root.
+        assert_eq!(clean.files, 12 + 2);
 
         let acct = out.join("PC-ACCT-017");
         let dev = out.join("PC-DEV-024");
@@ -681,8 +711,8 @@ mod tests {
         let (world, out) = exported(true);
         let clean = verify_target(&world.store, &out).unwrap();
         assert!(clean.is_clean(), "{:#?}", clean.findings);
-        // Four files per bundle, and the two shared tools.
-        assert_eq!(clean.files, 2 * 4 + 2);
+        // Four files per bundle, the two shared tools, the two root files.
+        assert_eq!(clean.files, 2 * 4 + 2 + 2);
         let tools = out.join(TOOLS_DIR);
         fs::write(tools.join("IpXfer.exe"), b"MZ swapped").unwrap();
         fs::write(tools.join("winmm.dll"), b"MZ planted").unwrap();
@@ -763,5 +793,27 @@ mod tests {
         let err = verify_target(&world.store, &gone).unwrap_err();
         assert_eq!(err.code(), "bundle.no_target");
         assert!(err.to_string().contains("no-stick"), "{err}");
+    }
+
+    /// The root's entry script is checked like a bundle file: changed, it is a finding.
+    #[test]
+    fn a_changed_entry_script_at_the_root_is_a_finding() {
+        let (world, out) = exported(false);
+        let script = out.join(SCRIPT);
+        let text = fs::read_to_string(&script).unwrap();
+        assert!(text.contains("set \"B_DIR=PC-ACCT-017\""), "{text}");
+        assert!(text.contains("set \"B_DIR=PC-DEV-024\""), "{text}");
+        fs::write(&script, text.replace("goto tampered", "rem")).unwrap();
+        fs::remove_file(out.join(super::super::README)).unwrap();
+        let check = verify_target(&world.store, &out).unwrap();
+        let codes = codes(&check);
+        assert!(
+            codes.contains(&("bundle_check.changed", "repair.cmd".to_string())),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("bundle_check.missing", "README.txt".to_string())),
+            "{codes:?}"
+        );
     }
 }

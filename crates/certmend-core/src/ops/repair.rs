@@ -14,13 +14,16 @@ use crate::store::Store;
 use zeroize::Zeroizing;
 
 /// The agent unload password for the scripts.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum AgentPassword<'a> {
     /// The script asks for it when it runs (empty = none). The default.
     AskedByScript,
     /// Written into every script; asked through the callback once the export's other
     /// choices were checked.
     Embedded(&'a dyn Fn() -> Result<Zeroizing<String>, CodedMessage>),
+    /// The first line of this file on each agent PC (an absolute Windows path, checked
+    /// when the scripts are written), read when repair.cmd runs: for unattended runs.
+    FileOnAgents(String),
 }
 
 /// What an admin asks of an export.
@@ -46,6 +49,7 @@ fn options(
     let password = match request.password {
         AgentPassword::AskedByScript => Password::Prompt,
         AgentPassword::Embedded(ask) => Password::Embedded(ask()?),
+        AgentPassword::FileOnAgents(path) => Password::File(path),
     };
     Ok(ExportOptions {
         out_dir: request.out_dir,

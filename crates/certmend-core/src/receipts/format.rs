@@ -56,6 +56,10 @@ pub mod field {
     pub const TAMPERED: &str = "tampered";
     /// One of [`super::result_word`]'s words.
     pub const RESULT: &str = "result";
+    /// The export (hex id) whose entry script, the root `repair.cmd`, wrote the line:
+    /// only the entry script writes it, and a `NOT_LISTED` line, which names no bundle,
+    /// must have it.
+    pub const EXPORT: &str = "export";
 }
 
 /// Every field after the magic, in the order repair.cmd writes them.
@@ -81,8 +85,24 @@ pub const FIELDS: [&str; 19] = [
     field::RESULT,
 ];
 
+/// The fields the entry script (the root `repair.cmd` of an export) writes, in its
+/// order: `bundle` is empty in a `NOT_LISTED` line, `tampered` names `repair.cmd` when
+/// the bundle's script was not the one certmend wrote.
+pub const ENTRY_FIELDS: [&str; 9] = [
+    field::COMPUTER,
+    field::BUNDLE,
+    field::RUN,
+    field::DATE,
+    field::TIME,
+    field::MODE,
+    field::EXPORT,
+    field::TAMPERED,
+    field::RESULT,
+];
+
 /// The fields a line cannot do without: a bundle id (hex) and a known result word.
-/// Any other field may be absent (it reads as empty, or as nothing found).
+/// Any other field may be absent (it reads as empty, or as nothing found). A
+/// `NOT_LISTED` line names no bundle: it must name its export instead ([`field::EXPORT`]).
 pub const REQUIRED: [&str; 2] = [field::BUNDLE, field::RESULT];
 
 /// The value of a newer field that means "nothing found" (`check=none`), read as absent.
@@ -91,9 +111,11 @@ pub const NONE: &str = "none";
 /// What `service=` may say of the agent service after IpXfer.
 pub const SERVICE_WORDS: [&str; 3] = ["running", "not_running", "absent"];
 
-/// What `tampered=` may name: the file repair.cmd found changed, or `work_folder` (the
-/// folder to run IpXfer from could not be made safe).
+/// What `tampered=` may name: the file repair.cmd found changed (the entry script
+/// names the bundle's `repair.cmd`), or `work_folder` (the folder to run IpXfer from
+/// could not be made safe).
 pub const TAMPERED_NAMES: &[&str] = &[
+    "repair.cmd",
     "IpXfer.exe",
     "IpXfer_x64.exe",
     "OfcNTCer.dat",
@@ -113,6 +135,8 @@ pub fn result_word(result: ReceiptResult) -> &'static str {
         ReceiptResult::Differs => "DIFFERS",
         ReceiptResult::BundleTampered => "BUNDLE_TAMPERED",
         ReceiptResult::WrongComputer => "WRONG_COMPUTER",
+        ReceiptResult::PasswordNeeded => "PASSWORD_NEEDED",
+        ReceiptResult::NotListed => "NOT_LISTED",
     }
 }
 
@@ -224,7 +248,10 @@ impl IdentityCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Receipt {
     pub computer: String,
+    /// Empty in a `NOT_LISTED` line (the computer has no bundle).
     pub bundle_id: String,
+    /// The export whose entry script wrote the line (lower-case hex), if it was that.
+    pub export_id: Option<String>,
     pub run_id: String,
     pub date: String,
     pub time: String,
@@ -278,11 +305,25 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
     let line = line.trim_end_matches(['\r', '\n', ' ']);
     let fields = Fields(split_fields(after_magic(line)?)?.into_iter().collect());
     // The required fields first: their problems are the ones reported.
-    let bundle_id = fields.bundle_id()?;
-    let result = fields.result()?;
+    let result = fields.result();
+    let export_id = fields.word(field::EXPORT, hex_id)?;
+    let bundle_id = if result == Ok(ReceiptResult::NotListed) {
+        if export_id.is_none() {
+            return Err(LineProblem::new(
+                "receipts.no_export_id",
+                &[],
+                "a NOT_LISTED receipt names no export".into(),
+            ));
+        }
+        String::new()
+    } else {
+        fields.bundle_id()?
+    };
+    let result = result?;
     Ok(Receipt {
         computer: fields.text(field::COMPUTER),
         bundle_id,
+        export_id,
         run_id: fields.text(field::RUN),
         date: fields.text(field::DATE),
         time: fields.text(field::TIME),
@@ -307,6 +348,12 @@ pub fn parse_line(line: &str) -> Result<Receipt, LineProblem> {
         })?,
         result,
     })
+}
+
+/// A hex id (bundle or export), lower case.
+fn hex_id(value: &str) -> Option<String> {
+    let hex = !value.is_empty() && value.chars().all(|c| c.is_ascii_hexdigit());
+    hex.then(|| value.to_ascii_lowercase())
 }
 
 /// The fields after the magic, or why the line does not start with it (the magic is
@@ -501,6 +548,7 @@ mod tests {
         let expected = Receipt {
             computer: "PC;01=x".into(),
             bundle_id: "00ff".into(),
+            export_id: None,
             run_id: field::RUN.into(),
             date: field::DATE.into(),
             time: field::TIME.into(),
@@ -692,6 +740,45 @@ mod tests {
                 .unwrap_err()
                 .code,
             "receipts.not_a_receipt"
+        );
+    }
+
+    /// The entry script's line: a `NOT_LISTED` one names no bundle but its export, and
+    /// is refused without it; any other result still needs a bundle.
+    #[test]
+    fn a_not_listed_line_names_its_export_instead_of_a_bundle() {
+        let entry = |bundle: &str, export: &str, result: ReceiptResult| {
+            line(ENTRY_FIELDS.map(|f| {
+                let value = match f {
+                    field::COMPUTER => "PC-STRAY",
+                    field::BUNDLE => bundle,
+                    field::EXPORT => export,
+                    field::MODE => "repair",
+                    field::RESULT => result_word(result),
+                    _ => "",
+                };
+                (f, value)
+            }))
+        };
+        let r = parse_line(&entry("", "00AB", ReceiptResult::NotListed)).unwrap();
+        assert_eq!(r.result, ReceiptResult::NotListed);
+        assert_eq!(r.bundle_id, "");
+        assert_eq!(r.export_id.as_deref(), Some("00ab"));
+        assert_eq!(r.computer, "PC-STRAY");
+        let err = parse_line(&entry("", "", ReceiptResult::NotListed)).unwrap_err();
+        assert_eq!(err.code, "receipts.no_export_id");
+        assert_eq!(
+            parse_line(&entry("", "0x", ReceiptResult::NotListed))
+                .unwrap_err()
+                .code,
+            "receipts.bad_field"
+        );
+        let err = parse_line(&entry("", "00ab", ReceiptResult::PasswordNeeded)).unwrap_err();
+        assert_eq!(err.code, "receipts.no_bundle_id");
+        let r = parse_line(&entry("00ff", "00ab", ReceiptResult::BundleTampered)).unwrap();
+        assert_eq!(
+            (r.bundle_id.as_str(), r.export_id.as_deref()),
+            ("00ff", Some("00ab"))
         );
     }
 }

@@ -289,6 +289,20 @@ pub struct Applied {
     pub superseded: bool,
 }
 
+/// A computer the export's entry script ran on that has no bundle in it
+/// (`NOT_LISTED`): it changed nothing there. Such a line concerns no agent and is not
+/// recorded; it is listed on every read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotListed {
+    pub file: PathBuf,
+    pub line: usize,
+    pub computer: String,
+    /// The export whose entry script ran.
+    pub export_id: String,
+    pub date: String,
+    pub time: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub file: PathBuf,
@@ -319,6 +333,8 @@ pub struct ReceiptsReport {
     pub malformed: Vec<Problem>,
     /// Receipts for bundles made with a certificate the server no longer uses.
     pub stale: Vec<Problem>,
+    /// Computers the entry script ran on that no bundle of the export is for.
+    pub not_listed: Vec<NotListed>,
     /// The bundles on the stick checked against what certmend wrote.
     pub bundle_check: Option<TargetCheck>,
 }
@@ -558,6 +574,17 @@ fn receipt_of_known_bundle(
             return Ok(None);
         }
     };
+    if receipt.result == ReceiptResult::NotListed {
+        report.not_listed.push(NotListed {
+            file: at.file.to_path_buf(),
+            line: at.number,
+            computer: receipt.computer,
+            export_id: receipt.export_id.unwrap_or_default(),
+            date: receipt.date,
+            time: receipt.time,
+        });
+        return Ok(None);
+    }
     let Some(bundle) = store.bundle(&receipt.bundle_id)? else {
         report.unknown_bundles.push(at.problem(LineProblem::new(
             "receipts.unknown_bundle",

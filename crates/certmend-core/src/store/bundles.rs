@@ -67,6 +67,18 @@ pub struct BundleRow {
     pub files: Option<Vec<BundleFile>>,
 }
 
+/// The event kind that records an export's root files ([`Store::entry_files`]).
+pub const ENTRY_WRITTEN: &str = "bundles.entry_written";
+
+/// The detail of an [`ENTRY_WRITTEN`] event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryDetail {
+    pub export_id: String,
+    pub files: Vec<BundleFile>,
+    /// Bundles the entry script lists.
+    pub bundles: usize,
+}
+
 /// One receipt line to record.
 #[derive(Debug, Clone)]
 pub struct ReceiptRecord<'a> {
@@ -327,6 +339,66 @@ impl Store {
             .into_iter()
             .filter(|b| b.out_dir.to_lowercase() == key)
             .collect())
+    }
+
+    /// The bundles of server `server_id` recorded as written to `out_dir` (compared as
+    /// a whole path in any letter case) and not replaced by a newer one, by agent name.
+    pub fn current_bundles_in(
+        &self,
+        server_id: i64,
+        out_dir: &Path,
+    ) -> Result<Vec<BundleRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{BUNDLE_ROW} WHERE b.server_id = ?1 AND b.superseded_by IS NULL
+                 ORDER BY a.name COLLATE NOCASE, b.created, b.rowid"
+            ))
+            .map_err(self.sql())?;
+        let key = out_dir.to_string_lossy().to_lowercase();
+        let rows = stmt
+            .query_map([server_id], bundle_from_row)
+            .map_err(self.sql())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.sql())?;
+        Ok(rows
+            .into_iter()
+            .filter(|b| b.out_dir.to_lowercase() == key)
+            .collect())
+    }
+
+    /// The files at the root of `out_dir` the latest export there wrote (the entry
+    /// script and its README), with that export's id: recorded as the event
+    /// [`ENTRY_WRITTEN`] (subject: the folder, detail: `export_id` and `files`).
+    pub fn entry_files(
+        &self,
+        out_dir: &Path,
+    ) -> Result<Option<(String, Vec<BundleFile>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT subject, detail FROM events WHERE kind = ?1 ORDER BY id DESC")
+            .map_err(self.sql())?;
+        let key = out_dir.to_string_lossy().to_lowercase();
+        let rows = stmt
+            .query_map([ENTRY_WRITTEN], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ))
+            })
+            .map_err(self.sql())?;
+        for row in rows {
+            let (subject, detail) = row.map_err(self.sql())?;
+            if subject.map(|s| s.to_lowercase()) != Some(key.clone()) {
+                continue;
+            }
+            let Some(detail) = detail.and_then(|d| serde_json::from_str::<EntryDetail>(&d).ok())
+            else {
+                continue;
+            };
+            return Ok(Some((detail.export_id, detail.files)));
+        }
+        Ok(None)
     }
 
     /// Records a receipt line once (by its SHA-256) and, when `new_status` is given,
