@@ -525,6 +525,17 @@ pub fn export(r: &certmend_core::bundle::ExportReport) {
         r.out_dir.display(),
         r.bytes
     );
+    outln!(
+        "Entry script {} runs this computer's bundle on any PC ({} bundles listed; `repair.cmd /quiet` for unattended runs).",
+        r.entry.script.display(),
+        r.entry.listed
+    );
+    if !r.entry.unlisted.is_empty() {
+        outln!(
+            "  Not in the entry script (their PCs run their own folder's repair.cmd): {}",
+            r.entry.unlisted.join(", ")
+        );
+    }
     if r.password_embedded {
         outln!("WARNING: the scripts hold the agent unload password in plain text.");
     }
@@ -559,6 +570,15 @@ pub fn receipts(r: &certmend_core::receipts::ReceiptsReport) {
             };
             outln!("  {label}: {}{at}: {}", p.file.display(), p.problem.reason);
         }
+    }
+    for n in &r.not_listed {
+        outln!(
+            "  NOT LISTED: {} ran the entry script of export {} ({} {}); no bundle is for it, nothing changed",
+            n.computer,
+            n.export_id,
+            n.date,
+            n.time
+        );
     }
     if let Some(check) = r.bundle_check.as_ref().filter(|c| !c.is_clean()) {
         outln!("Bundles on this stick:");
