@@ -150,6 +150,7 @@ impl Scene {
                 syntax,
                 language,
                 password,
+                share: None,
             },
             &NoProgress,
             &Cancel::new(),
