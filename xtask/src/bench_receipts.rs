@@ -1,4 +1,4 @@
-//! `cargo xtask bench-receipts [--receipts N] [--runs N]`: the release `certmend
+//! `cargo xtask bench-receipts [--receipts N] [--runs N] [--keep]`: the release `certmend
 //! receipts DIR` reading N receipt files (10,000 by default; one computer each, a
 //! REPAIRED line as repair.cmd writes it) from the `receipts\` of an export of N bundles,
 //! into a database that has read none of them (each run starts from a copy of the same
@@ -8,7 +8,7 @@
 //! asserts none.
 //!
 //! Everything lives in `<target>/bench-receipts/`; all but report.txt is removed at the
-//! end (the export of 10,000 bundles takes a few hundred MB).
+//! end (the export of 10,000 bundles takes a few hundred MB), unless `--keep` is given.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,15 +24,22 @@ const TARGET_SECONDS: f64 = 2.0;
 struct Options {
     receipts: usize,
     runs: usize,
+    /// Leave the export and the databases in place (to profile a read).
+    keep: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
         receipts: 10_000,
         runs: 5,
+        keep: false,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
+        if arg == "--keep" {
+            options.keep = true;
+            continue;
+        }
         let value = it
             .next()
             .and_then(|v| v.parse::<usize>().ok())
@@ -72,6 +79,10 @@ pub fn receipts(args: &[String]) -> Result {
     remove_dir(&dir)?;
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let result = run(&options, &dir);
+    if options.keep {
+        eprintln!("xtask: kept {}", dir.display());
+        return result;
+    }
     // Only the report stays.
     for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         if entry.file_name() != "report.txt" {

@@ -83,7 +83,7 @@ fn main() -> ExitCode {
              time a list import against sqlite3's .import\n       \
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
              time a bundle export against cp -r of the same bytes\n       \
-             cargo xtask bench-receipts [--receipts N] [--runs N]\n                                    \
+             cargo xtask bench-receipts [--receipts N] [--runs N] [--keep]\n                                    \
              time `certmend receipts` reading N receipt files (10,000 by default)\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask contract [--check]  write (or check) ui/contract.js from Rust's contract\n       \

@@ -31,7 +31,8 @@ pub use crate::agents::status::AgentStatus;
 pub use agents::{AgentFilter, AgentRow};
 pub use backups::{AgentHolding, BackupFile, BackupRow, NewBackup};
 pub use bundles::{
-    BundleAgent, BundleFile, BundleRow, NewBundle, ReceiptOutcome, ReceiptRecord, ReceiptSource,
+    BundleAgent, BundleFile, BundleRow, NewBundle, ReceiptBatch, ReceiptOutcome, ReceiptRecord,
+    ReceiptSource,
 };
 pub(crate) use events::insert_event;
 pub use events::EventRow;
