@@ -139,6 +139,12 @@ export const CODES = Object.freeze({
     "path"
   ],
   "bundle.nothing_to_export": [],
+  "bundle.share_path_invalid": [
+    "path"
+  ],
+  "bundle.share_path_missing": [
+    "path"
+  ],
   "bundle.shared_tools_in_use": [
     "path",
     "bundles"

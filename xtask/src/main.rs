@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 mod bench;
 mod bench_app;
 mod bench_bundles;
+mod bench_receipts;
 mod contract;
 mod deny;
 mod dist;
@@ -66,6 +67,7 @@ fn main() -> ExitCode {
         Some("test") => test_all(),
         Some("bench-import") => bench::import(&args[1..]),
         Some("bench-bundles") => bench_bundles::bundles(&args[1..]),
+        Some("bench-receipts") => bench_receipts::receipts(&args[1..]),
         Some("bench-app") => bench_app::app(&args[1..]),
         Some("contract") => contract::contract(&args[1..]),
         Some("layers") => layers::layers(&args[1..]),
@@ -81,6 +83,8 @@ fn main() -> ExitCode {
              time a list import against sqlite3's .import\n       \
              cargo xtask bench-bundles [--agents N] [--runs N]\n                                    \
              time a bundle export against cp -r of the same bytes\n       \
+             cargo xtask bench-receipts [--receipts N] [--runs N] [--keep]\n                                    \
+             time `certmend receipts` reading N receipt files (10,000 by default)\n       \
              cargo xtask bench-app        start-up, memory and search of the release app\n       \
              cargo xtask contract [--check]  write (or check) ui/contract.js from Rust's contract\n       \
              cargo xtask layers           check certmend-core's layers (leaf → readers → store → services → ops → demo)\n       \

@@ -118,6 +118,8 @@ pub const CODES: &[Code] = &[
     ),
     Code::new("bundle.no_target", &["path"]),
     Code::new("bundle.nothing_to_export", &[]),
+    Code::new("bundle.share_path_invalid", &["path"]),
+    Code::new("bundle.share_path_missing", &["path"]),
     Code::new("bundle.shared_tools_in_use", &["path", "bundles"]),
     Code::new("bundle.target_busy", &["path"]),
     Code::new("bundle.unknown_agents", &["names"]),

@@ -88,6 +88,7 @@ impl ExportRequest {
                 Some(_) => AgentPassword::Embedded(ask),
                 None => AgentPassword::AskedByScript,
             },
+            destination: certmend_core::bundle::Destination::Stick,
         })
     }
 

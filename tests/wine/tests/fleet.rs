@@ -108,12 +108,25 @@ impl Fleet {
                 syntax: IpXferSyntax::Seed,
                 language: ScriptLanguage::En,
                 password: Password::File(PASSWORD_FILE.into()),
+                // Exported for a share, as a GPO startup script would run it.
+                share: Some(
+                    bundle::share_target(&share, Some(r"\\fileserver\certmend$\fleet")).unwrap(),
+                ),
             },
             &NoProgress,
             &Cancel::new(),
         )
         .unwrap();
         assert!(report.entry.listed >= 3, "{:?}", report.entry);
+        let deploy = report
+            .deploy
+            .as_ref()
+            .expect("a share export writes DEPLOY.txt");
+        let text = std::fs::read_to_string(share.join("DEPLOY.txt")).unwrap();
+        assert!(
+            text.contains(r"\\fileserver\certmend$\fleet\repair.cmd /quiet"),
+            "{deploy:?}"
+        );
         w.prefix.map_drive('s', &share);
 
         let n = tmp

@@ -151,6 +151,7 @@ impl Scene {
                 syntax,
                 language,
                 password,
+                share: None,
             },
             &NoProgress,
             &Cancel::new(),

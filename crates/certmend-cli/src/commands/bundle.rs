@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use certmend_core::bundle::{Selection, SyntaxRequest, XgValues};
-use certmend_core::ops::repair::{AgentPassword, ExportRequest};
+use certmend_core::ops::repair::{AgentPassword, Destination, ExportRequest};
 use certmend_core::ops::{self, ServerRef};
 use certmend_core::progress::Cancel;
 use certmend_core::script::{ScriptLanguage, ToolsLocation};
@@ -9,6 +9,7 @@ use certmend_core::CodedMessage;
 use clap::ValueEnum;
 
 use super::{Bar, Ctx, Outcome};
+use crate::output::outln;
 use crate::{render, secrets};
 
 // The command's own attributes (the selection group, `bundle verify`) are on its
@@ -20,9 +21,18 @@ pub struct Args {
     /// The server's install folder.
     #[arg(long, value_name = "DIR", required = true)]
     server: Option<PathBuf>,
-    /// Where to write the bundles (e.g. the stick's root).
+    /// Where to write the bundles (e.g. the stick's root; for a share, a UNC path
+    /// \\server\share\certmend or any folder that will be shared).
     #[arg(long, value_name = "DIR", required = true)]
     out: Option<PathBuf>,
+    /// stick: carried to each PC; share: run from a network share by a GPO startup
+    /// script, a scheduled task or by hand (adds DEPLOY.txt and set-permissions.cmd).
+    #[arg(long = "for", value_enum, default_value_t = For::Stick)]
+    destination: For,
+    /// With --for share: the path the computers use to reach --out
+    /// (\\server\share\certmend; default: --out when it is a UNC path).
+    #[arg(long, value_name = "UNC")]
+    share_path: Option<String>,
     /// Agents to export, by name (any letter case); repeat for more.
     #[arg(long = "agent", value_name = "NAME", group = "selection")]
     agents: Vec<String>,
@@ -85,6 +95,12 @@ pub enum Action {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum For {
+    Stick,
+    Share,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Syntax {
     Auto,
     Seed,
@@ -121,6 +137,16 @@ fn export(args: Args, ctx: &Ctx) -> Result<Outcome, CodedMessage> {
             "usage.bundle",
             "give --server DIR --out DIR and the agents, or `bundle verify DIR`",
         ));
+    };
+    let destination = match (args.destination, args.share_path) {
+        (For::Share, share_path) => Destination::Share { share_path },
+        (For::Stick, None) => Destination::Stick,
+        (For::Stick, Some(_)) => {
+            return Err(CodedMessage::new(
+                "usage.bundle",
+                "--share-path is for --for share",
+            ))
+        }
     };
     let mut store = ctx.open_store()?;
     let password_file = args.agent_password_file;
@@ -163,6 +189,7 @@ fn export(args: Args, ctx: &Ctx) -> Result<Outcome, CodedMessage> {
             (false, Some(path)) => AgentPassword::FileOnAgents(path),
             (false, None) => AgentPassword::AskedByScript,
         },
+        destination,
     };
     let bar = Bar::bytes("Writing bundles");
     let report = ops::repair::export(
@@ -177,9 +204,29 @@ fn export(args: Args, ctx: &Ctx) -> Result<Outcome, CodedMessage> {
         render::json(&report);
     } else {
         render::export(&report);
+        if let Some(deploy) = &report.deploy {
+            deploy_summary(deploy);
+        }
     }
     // Bundles already on the stick that are not as certmend wrote them.
     Ok(Outcome::problem_unless(
         report.bundle_check.as_ref().is_none_or(|c| c.is_clean()),
     ))
+}
+
+/// What a share export wrote besides the bundles, and what to do next.
+fn deploy_summary(d: &certmend_core::bundle::DeployReport) {
+    outln!("For the network share {}:", d.share_path);
+    for file in &d.files {
+        outln!("  {}", file.display());
+    }
+    outln!(
+        "  {} computers have a schtasks line; {} names were skipped (not plain computer names).",
+        d.scheduled.len(),
+        d.skipped.len()
+    );
+    outln!(
+        "Next: set the permissions as DEPLOY.txt says, then run {} by GPO startup script, scheduled task or by hand.",
+        d.entry
+    );
 }

@@ -11,7 +11,10 @@
 //! target is taken ([`target`]: lock, leftovers, earlier bundles, folder names), then
 //! the bundles are written ([`staging`]). [`manifest`], [`readme`] and [`syntax`] hold
 //! what the bundles say; [`verify`] checks a stick against what certmend recorded.
+//! An export for a network share also gets [`deploy`]'s DEPLOY.txt and
+//! set-permissions.cmd at its root.
 
+pub mod deploy;
 mod entry;
 mod manifest;
 pub mod names;
@@ -22,6 +25,7 @@ mod syntax;
 mod target;
 pub mod verify;
 
+pub use deploy::{share_target, DeployReport, Destination, ShareTarget};
 pub use entry::EntryReport;
 pub use manifest::{
     manifest_file_path, verify_bundle, Manifest, ManifestAgent, ManifestFile, ManifestOptions,
@@ -81,6 +85,8 @@ pub struct ExportOptions {
     pub syntax: IpXferSyntax,
     pub language: ScriptLanguage,
     pub password: Password,
+    /// A share export: DEPLOY.txt and set-permissions.cmd for these paths (None: a stick).
+    pub share: Option<ShareTarget>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +157,10 @@ pub enum BundleError {
         /// Why the server's version made the XG syntax the default, when it did.
         by_version: Option<&'static str>,
     },
+    #[error("{}: not a UNC path, so the computers cannot use it as it is: give --share-path \\\\server\\share\\folder (the path the computers will reach this folder by)", out_dir.display())]
+    SharePathMissing { out_dir: PathBuf },
+    #[error("{path}: cannot be the share path in the deployment commands: {reason}")]
+    SharePathInvalid { path: String, reason: &'static str },
 }
 
 /// Master_DomainSSLPort is read for IpXfer's `-sp` because servers have it, but no
@@ -198,6 +208,8 @@ impl ErrorCode for BundleError {
             BundleError::Stopped { source, .. } => source.code(),
             BundleError::XgValueMissing { .. } => "bundle.xg_value_missing",
             BundleError::SharedToolsInUse { .. } => "bundle.shared_tools_in_use",
+            BundleError::SharePathMissing { .. } => "bundle.share_path_missing",
+            BundleError::SharePathInvalid { .. } => "bundle.share_path_invalid",
         }
     }
 
@@ -226,6 +238,8 @@ impl ErrorCode for BundleError {
             BundleError::TargetBusy { path: p } | BundleError::NoTarget { path: p, .. } => {
                 BTreeMap::from([("path", path(p))])
             }
+            BundleError::SharePathMissing { out_dir } => BTreeMap::from([("path", path(out_dir))]),
+            BundleError::SharePathInvalid { path: p, .. } => BTreeMap::from([("path", p.clone())]),
             BundleError::File(e) => e.args(),
             BundleError::Stopped { source, .. } => source.args(),
             _ => BTreeMap::new(),
@@ -285,6 +299,8 @@ pub struct ExportReport {
     pub bundle_check: Option<TargetCheck>,
     /// The entry script and README written at the root, listing every bundle there.
     pub entry: EntryReport,
+    /// A share export: DEPLOY.txt and set-permissions.cmd (None for a stick).
+    pub deploy: Option<DeployReport>,
 }
 
 /// Writes bundles for the selected agents of `server` into `options.out_dir`.
@@ -329,6 +345,14 @@ pub fn export(
     }
     result.map_err(|e| stopped_early(e, written.len(), total))?;
     let entry = entry::write_entry_files(store, server, out_dir, options.language)?;
+    let deploy = match &options.share {
+        Some(share) => Some(deploy::write_deploy_files(
+            out_dir,
+            share,
+            &agent_names(&written),
+        )?),
+        None => None,
+    };
     let shared_bytes = if options.shared_tools {
         plan.tools_bytes
     } else {
@@ -349,7 +373,13 @@ pub fn export(
         ipxfer: plan.ipxfer.clone(),
         bundle_check,
         entry,
+        deploy,
     })
+}
+
+/// The agents of the bundles written, for DEPLOY.txt's scheduled tasks.
+fn agent_names(written: &[WrittenBundle]) -> Vec<String> {
+    written.iter().map(|b| b.agent.name.clone()).collect()
 }
 
 /// Why an export stopped before its last bundle: a cancel as such; anything else with
@@ -438,6 +468,7 @@ mod tests {
                 syntax: IpXferSyntax::Seed,
                 language: ScriptLanguage::En,
                 password: Password::Prompt,
+                share: None,
             },
             &progress,
             &Cancel::new(),
@@ -566,6 +597,7 @@ mod tests {
             syntax: IpXferSyntax::Seed,
             language: ScriptLanguage::En,
             password: Password::Prompt,
+            share: None,
         };
         // Another export holds the folder (in this process here; the lock is the OS's).
         let running = lock_target(&store, &out).unwrap();
@@ -646,6 +678,7 @@ mod tests {
                     syntax,
                     language: ScriptLanguage::En,
                     password: Password::Prompt,
+                    share: None,
                 },
                 &crate::progress::NoProgress,
                 &Cancel::new(),
@@ -704,6 +737,7 @@ mod tests {
                 syntax: IpXferSyntax::Seed,
                 language: ScriptLanguage::En,
                 password: Password::Prompt,
+                share: None,
             },
         )
         .unwrap();

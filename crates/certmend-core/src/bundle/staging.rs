@@ -379,6 +379,7 @@ mod tests {
             syntax: IpXferSyntax::Seed,
             language: ScriptLanguage::En,
             password: Password::Prompt,
+            share: None,
         };
         let server = ManifestServer {
             install_folder: "C:\\x".into(),

@@ -318,7 +318,8 @@ enum Identity {
 /// Checks every bundle folder in `dir` (an export target: a stick's root) against what
 /// the store recorded when certmend wrote it, and the shared `tools\` the known
 /// bundles use. The `receipts` folder, temporary folders of an export and files at the
-/// root are not bundles and are left alone; a folder with neither a manifest nor a
+/// root are not bundles and are left alone (a link in the place of a share export's
+/// DEPLOY.txt or set-permissions.cmd is reported); a folder with neither a manifest nor a
 /// repair.cmd that the store does not know is not a bundle either.
 pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleError> {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -333,6 +334,14 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
     let mut shared = SharedTools::new();
     for (name, path) in &entries {
         if is_ours_not_a_bundle(name) {
+            continue;
+        }
+        if is_root_file(name) {
+            // certmend's own (DEPLOY.txt, set-permissions.cmd): a link there would send
+            // whoever opens or runs it elsewhere.
+            if untrusted::is_link(path) {
+                checker.link(path, Whose::NONE);
+            }
             continue;
         }
         if untrusted::is_link(path) {
@@ -410,6 +419,14 @@ fn is_ours_not_a_bundle(name: &str) -> bool {
         || [TOOLS_DIR, RECEIPTS_DIR]
             .iter()
             .any(|ours| ours.eq_ignore_ascii_case(name))
+}
+
+/// The files certmend writes at a target's root besides the bundles (a share export's
+/// DEPLOY.txt and set-permissions.cmd), in any letter case.
+fn is_root_file(name: &str) -> bool {
+    super::deploy::ROOT_FILES
+        .iter()
+        .any(|ours| ours.eq_ignore_ascii_case(name))
 }
 
 impl Checker<'_> {
@@ -578,6 +595,7 @@ mod tests {
                 syntax: IpXferSyntax::Seed,
                 language: ScriptLanguage::En,
                 password: Password::Prompt,
+                share: None,
             },
             &NoProgress,
             &Cancel::new(),

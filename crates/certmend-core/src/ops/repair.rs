@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{coded, CodedMessage, ServerRef};
+pub use crate::bundle::Destination;
 use crate::bundle::{
     self, Estimate, ExportOptions, ExportReport, Selection, SyntaxRequest, TargetCheck, XgValues,
 };
@@ -39,6 +40,9 @@ pub struct ExportRequest<'a> {
     pub xg: XgValues,
     pub language: ScriptLanguage,
     pub password: AgentPassword<'a>,
+    /// A stick (the default), or a network share: then DEPLOY.txt and
+    /// set-permissions.cmd too, for the share path given (or `out_dir`, a UNC path).
+    pub destination: Destination,
 }
 
 fn options(
@@ -46,6 +50,13 @@ fn options(
     request: ExportRequest<'_>,
 ) -> Result<ExportOptions, CodedMessage> {
     let syntax = bundle::choose_syntax(server, request.syntax, &request.xg).map_err(coded)?;
+    // The share path goes into commands: checked before the password is asked.
+    let share = match &request.destination {
+        Destination::Stick => None,
+        Destination::Share { share_path } => {
+            Some(bundle::share_target(&request.out_dir, share_path.as_deref()).map_err(coded)?)
+        }
+    };
     let password = match request.password {
         AgentPassword::AskedByScript => Password::Prompt,
         AgentPassword::Embedded(ask) => Password::Embedded(ask()?),
@@ -59,6 +70,7 @@ fn options(
         syntax,
         language: request.language,
         password,
+        share,
     })
 }
 

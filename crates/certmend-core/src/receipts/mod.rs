@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::agents::status::{self, AgentStatus};
 use crate::bundle::{BundleError, TargetCheck};
 use crate::hexfmt::sha256_hex;
-use crate::store::{BundleRow, ReceiptOutcome, ReceiptRecord, Store, StoreError};
+use crate::store::{BundleRow, ReceiptBatch, ReceiptOutcome, ReceiptRecord, Store, StoreError};
 use crate::untrusted::{self, FileError, Kind};
 use crate::ErrorCode;
 
@@ -468,6 +468,8 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
         folder: folder.clone(),
         ..Default::default()
     };
+    // Every line in one write transaction: thousands of receipts are one commit.
+    let mut batch = store.receipt_batch()?;
     for file in receipt_files(&folder, &mut report)? {
         let bytes = match untrusted::read(&file, Kind::Receipts) {
             Ok(bytes) => bytes,
@@ -483,9 +485,10 @@ pub fn read_receipts(store: &mut Store, dir: &Path) -> Result<ReceiptsReport, Re
                 continue;
             }
             report.lines += 1;
-            apply_line(store, &mut report, &file, index + 1, line)?;
+            apply_line(&mut batch, &mut report, &file, index + 1, line)?;
         }
     }
+    batch.commit()?;
     // The stick the receipts folder is on: what else the PCs it visited may have changed.
     let target = folder.parent().unwrap_or(&folder);
     report.bundle_check = Some(crate::bundle::verify_target(store, target)?);
@@ -515,7 +518,7 @@ impl LineAt<'_> {
 /// agrees with it is recorded once, and changes its agent's status unless it is an
 /// alert or its bundle is stale.
 fn apply_line(
-    store: &mut Store,
+    store: &mut ReceiptBatch<'_>,
     report: &mut ReceiptsReport,
     file: &Path,
     number: usize,
@@ -563,7 +566,7 @@ fn apply_line(
 /// (such a line is not recorded: it is no receipt of that agent, and it is reported
 /// again on every read).
 fn receipt_of_known_bundle(
-    store: &Store,
+    store: &ReceiptBatch<'_>,
     report: &mut ReceiptsReport,
     at: &LineAt,
 ) -> Result<Option<(Receipt, BundleRow)>, ReceiptsError> {
@@ -606,7 +609,7 @@ fn receipt_of_known_bundle(
 /// Records the receipt (once: the line's SHA-256 says whether it was read before) and,
 /// with `new_status`, its agent's status.
 fn record(
-    store: &mut Store,
+    store: &mut ReceiptBatch<'_>,
     at: &LineAt,
     receipt: &Receipt,
     bundle: &BundleRow,

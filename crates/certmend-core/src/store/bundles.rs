@@ -306,14 +306,14 @@ impl Store {
     }
 
     pub fn bundle(&self, id: &str) -> Result<Option<BundleRow>, StoreError> {
-        self.conn
-            .query_row(
-                &format!("{BUNDLE_ROW} WHERE b.id = ?1"),
-                [id],
-                bundle_from_row,
-            )
-            .optional()
-            .map_err(self.sql())
+        bundle_by_id(&self.conn, id).map_err(self.sql())
+    }
+
+    /// A write transaction for many receipt lines at once (a share holds thousands):
+    /// see [`ReceiptBatch`].
+    pub fn receipt_batch(&mut self) -> Result<ReceiptBatch<'_>, StoreError> {
+        let (tx, path) = self.write()?;
+        Ok(ReceiptBatch { tx, path })
     }
 
     /// The bundles recorded as written into `folder` (any letter case) of an export
@@ -409,45 +409,78 @@ impl Store {
         agent_id: i64,
         new_status: Option<AgentStatus>,
     ) -> Result<ReceiptOutcome, StoreError> {
+        let mut batch = self.receipt_batch()?;
+        let outcome = batch.record_receipt(receipt, agent_id, new_status)?;
+        // A line read before changed nothing: nothing to commit.
+        if matches!(outcome, ReceiptOutcome::Recorded { .. }) {
+            batch.commit()?;
+        }
+        Ok(outcome)
+    }
+}
+
+/// One write transaction for many receipt lines ([`Store::receipt_batch`]): reading
+/// 10,000 receipts from a share is one commit, not 10,000. Its lookups see what its
+/// earlier lines recorded (an agent's status after the line before), so a batch gives
+/// what one transaction per line gave; nothing is kept unless it is committed.
+pub struct ReceiptBatch<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: std::path::PathBuf,
+}
+
+impl ReceiptBatch<'_> {
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// [`Store::bundle`], inside the batch.
+    pub fn bundle(&self, id: &str) -> Result<Option<BundleRow>, StoreError> {
+        bundle_by_id(&self.tx, id).map_err(self.sql())
+    }
+
+    /// [`Store::record_receipt`], inside the batch.
+    pub fn record_receipt(
+        &mut self,
+        receipt: &ReceiptRecord<'_>,
+        agent_id: i64,
+        new_status: Option<AgentStatus>,
+    ) -> Result<ReceiptOutcome, StoreError> {
         let now = now_text();
         let now_unix = time::OffsetDateTime::now_utc().unix_timestamp();
-        let (tx, path) = self.write()?;
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        if !insert_receipt(&tx, receipt, &now).map_err(sql)? {
+        let sql = self.sql();
+        let tx = &self.tx;
+        if !insert_receipt(tx, receipt, &now).map_err(&sql)? {
             return Ok(ReceiptOutcome::AlreadyRead);
         }
         let (before, server_id): (AgentStatus, i64) = tx
-            .query_row(
-                "SELECT status, server_id FROM agents WHERE id = ?1",
-                [agent_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(sql)?;
+            .prepare_cached("SELECT status, server_id FROM agents WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([agent_id], |r| Ok((r.get(0)?, r.get(1)?))))
+            .map_err(&sql)?;
         let after = match new_status {
             Some(status) if status != before => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE agents SET status = ?1, status_changed = ?2, status_receipt = ?3 WHERE id = ?4",
-                    params![status, now_unix, receipt.line_sha256, agent_id],
                 )
-                .map_err(sql)?;
+                .and_then(|mut stmt| {
+                    stmt.execute(params![status, now_unix, receipt.line_sha256, agent_id])
+                })
+                .map_err(&sql)?;
                 status
             }
             // The same status again (a second MATCHES, say): the newer receipt is its source.
             Some(_) => {
-                tx.execute(
-                    "UPDATE agents SET status_receipt = ?1 WHERE id = ?2",
-                    params![receipt.line_sha256, agent_id],
-                )
-                .map_err(sql)?;
+                tx.prepare_cached("UPDATE agents SET status_receipt = ?1 WHERE id = ?2")
+                    .and_then(|mut stmt| stmt.execute(params![receipt.line_sha256, agent_id]))
+                    .map_err(&sql)?;
                 before
             }
             None => before,
         };
         insert_event(
-            &tx,
+            tx,
             "receipt.read",
             Some(server_id),
             Some(receipt.computer),
@@ -461,10 +494,25 @@ impl Store {
                 "status_after": after,
             }),
         )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
+        .map_err(&sql)?;
         Ok(ReceiptOutcome::Recorded { before, after })
     }
+
+    /// Keeps what the batch recorded.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path;
+        self.tx
+            .commit()
+            .map_err(|source| StoreError::Sql { path, source })
+    }
+}
+
+/// The bundle `id` with its agent and certificates (one cached statement: receipts and
+/// `bundle verify` look up thousands).
+fn bundle_by_id(conn: &rusqlite::Connection, id: &str) -> rusqlite::Result<Option<BundleRow>> {
+    conn.prepare_cached(&format!("{BUNDLE_ROW} WHERE b.id = ?1"))?
+        .query_row([id], bundle_from_row)
+        .optional()
 }
 
 /// Stores a receipt line; false when this exact line was stored before.
@@ -473,12 +521,13 @@ fn insert_receipt(
     receipt: &ReceiptRecord<'_>,
     now: &str,
 ) -> rusqlite::Result<bool> {
-    let inserted = tx.execute(
+    let inserted = tx.prepare_cached(
         "INSERT OR IGNORE INTO receipts (line_sha256, bundle_id, run_id, computer, mode, result, ipxfer_exit,
                                          before, after, ran_at, read_at, source,
                                          matched_by, thumbprint, server_check, line)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        params![
+    )?
+    .execute(params![
             receipt.line_sha256,
             receipt.bundle_id,
             receipt.run_id,
@@ -495,7 +544,6 @@ fn insert_receipt(
             receipt.thumbprint,
             receipt.server_check,
             receipt.line
-        ],
-    )?;
+        ])?;
     Ok(inserted > 0)
 }

@@ -31,8 +31,8 @@ pub use crate::agents::status::AgentStatus;
 pub use agents::{AgentFilter, AgentRow};
 pub use backups::{AgentHolding, BackupFile, BackupRow, NewBackup};
 pub use bundles::{
-    BundleAgent, BundleFile, BundleRow, EntryDetail, NewBundle, ReceiptOutcome, ReceiptRecord,
-    ReceiptSource, ENTRY_WRITTEN,
+    BundleAgent, BundleFile, BundleRow, EntryDetail, NewBundle, ReceiptBatch, ReceiptOutcome,
+    ReceiptRecord, ReceiptSource, ENTRY_WRITTEN,
 };
 pub(crate) use events::insert_event;
 pub use events::EventRow;

@@ -150,6 +150,7 @@ pub fn export_request(out_dir: &Path) -> ExportRequest<'static> {
         xg: XgValues::default(),
         language: ScriptLanguage::En,
         password: AgentPassword::AskedByScript,
+        destination: certmend_core::bundle::Destination::Stick,
     }
 }
 
