@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::staging::new_bundle_id;
 use super::{BundleError, README, SCRIPT};
 use crate::durable;
+use crate::hexfmt::sha256_hex;
 use crate::inventory::RecordedServer;
 use crate::script::entry::{self, EntryBundle, EntryOptions};
 use crate::script::ScriptLanguage;
@@ -61,16 +62,21 @@ pub(super) fn write_entry_files(
         .collect();
     let listed = rows.len() - unlisted.len();
     let readme = readme(language, listed, &unlisted);
-    let mut files = Vec::new();
-    for (name, bytes) in [(SCRIPT, rendered.script.as_slice()), (README, &readme)] {
-        let path = out_dir.join(name);
-        let (size, sha256) = durable::write_atomic_checked(&path, bytes, false)?;
-        files.push(BundleFile {
+    let contents = [
+        (SCRIPT, rendered.script.as_slice()),
+        (README, readme.as_slice()),
+    ];
+    let files: Vec<BundleFile> = contents
+        .iter()
+        .map(|(name, bytes)| BundleFile {
             name: name.to_string(),
-            size,
-            sha256,
-        });
-    }
+            size: bytes.len() as u64,
+            sha256: sha256_hex(bytes),
+        })
+        .collect();
+    // Recorded before they are put in place: an export stopped in between leaves the
+    // earlier version on the target, which a check accepts as certmend's (it accepts
+    // every version recorded there), never a file no record knows.
     let detail = EntryDetail {
         export_id: export_id.clone(),
         files: files.clone(),
@@ -82,6 +88,10 @@ pub(super) fn write_entry_files(
         Some(&out_dir.to_string_lossy()),
         &serde_json::to_value(&detail).unwrap_or_default(),
     )?;
+    for ((name, bytes), recorded) in contents.iter().zip(&files) {
+        let (_, sha256) = durable::write_atomic_checked(&out_dir.join(name), bytes, false)?;
+        debug_assert_eq!(sha256, recorded.sha256);
+    }
     Ok(EntryReport {
         export_id,
         script: out_dir.join(SCRIPT),

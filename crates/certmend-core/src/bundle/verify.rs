@@ -246,6 +246,16 @@ impl Checker<'_> {
         }
     }
 
+    /// As [`Self::compare_file`], accepting any of the `accepted` hashes (upper case).
+    fn compare_file_to_any(&mut self, path: &Path, f: &BundleFile, accepted: &BTreeSet<String>) {
+        let Some(found) = self.hash(path, &f.name, Whose::NONE) else {
+            return;
+        };
+        if !accepted.contains(&found.to_ascii_uppercase()) {
+            self.compare_file(path, f, Whose::NONE);
+        }
+    }
+
     /// Something in a bundle (or tools) folder that certmend did not write there.
     fn added(&mut self, path: &Path, name: &str, whose: Whose<'_>) {
         if untrusted::is_link(path) {
@@ -365,10 +375,20 @@ pub fn verify_target(store: &Store, dir: &Path) -> Result<TargetCheck, BundleErr
 /// The entry script and README at the root against what the latest export there
 /// recorded; a target without such a record has none to check.
 fn check_entry(checker: &mut Checker<'_>, dir: &Path) -> Result<(), BundleError> {
-    let Some((_, files)) = checker.store.entry_files(dir)? else {
+    let versions = checker.store.entry_file_versions(dir)?;
+    let Some((_, files)) = versions.first() else {
         return Ok(());
     };
-    for f in &files {
+    // An export records the root files before it puts them in place, so one stopped in
+    // between leaves an earlier version: any version certmend recorded here is its own.
+    let recorded = |name: &str| -> BTreeSet<String> {
+        versions
+            .iter()
+            .flat_map(|(_, files)| files.iter().filter(|f| f.name == name))
+            .map(|f| f.sha256.to_ascii_uppercase())
+            .collect()
+    };
+    for f in files {
         let Some(path) = find_child_ci(dir, &f.name) else {
             checker.finding(
                 "bundle_check.missing",
@@ -385,7 +405,7 @@ fn check_entry(checker: &mut Checker<'_>, dir: &Path) -> Result<(), BundleError>
             checker.link(&path, Whose::NONE);
             continue;
         }
-        checker.compare_file(&path, f, Whose::NONE);
+        checker.compare_file_to_any(&path, f, &recorded(&f.name));
     }
     Ok(())
 }
@@ -613,6 +633,48 @@ mod tests {
                 (f.code, name)
             })
             .collect()
+    }
+
+    /// An export records its root files before it puts them in place: one stopped in
+    /// between leaves the earlier version, which is certmend's; any other text is not.
+    #[test]
+    fn an_earlier_recorded_root_script_is_certmends_and_any_other_is_a_finding() {
+        let (mut world, out) = exported(false);
+        let first = fs::read(out.join("repair.cmd")).unwrap();
+        export(
+            &mut world.store,
+            &world.server,
+            &ExportOptions {
+                out_dir: out.clone(),
+                selection: Selection::Agents(vec!["PC-DEV-024".into()]),
+                ipxfer_dir: None,
+                shared_tools: false,
+                syntax: IpXferSyntax::Seed,
+                language: ScriptLanguage::En,
+                password: Password::Prompt,
+                share: None,
+            },
+            &NoProgress,
+            &Cancel::new(),
+        )
+        .unwrap();
+        assert_ne!(
+            fs::read(out.join("repair.cmd")).unwrap(),
+            first,
+            "a new entry script"
+        );
+        fs::write(out.join("repair.cmd"), &first).unwrap();
+        let check = verify_target(&world.store, &out).unwrap();
+        assert!(check.is_clean(), "{:#?}", check.findings);
+
+        let mut changed = first.clone();
+        changed.extend_from_slice(b"\r\ncall evil.cmd\r\n");
+        fs::write(out.join("repair.cmd"), &changed).unwrap();
+        let check = verify_target(&world.store, &out).unwrap();
+        assert_eq!(
+            codes(&check),
+            [("bundle_check.changed", "repair.cmd".to_string())]
+        );
     }
 
     #[test]

@@ -374,6 +374,14 @@ impl Store {
         &self,
         out_dir: &Path,
     ) -> Result<Option<(String, Vec<BundleFile>)>, StoreError> {
+        Ok(self.entry_file_versions(out_dir)?.into_iter().next())
+    }
+
+    /// Every version of the root files exports recorded for `out_dir`, newest first.
+    pub fn entry_file_versions(
+        &self,
+        out_dir: &Path,
+    ) -> Result<Vec<(String, Vec<BundleFile>)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT subject, detail FROM events WHERE kind = ?1 ORDER BY id DESC")
@@ -387,6 +395,7 @@ impl Store {
                 ))
             })
             .map_err(self.sql())?;
+        let mut versions = Vec::new();
         for row in rows {
             let (subject, detail) = row.map_err(self.sql())?;
             if subject.map(|s| s.to_lowercase()) != Some(key.clone()) {
@@ -396,9 +405,9 @@ impl Store {
             else {
                 continue;
             };
-            return Ok(Some((detail.export_id, detail.files)));
+            versions.push((detail.export_id, detail.files));
         }
-        Ok(None)
+        Ok(versions)
     }
 
     /// Records a receipt line once (by its SHA-256) and, when `new_status` is given,
