@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "start_export",
     "read_receipts",
     "verify_bundles",
+    "export_progress",
     "open_folder",
     "keypair_show",
     "backup_create",

@@ -64,6 +64,9 @@ export const readReceipts = (dir) => invoke("read_receipts", { dir });
 /** @param {string} dir an export target's root. @returns {Promise<TargetCheck>} the bundles as found against as written. */
 export const verifyBundles = (dir) => invoke("verify_bundles", { dir });
 
+/** @param {string} dir an export target (a share). @returns {Promise<FleetProgress>} its bundles and what their latest receipts say. */
+export const exportProgress = (dir) => invoke("export_progress", { dir });
+
 /** @param {string} path an export target or the backup folder. @returns {Promise<void>} once the file manager was asked to open it. */
 export const openFolder = (path) => invoke("open_folder", { path });
 

@@ -23,10 +23,16 @@ const local = {
   /** Verify bundles on the last export's target: {result} or {error}. */
   check: null,
   verifying: false,
+  /** A share export's progress: {result} or {error}; and the receipts' not-listed computers. */
+  fleet: null,
+  notListed: 0,
+  reading: false,
 };
 
 /** The dialog's choices (kept while the window is open, except the password). */
 const choice = {
+  destination: "stick", // "stick" | "share"
+  sharePath: "", // the path the PCs use, for a share
   scope: "selection", // "selection" | "mismatched"
   drives: null,
   drivesError: null,
@@ -78,6 +84,8 @@ function xgState() {
 async function exportRequest() {
   return {
     out_dir: choice.target,
+    destination: choice.destination,
+    share_path: choice.destination === "share" && choice.sharePath.trim() ? choice.sharePath.trim() : null,
     ...(await selectionRequest()),
     shared_tools: choice.shared,
     syntax: choice.syntax ?? "auto",
@@ -279,6 +287,38 @@ function syntaxFieldset() {
   );
 }
 
+/** USB stick or network share, side by side, each saying what it is for. */
+function destinationFieldset() {
+  const option = (value, title, why) =>
+    el(
+      "label",
+      { class: `option destination${choice.destination === value ? " chosen" : ""}`, for: `export-destination-${value}` },
+      el("input", { type: "radio", name: "export-destination", id: `export-destination-${value}`, value, checked: choice.destination === value, "data-testid": `export-destination-${value}`, onchange: changed(() => (choice.destination = value), { structure: true }) }),
+      el("span", {}, el("strong", {}, title), el("br"), el("span", { class: "muted" }, why)),
+    );
+  const sharePath = el("input", {
+    type: "text",
+    class: "text",
+    id: "export-share-path",
+    "data-testid": "export-share-path",
+    placeholder: "\\\\server\\share\\certmend",
+    value: choice.sharePath,
+    oninput: (e) => {
+      choice.sharePath = e.target.value;
+      estimateSoon();
+    },
+  });
+  return el(
+    "fieldset",
+    {},
+    el("legend", {}, t("export.destination")),
+    el("div", { class: "destinations" }, option("stick", t("export.toStick"), t("export.toStickWhy")), option("share", t("export.toShare"), t("export.toShareWhy"))),
+    choice.destination === "share"
+      ? el("div", { class: "share-path" }, el("label", { for: "export-share-path" }, t("export.sharePath")), sharePath, el("p", { class: "muted" }, t("export.sharePathHint")))
+      : null,
+  );
+}
+
 function changed(update, { structure = false, focus = null } = {}) {
   return (event) => {
     update(event);
@@ -335,6 +375,7 @@ function renderDialog(focusId) {
         radio("export-scope", "selection", choice.scope === "selection", t(size === 1 ? "export.scopeSelection.one" : "export.scopeSelection", { n: formatNumber(size, app.lang) }), changed(() => (choice.scope = "selection")), { disabled: size === 0 }),
         radio("export-scope", "mismatched", choice.scope === "mismatched", t("export.scopeMismatched", { n: formatNumber(notYetRepaired(app.counts), app.lang) }), changed(() => (choice.scope = "mismatched"))),
       ),
+      destinationFieldset(),
       el(
         "fieldset",
         {},
@@ -464,6 +505,7 @@ function resultBox() {
     el("dl", {}, el("dt", {}, t("export.folderLabel")), el("dd", {}, el("code", {}, r.out_dir)), r.shared_tools ? [el("dt", {}, t("export.sharedLabel")), el("dd", {}, el("code", {}, r.shared_tools))] : null),
     r.password_embedded ? notice("warning", el("p", {}, t("export.embeddedDone"))) : null,
     r.removed_leftovers?.length ? el("p", { class: "muted" }, t("export.leftovers", { n: r.removed_leftovers.length })) : null,
+    r.deploy ? deployBox(r) : null,
     // Bundles of earlier exports on this target that a PC the stick visited changed.
     r.bundle_check?.findings?.length ? el("div", { class: "problems" }, el("h3", {}, t("bundleCheck.before")), checkReport(r.bundle_check, { testid: "export-precheck" })) : null,
     el(
@@ -477,6 +519,61 @@ function resultBox() {
     local.openError ? errorBox(local.openError) : null,
     local.check ? el("div", { class: "problems" }, el("h3", {}, t("bundleCheck.heading")), local.check.error ? errorBox(local.check.error) : checkReport(local.check.result)) : null,
   );
+}
+
+/** A share export: the command every PC runs, where the steps are, and how it is going. */
+function deployBox(r) {
+  const f = local.fleet?.result;
+  const count = (key, n) => el("li", { "data-testid": `fleet-${key}` }, el("span", { class: "n" }, formatNumber(n ?? 0, app.lang)), " ", t(`deploy.${key}`));
+  return el(
+    "div",
+    { class: "deploy", "data-testid": "export-deploy" },
+    el("h3", {}, t("deploy.heading")),
+    el("p", {}, t("deploy.entry"), " ", el("code", { "data-testid": "deploy-entry" }, r.deploy.entry)),
+    el("p", {}, t("deploy.steps")),
+    el("ul", { class: "plain" }, r.deploy.files.map((file) => el("li", {}, el("code", {}, file)))),
+    el("h3", {}, t("deploy.progress")),
+    local.fleet?.error
+      ? errorBox(local.fleet.error)
+      : el(
+          "ul",
+          { class: "counts" },
+          count("bundles", f?.bundles),
+          count("reported", f?.reported),
+          count("repaired", f?.repaired),
+          count("failed", f?.failed),
+          count("password_needed", f?.password_needed),
+          count("not_listed", local.notListed),
+          count("silent", f?.silent),
+        ),
+    el("div", { class: "row-buttons" }, button(t("deploy.readNow"), () => readFleetReceipts(r.out_dir), { testid: "deploy-read", id: "deploy-read", disabled: local.reading })),
+  );
+}
+
+/** The share export's progress as the store has it. */
+async function refreshFleet(dir) {
+  try {
+    local.fleet = { result: await api.exportProgress(dir) };
+  } catch (error) {
+    local.fleet = { error };
+  }
+  render();
+}
+
+/** Reads the share's receipts now (they also arrive by themselves), then the progress. */
+async function readFleetReceipts(dir) {
+  local.reading = true;
+  render();
+  try {
+    const report = await api.readReceipts(dir);
+    local.notListed = report.not_listed?.length ?? 0;
+    emit("receipts", report);
+    if (report.applied?.length) emit("agents-changed");
+  } catch (error) {
+    local.fleet = { error };
+  }
+  local.reading = false;
+  await refreshFleet(dir);
 }
 
 /** Checks the bundles on the export target against what certmend wrote. */
@@ -544,6 +641,9 @@ on("job-done", async (done) => {
   local.last = { at: new Date().toISOString(), result: done.result, error: done.error };
   local.openError = null;
   local.check = null;
+  local.fleet = null;
+  local.notListed = 0;
+  if (done.result?.deploy) refreshFleet(done.result.out_dir);
   app.selection.clear();
   emit("selection");
   emit("agents-changed");
@@ -563,6 +663,14 @@ on("selection", () => {
 });
 on("counts", () => {
   if (!section.hidden) render();
+});
+
+// Receipts that arrived by themselves on the last share export's folder: its progress moved.
+on("receipts", (report) => {
+  const r = local.last?.result;
+  if (!r?.deploy || !report?.folder || !String(report.folder).startsWith(r.out_dir)) return;
+  local.notListed = report.not_listed?.length ?? local.notListed;
+  refreshFleet(r.out_dir);
 });
 
 window.addEventListener("beforeunload", (event) => {

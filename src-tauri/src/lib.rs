@@ -28,6 +28,7 @@ macro_rules! handlers {
             commands::repair::start_export,
             commands::repair::read_receipts,
             commands::repair::verify_bundles,
+            commands::repair::export_progress,
             commands::repair::open_folder,
             commands::keys::keypair_show,
             commands::keys::backup_create,

@@ -26,6 +26,7 @@ pub const COMMANDS: &[&str] = &[
     "start_export",
     "read_receipts",
     "verify_bundles",
+    "export_progress",
     "open_folder",
     "keypair_show",
     "backup_create",

@@ -7,7 +7,8 @@ use std::time::Duration;
 use certmend_core::bundle::{self, Estimate, Selection, SyntaxRequest, TargetCheck, XgValues};
 use certmend_core::contract::events;
 use certmend_core::drives::{self, Drive};
-use certmend_core::ops::repair::AgentPassword;
+use certmend_core::bundle::Destination;
+use certmend_core::ops::repair::{AgentPassword, FleetProgress};
 use certmend_core::ops::{self, ServerRef};
 use certmend_core::receipts::{self, ReceiptsReport};
 use certmend_core::script::{ScriptLanguage, ToolsLocation};
@@ -24,6 +25,15 @@ use crate::state::{lock, AppState};
 #[tauri::command]
 pub async fn list_drives() -> Result<Vec<Drive>, CodedMessage> {
     blocking(|| Ok(drives::removable_drives())).await
+}
+
+/// Where an export goes, as the dialog says it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportDestination {
+    #[default]
+    Stick,
+    Share,
 }
 
 /// The export dialog's choices.
@@ -49,6 +59,12 @@ pub struct ExportRequest {
     /// `en` or `ja`.
     #[serde(default)]
     pub language: String,
+    /// `stick` (the default) or `share`: a share export also gets DEPLOY.txt and
+    /// set-permissions.cmd naming `share_path`, the path the agents use.
+    #[serde(default)]
+    pub destination: ExportDestination,
+    #[serde(default)]
+    pub share_path: Option<String>,
     /// Present only when the admin chose to embed the password in the scripts.
     #[serde(default)]
     pub embedded_password: Option<String>,
@@ -88,7 +104,12 @@ impl ExportRequest {
                 Some(_) => AgentPassword::Embedded(ask),
                 None => AgentPassword::AskedByScript,
             },
-            destination: certmend_core::bundle::Destination::Stick,
+            destination: match self.destination {
+                ExportDestination::Stick => Destination::Stick,
+                ExportDestination::Share => Destination::Share {
+                    share_path: self.share_path.clone().filter(|p| !p.trim().is_empty()),
+                },
+            },
         })
     }
 
@@ -182,6 +203,23 @@ pub async fn verify_bundles<R: Runtime>(
         let state = app.state::<AppState>();
         let check = ops::repair::verify(&state.store(), &dir);
         check
+    })
+    .await
+}
+
+/// How a (share) export is doing: its bundles and what their latest receipts say.
+#[tauri::command]
+pub async fn export_progress<R: Runtime>(
+    app: AppHandle<R>,
+    dir: String,
+) -> Result<FleetProgress, CodedMessage> {
+    let dir = path_from_window(&dir)?;
+    blocking(move || {
+        let state = app.state::<AppState>();
+        let server = state.server()?;
+        let progress =
+            ops::repair::fleet_progress(&mut state.store(), ServerRef::Recorded(&server), &dir);
+        progress
     })
     .await
 }

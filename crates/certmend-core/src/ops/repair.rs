@@ -9,7 +9,7 @@ use crate::bundle::{
 };
 use crate::inventory::RecordedServer;
 use crate::progress::{Cancel, Progress};
-use crate::receipts::{self, ReceiptsReport};
+use crate::receipts::{self, ReceiptResult, ReceiptsReport};
 use crate::script::{Password, ScriptLanguage, ToolsLocation};
 use crate::store::Store;
 use zeroize::Zeroizing;
@@ -115,3 +115,62 @@ pub fn receipts_news(store: &mut Store, dir: &Path) -> Option<ReceiptsReport> {
     let report = receipts::read_receipts(store, dir).ok()?;
     (!report.applied.is_empty() || report.has_problems()).then_some(report)
 }
+
+/// How a fleet export is doing: its current bundles, and what their latest receipts say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FleetProgress {
+    pub out_dir: PathBuf,
+    pub bundles: usize,
+    /// Bundles with at least one receipt.
+    pub reported: usize,
+    /// Latest receipt REPAIRED or MATCHES.
+    pub repaired: usize,
+    /// Latest receipt a failure (IpXfer failed, certificate still different, ...).
+    pub failed: usize,
+    /// Latest receipt PASSWORD_NEEDED: the unattended run had no unload password.
+    pub password_needed: usize,
+    /// No receipt yet.
+    pub silent: usize,
+}
+
+/// The progress of the export at `dir` (its current bundles of `server`), from the
+/// receipts read so far. Computers that ran the entry script with no bundle for them
+/// (NOT_LISTED) are in the receipts report, not here: they have no bundle.
+pub fn fleet_progress(
+    store: &mut Store,
+    server: ServerRef<'_>,
+    dir: &Path,
+) -> Result<FleetProgress, CodedMessage> {
+    let server = server.resolve(store)?;
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let bundles = store
+        .current_bundles_in(server.server_id, &dir)
+        .map_err(coded)?;
+    let latest = store
+        .latest_receipt_results(server.server_id)
+        .map_err(coded)?;
+    let mut progress = FleetProgress {
+        out_dir: dir,
+        bundles: bundles.len(),
+        ..FleetProgress::default()
+    };
+    for bundle in &bundles {
+        let result = latest
+            .get(&bundle.id)
+            .and_then(|word| ReceiptResult::parse(word));
+        match result {
+            None => progress.silent += 1,
+            Some(result) => {
+                progress.reported += 1;
+                match result {
+                    ReceiptResult::Repaired | ReceiptResult::Matches => progress.repaired += 1,
+                    ReceiptResult::PasswordNeeded => progress.password_needed += 1,
+                    r if r.is_failure() => progress.failed += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(progress)
+}
+

@@ -367,6 +367,26 @@ impl Store {
             .collect())
     }
 
+    /// The latest receipt result of each bundle of server `server_id` that has one (by
+    /// when it was read), keyed by bundle id: what a fleet's progress is counted from.
+    pub fn latest_receipt_results(
+        &self,
+        server_id: i64,
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.bundle_id, r.result FROM receipts r JOIN bundles b ON b.id = r.bundle_id
+                 WHERE b.server_id = ?1 ORDER BY r.read_at, r.rowid",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([server_id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(self.sql())?;
+        // Later rows replace earlier ones: the map holds each bundle's latest result.
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The files at the root of `out_dir` the latest export there wrote (the entry
     /// script and its README), with that export's id: recorded as the event
     /// [`ENTRY_WRITTEN`] (subject: the folder, detail: `export_id` and `files`).
