@@ -16,6 +16,7 @@ export const COMMANDS = Object.freeze([
   "start_export",
   "read_receipts",
   "verify_bundles",
+  "export_progress",
   "open_folder",
   "keypair_show",
   "backup_create",
