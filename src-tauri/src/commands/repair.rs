@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use certmend_core::bundle::Destination;
 use certmend_core::bundle::{self, Estimate, Selection, SyntaxRequest, TargetCheck, XgValues};
 use certmend_core::contract::events;
 use certmend_core::drives::{self, Drive};
-use certmend_core::bundle::Destination;
 use certmend_core::ops::repair::{AgentPassword, FleetProgress};
 use certmend_core::ops::{self, ServerRef};
 use certmend_core::receipts::{self, ReceiptsReport};

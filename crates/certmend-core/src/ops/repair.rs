@@ -173,4 +173,3 @@ pub fn fleet_progress(
     }
     Ok(progress)
 }
-
