@@ -723,6 +723,84 @@ async fn step_receipt(w: &World) {
     save_screenshot(c, "27-workflow-receipts-view.png").await;
 }
 
+/// Step 7b: an export for a network share: the dialog's second destination, the
+/// command every PC runs and DEPLOY.txt, and the fleet's progress as a receipt arrives.
+async fn step_share_export(w: &World) {
+    let c = &w.client;
+    let share = w.target.parent().unwrap().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    let unc = r"\\fileserver\certmend$\repair";
+    answer_dialogs(c, &[], Some(&share)).await;
+    click(c, "[data-testid=nav-repair]").await;
+    click(c, "[data-testid=open-export]").await;
+    click(c, "[data-testid=export-destination-share]").await;
+    type_into(c, "#export-share-path", unc).await;
+    click(c, "#export-choose-folder").await;
+    wait_text(
+        c,
+        "[data-testid=export-estimate]",
+        Duration::from_secs(15),
+        |t| t.contains("35 bundles") && t.contains("needed"),
+    )
+    .await;
+    save_screenshot(c, "29-workflow-share-dialog.png").await;
+    click(c, "[data-testid=export-start]").await;
+    let result = wait_text(
+        c,
+        "[data-testid=export-deploy]",
+        Duration::from_secs(40),
+        |t| !t.is_empty(),
+    )
+    .await;
+    let entry = format!(r"{unc}\repair.cmd /quiet");
+    assert_eq!(
+        text_of(c, "[data-testid=deploy-entry]").await,
+        entry,
+        "step 7b: the command every PC runs: {result}"
+    );
+    assert!(
+        result.contains("DEPLOY.txt"),
+        "step 7b: the deploy card names DEPLOY.txt: {result}"
+    );
+    let deploy = std::fs::read_to_string(share.join("DEPLOY.txt")).unwrap();
+    assert!(deploy.contains(&entry), "step 7b: DEPLOY.txt: {deploy}");
+    assert!(share.join("set-permissions.cmd").is_file());
+    assert!(share.join("repair.cmd").is_file());
+    wait_text(c, "[data-testid=fleet-silent]", Duration::from_secs(10), |t| {
+        t.starts_with("35")
+    })
+    .await;
+
+    // One PC reports: the progress moves by itself (the share is watched).
+    let (agent, bundle) = std::fs::read_dir(&share)
+        .unwrap()
+        .filter_map(|e| std::fs::read(e.unwrap().path().join("manifest.json")).ok())
+        .map(|bytes| serde_json::from_slice::<Value>(&bytes).unwrap())
+        .map(|m| {
+            (
+                m["agent"]["name"].as_str().unwrap().to_string(),
+                m["bundle_id"].as_str().unwrap().to_string(),
+            )
+        })
+        .next()
+        .expect("step 7b: a bundle on the share");
+    let receipts = share.join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let line = format!(
+        "certmend-receipt=1;computer={agent};bundle={bundle};run=1;date=2026/11/27;time=07:00;mode=repair;ipxfer=IpXfer_x64.exe;ipxfer_exit=0;before={};after={};result=REPAIRED\r\n",
+        "AB".repeat(32),
+        w.sha256
+    );
+    std::fs::write(receipts.join(format!("{agent}.txt")), line).unwrap();
+    wait_text(c, "[data-testid=fleet-repaired]", Duration::from_secs(20), |t| {
+        t.starts_with('1')
+    })
+    .await;
+    let silent = text_of(c, "[data-testid=fleet-silent]").await;
+    assert!(silent.starts_with("34"), "step 7b: fleet-silent: {silent}");
+    save_screenshot(c, "30-workflow-share-progress.png").await;
+}
+
 /// Step 6: back up the server's key pair, check the files with openssl, verify the backup.
 async fn step_backup(w: &World) {
     let c = &w.client;
@@ -1168,6 +1246,8 @@ async fn the_main_workflow_in_the_real_window() {
     timed("6b restore kit");
     step_history(&w).await;
     timed("7 history");
+    step_share_export(&w).await;
+    timed("7b share export");
     step_japanese(&w).await;
     timed("8 japanese");
     w.client.close().await.unwrap();
