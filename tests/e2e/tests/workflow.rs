@@ -766,9 +766,12 @@ async fn step_share_export(w: &World) {
     assert!(deploy.contains(&entry), "step 7b: DEPLOY.txt: {deploy}");
     assert!(share.join("set-permissions.cmd").is_file());
     assert!(share.join("repair.cmd").is_file());
-    wait_text(c, "[data-testid=fleet-silent]", Duration::from_secs(10), |t| {
-        t.starts_with("35")
-    })
+    wait_text(
+        c,
+        "[data-testid=fleet-silent]",
+        Duration::from_secs(10),
+        |t| t.starts_with("35"),
+    )
     .await;
 
     // One PC reports: the progress moves by itself (the share is watched).
@@ -792,9 +795,12 @@ async fn step_share_export(w: &World) {
         w.sha256
     );
     std::fs::write(receipts.join(format!("{agent}.txt")), line).unwrap();
-    wait_text(c, "[data-testid=fleet-repaired]", Duration::from_secs(20), |t| {
-        t.starts_with('1')
-    })
+    wait_text(
+        c,
+        "[data-testid=fleet-repaired]",
+        Duration::from_secs(20),
+        |t| t.starts_with('1'),
+    )
     .await;
     let silent = text_of(c, "[data-testid=fleet-silent]").await;
     assert!(silent.starts_with("34"), "step 7b: fleet-silent: {silent}");
