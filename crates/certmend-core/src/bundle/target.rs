@@ -25,7 +25,15 @@ pub fn remove_leftovers(out_dir: &Path) -> Result<Vec<PathBuf>, BundleError> {
     for entry in entries.filter_map(Result::ok) {
         if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             let path = entry.path();
-            fs::remove_dir_all(&path).map_err(write_err(&path))?;
+            // A bundle being staged is a folder; a root file being replaced atomically (the
+            // entry script, DEPLOY.txt) is a file. A link is removed itself, never followed.
+            let is_folder = fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            let removing = if is_folder {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            removing.map_err(write_err(&path))?;
             removed.push(path);
         }
     }
@@ -179,4 +187,27 @@ pub(super) fn shared_tools_current(out_dir: &Path, tools: &[Source; 2]) -> bool 
             !crate::untrusted::is_link(&path)
                 && matches!(sha256_file(&path), Ok((_, h)) if h == t.sha256)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A killed export can leave a staged bundle folder and a half-replaced root file
+    /// (both named with the temporary prefix): the next export removes both.
+    #[test]
+    fn leftover_folders_and_files_are_both_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let folder = tmp.path().join(format!("{TEMP_PREFIX}abc"));
+        fs::create_dir_all(folder.join("inner")).unwrap();
+        fs::write(folder.join("inner/x"), b"x").unwrap();
+        let file = tmp.path().join(format!("{TEMP_PREFIX}def"));
+        fs::write(&file, b"half a repair.cmd").unwrap();
+        fs::write(tmp.path().join("repair.cmd"), b"kept").unwrap();
+        let mut removed = remove_leftovers(tmp.path()).unwrap();
+        removed.sort();
+        assert_eq!(removed, [folder.clone(), file.clone()]);
+        assert!(!folder.exists() && !file.exists());
+        assert!(tmp.path().join("repair.cmd").is_file());
+    }
 }
