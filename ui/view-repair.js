@@ -609,7 +609,7 @@ export function render() {
       "div",
       { class: "view-head" },
       el("h1", {}, t("nav.repair")),
-      el("div", { class: "toolbar" }, button(t("repair.export"), openExportDialog, { primary: true, shortcut: "Ctrl+E", testid: "open-export", id: "open-export", disabled: Boolean(job) || (size === 0 && c.mismatched === 0) })),
+      el("div", { class: "toolbar" }, button(t("repair.export"), openExportDialog, { primary: true, shortcut: "Ctrl+E", testid: "open-export", id: "open-export", disabled: Boolean(job) || (size === 0 && notYetRepaired(c) === 0) })),
     ),
     el("ol", { class: "steps" }, el("li", {}, t("repair.step1")), el("li", {}, t("repair.step2")), el("li", {}, t("repair.step3"))),
     progress.node,

@@ -805,6 +805,8 @@ async fn step_share_export(w: &World) {
     let silent = text_of(c, "[data-testid=fleet-silent]").await;
     assert!(silent.starts_with("34"), "step 7b: fleet-silent: {silent}");
     save_screenshot(c, "30-workflow-share-progress.png").await;
+    // Back where step 8 reads the history in Japanese.
+    click(c, "[data-testid=nav-history]").await;
 }
 
 /// Step 6: back up the server's key pair, check the files with openssl, verify the backup.
