@@ -233,27 +233,32 @@ pub fn check_text(relative: &Path, text: &str) -> Vec<Violation> {
     found
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
-    let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for entry in entries {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
+/// certmend-core's Rust files under src/, sorted (the structure checks read them all).
+pub(crate) fn core_sources() -> Result<(PathBuf, Vec<PathBuf>)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result {
+        let entries = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| e.to_string())?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
         }
+        Ok(())
     }
-    Ok(())
+    let src = workspace_root().join("crates/certmend-core/src");
+    let mut files = Vec::new();
+    walk(&src, &mut files)?;
+    files.sort();
+    Ok((src, files))
 }
 
 pub fn layers(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("layers: unexpected argument {arg}"));
     }
-    let src = workspace_root().join("crates/certmend-core/src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files)?;
-    files.sort();
+    let (src, files) = core_sources()?;
     let mut violations = Vec::new();
     for file in &files {
         let relative = file.strip_prefix(&src).unwrap_or(file);

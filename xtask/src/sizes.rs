@@ -7,10 +7,8 @@
 //! rough reader, but braces in the core's strings are balanced and the check errs on
 //! the side of counting a function longer.
 
+use crate::Result;
 use std::fs;
-use std::path::Path;
-
-use crate::{workspace_root, Result};
 
 pub const MAX_LINES: usize = 80;
 
@@ -68,26 +66,11 @@ fn fn_name(line: &str) -> Option<String> {
     (before_ok && !name.is_empty()).then_some(name)
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result {
-    for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        if path.is_dir() {
-            rust_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 pub fn sizes(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
         return Err(format!("sizes: unexpected argument {arg}"));
     }
-    let src = workspace_root().join("crates/certmend-core/src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files)?;
-    files.sort();
+    let (src, files) = crate::layers::core_sources()?;
     let mut long = Vec::new();
     for file in &files {
         let relative = file
